@@ -1,0 +1,1 @@
+"""Ledger: transactions, blocks, certificates, receipts, Merkle roots and the block store."""

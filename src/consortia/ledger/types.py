@@ -1,0 +1,190 @@
+"""Ledger data: transactions, blocks, quorum certificates, receipts and events.
+
+Byte-level format: docs/spec/ledger.md. All types are :class:`Canonical`
+structs; identifiers are the chain suite's hash over a domain tag and the
+canonical bytes, so ``sm`` chains use SM3 and ``intl`` chains SHA-256.
+
+A block header carries the quorum certificate (``justify``) of its parent, as
+in HotStuff, and the state and receipts roots of an earlier committed height
+(``state_height``): consensus orders blocks, execution follows behind, and the
+next blocks certify its result ("order-then-execute", DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Final
+
+import msgspec
+
+from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
+
+Hasher = Callable[[bytes], bytes]
+"""The chain suite's 32-byte hash function (SM3 or SHA-256)."""
+
+ChainId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+"""A chain identifier, part of every signed transaction (replay protection)."""
+PublicKeyBytes = Annotated[bytes, msgspec.Meta(min_length=33, max_length=65)]
+"""SEC1 public key (65-byte uncompressed or 33-byte compressed)."""
+SignatureBytes = Annotated[bytes, msgspec.Meta(min_length=8, max_length=72)]
+"""DER-encoded ECDSA/SM2 signature (r, s)."""
+ZERO_HASH: Final = bytes(32)
+
+MAX_ARGS_BYTES: Final = 64 * 1024
+"""Hard cap on a transaction's argument bytes; chain policy may set a lower one."""
+
+DOMAIN_TX: Final = b"CONSORTIA/TX/v1\x00"
+DOMAIN_BLOCK: Final = b"CONSORTIA/BLOCK/v1\x00"
+DOMAIN_VOTE: Final = b"CONSORTIA/VOTE/v1\x00"
+DOMAIN_TIMEOUT: Final = b"CONSORTIA/TIMEOUT/v1\x00"
+DOMAIN_TX_LEAF: Final = b"CONSORTIA/TXLEAF/v1\x00"
+DOMAIN_RECEIPT_LEAF: Final = b"CONSORTIA/RECEIPTLEAF/v1\x00"
+
+
+class TxBody(Canonical):
+    """The signed part of a transaction."""
+
+    chain_id: ChainId
+    """Chain this transaction is valid on; others reject it."""
+    sender: Address
+    """Account that pays and acts; the signing key must belong to it."""
+    nonce: U64
+    """Sender's sequence number: exactly the account's next nonce when executed."""
+    module: Name
+    """Native module (or ``evm``) that handles the call."""
+    method: Name
+    """Method of that module."""
+    args: Annotated[bytes, msgspec.Meta(max_length=MAX_ARGS_BYTES)]
+    """Canonical encoding of the method's argument struct."""
+    gas_limit: U64
+    """Most gas the transaction may use."""
+    expiry_height: U64
+    """Last block height at which the transaction may be included."""
+
+
+class Transaction(Canonical):
+    """A transaction body with the key and signature that authorise it."""
+
+    body: TxBody
+    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1)$")]
+    """Account key type of ``public_key`` (must be allowed by chain policy)."""
+    public_key: PublicKeyBytes
+    signature: SignatureBytes
+    """Signature over ``DOMAIN_TX || encode(body)`` (SM2 adds its ZA hash)."""
+
+
+class QuorumCert(Canonical):
+    """Signatures of validators holding at least 2f+1 of the weight on one block.
+
+    The genesis certificate has round 0 and no signers.
+    """
+
+    epoch: U64
+    round: U64
+    height: U64
+    block_id: Hash32
+    signers: tuple[U64, ...]
+    """Validator indices in the epoch's set, strictly ascending."""
+    signatures: tuple[SignatureBytes, ...]
+    """``signatures[i]`` is by validator ``signers[i]`` over the vote bytes."""
+
+
+class VoteData(Canonical):
+    """What a validator signs when it votes for a block ([CONS-VOTE.1])."""
+
+    chain_id: ChainId
+    epoch: U64
+    round: U64
+    height: U64
+    block_id: Hash32
+
+
+class BlockHeader(Canonical):
+    """Block metadata; its hash is the block id."""
+
+    chain_id: ChainId
+    epoch: U64
+    round: U64
+    """Consensus round in which the block was proposed (strictly above justify.round)."""
+    height: U64
+    """Parent height + 1; genesis is 0."""
+    parent_id: Hash32
+    proposer: U64
+    """Index of the proposer in the epoch's validator set (the round's leader)."""
+    timestamp_ms: U64
+    """Proposer's time, never below the parent's; the only time execution sees."""
+    tx_root: Hash32
+    """Merkle root over the full encoded transactions."""
+    tx_count: U64
+    state_height: U64
+    """Height whose post-execution state ``state_root`` commits to."""
+    state_root: Hash32
+    receipts_root: Hash32
+    """Merkle root of the receipts of block ``state_height``."""
+    justify: QuorumCert
+    """Certificate of the parent block."""
+
+
+class Block(Canonical):
+    """A header, its transactions and the proposer's signature over the block id."""
+
+    header: BlockHeader
+    transactions: tuple[Transaction, ...]
+    signature: bytes
+    """Proposer's suite signature over ``DOMAIN_BLOCK || block_id`` (empty for genesis)."""
+
+
+class Event(Canonical):
+    """Something a module reports; attributes are ordered (key, value) strings."""
+
+    module: Name
+    name: Name
+    attributes: tuple[tuple[str, str], ...]
+
+
+class Receipt(Canonical):
+    """Outcome of one transaction."""
+
+    tx_id: Hash32
+    height: U64
+    index: U64
+    status: str
+    """``OK`` or the stable error code of the failure."""
+    message: str
+    gas_used: U64
+    events: tuple[Event, ...]
+
+
+def tx_id(hash_fn: Hasher, body: TxBody) -> bytes:
+    """Transaction id: hash of the signed body (stable under signature malleation)."""
+    return hash_fn(DOMAIN_TX + encode(body))
+
+
+def tx_signing_bytes(body: TxBody) -> bytes:
+    """The bytes a transaction's signature covers."""
+    return DOMAIN_TX + encode(body)
+
+
+def tx_leaf(hash_fn: Hasher, tx: Transaction) -> bytes:
+    """Leaf digest of a transaction in the block's ``tx_root`` (covers the signature)."""
+    return hash_fn(DOMAIN_TX_LEAF + encode(tx))
+
+
+def receipt_leaf(hash_fn: Hasher, receipt: Receipt) -> bytes:
+    """Leaf digest of a receipt in ``receipts_root``."""
+    return hash_fn(DOMAIN_RECEIPT_LEAF + encode(receipt))
+
+
+def block_id(hash_fn: Hasher, header: BlockHeader) -> bytes:
+    """Block id: hash of the canonical header."""
+    return hash_fn(DOMAIN_BLOCK + encode(header))
+
+
+def vote_signing_bytes(vote: VoteData) -> bytes:
+    """The bytes a validator's vote signature covers."""
+    return DOMAIN_VOTE + encode(vote)
+
+
+def proposal_signing_bytes(block_id_: bytes) -> bytes:
+    """The bytes a proposer's block signature covers."""
+    return DOMAIN_BLOCK + block_id_
