@@ -8,12 +8,12 @@ rejected with :class:`NonCanonicalEncoding` or :class:`MalformedEncoding`.
 """
 
 from consortia.codec.canonical import (
+    U64,
     U64_MAX,
     Address,
     Canonical,
     Hash32,
     Name,
-    U64,
     decode,
     encode,
     signing_bytes,

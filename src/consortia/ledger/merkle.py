@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consortia.codec import Canonical, Hash32, U64
+from consortia.codec import U64, Canonical, Hash32
 from consortia.ledger.types import Hasher
 
 
