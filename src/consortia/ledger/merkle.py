@@ -15,7 +15,7 @@ from consortia.codec import U64, Canonical, Hash32
 from consortia.ledger.types import Hasher
 
 
-class MerkleProof(Canonical):
+class MerkleProof(Canonical, frozen=True):
     """Audit path of leaf ``index`` in a tree of ``size`` leaves (siblings bottom-up)."""
 
     index: U64

@@ -41,7 +41,7 @@ DOMAIN_TX_LEAF: Final = b"CONSORTIA/TXLEAF/v1\x00"
 DOMAIN_RECEIPT_LEAF: Final = b"CONSORTIA/RECEIPTLEAF/v1\x00"
 
 
-class TxBody(Canonical):
+class TxBody(Canonical, frozen=True):
     """The signed part of a transaction."""
 
     chain_id: ChainId
@@ -62,7 +62,7 @@ class TxBody(Canonical):
     """Last block height at which the transaction may be included."""
 
 
-class Transaction(Canonical):
+class Transaction(Canonical, frozen=True):
     """A transaction body with the key and signature that authorise it."""
 
     body: TxBody
@@ -73,7 +73,7 @@ class Transaction(Canonical):
     """Signature over ``DOMAIN_TX || encode(body)`` (SM2 adds its ZA hash)."""
 
 
-class QuorumCert(Canonical):
+class QuorumCert(Canonical, frozen=True):
     """Signatures of validators holding at least 2f+1 of the weight on one block.
 
     The genesis certificate has round 0 and no signers.
@@ -89,7 +89,7 @@ class QuorumCert(Canonical):
     """``signatures[i]`` is by validator ``signers[i]`` over the vote bytes."""
 
 
-class VoteData(Canonical):
+class VoteData(Canonical, frozen=True):
     """What a validator signs when it votes for a block ([CONS-VOTE.1])."""
 
     chain_id: ChainId
@@ -99,7 +99,7 @@ class VoteData(Canonical):
     block_id: Hash32
 
 
-class BlockHeader(Canonical):
+class BlockHeader(Canonical, frozen=True):
     """Block metadata; its hash is the block id."""
 
     chain_id: ChainId
@@ -125,7 +125,7 @@ class BlockHeader(Canonical):
     """Certificate of the parent block."""
 
 
-class Block(Canonical):
+class Block(Canonical, frozen=True):
     """A header, its transactions and the proposer's signature over the block id."""
 
     header: BlockHeader
@@ -134,7 +134,7 @@ class Block(Canonical):
     """Proposer's suite signature over ``DOMAIN_BLOCK || block_id`` (empty for genesis)."""
 
 
-class Event(Canonical):
+class Event(Canonical, frozen=True):
     """Something a module reports; attributes are ordered (key, value) strings."""
 
     module: Name
@@ -142,7 +142,7 @@ class Event(Canonical):
     attributes: tuple[tuple[str, str], ...]
 
 
-class Receipt(Canonical):
+class Receipt(Canonical, frozen=True):
     """Outcome of one transaction."""
 
     tx_id: Hash32
