@@ -27,7 +27,7 @@ Hash32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
 """A 32-byte digest (SM3 or SHA-256, by chain suite)."""
 Address = Annotated[bytes, msgspec.Meta(min_length=20, max_length=20)]
 """A 20-byte account or validator address."""
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+\Z")]
 """An identifier: module, method, asset symbol, organisation name."""
 
 
@@ -56,7 +56,8 @@ def decode(data: bytes, type_: type[T]) -> T:
     raw = bytes(data)
     try:
         value = msgspec.msgpack.decode(raw, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        # msgspec raises a bare UnicodeDecodeError for invalid UTF-8 in a str.
         name = getattr(type_, "__name__", str(type_))
         raise MalformedEncoding(f"invalid {name} encoding: {exc}") from None
     if _encoder.encode(value) != raw:
