@@ -22,7 +22,9 @@ from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
 Hasher = Callable[[bytes], bytes]
 """The chain suite's 32-byte hash function (SM3 or SHA-256)."""
 
-ChainId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+ChainId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*\Z")
+]
 """A chain identifier, part of every signed transaction (replay protection)."""
 PublicKeyBytes = Annotated[bytes, msgspec.Meta(min_length=33, max_length=65)]
 """SEC1 public key (65-byte uncompressed or 33-byte compressed)."""
@@ -66,7 +68,7 @@ class Transaction(Canonical, frozen=True):
     """A transaction body with the key and signature that authorise it."""
 
     body: TxBody
-    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1)$")]
+    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1)\Z")]
     """Account key type of ``public_key`` (must be allowed by chain policy)."""
     public_key: PublicKeyBytes
     signature: SignatureBytes
