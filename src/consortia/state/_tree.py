@@ -1,0 +1,698 @@
+"""Versioned, authenticated key-value state stored in LMDB.
+
+Implements the Jellyfish Merkle Tree of Diem (Gao et al., "Jellyfish Merkle
+Tree", 2021): a sparse Merkle tree over ``H(key)`` whose *stored* nodes are
+16-ary (one per nibble of the key hash) while its *hash* is that of the
+canonical binary tree (``_hashing``), so proofs carry binary siblings only.
+Nodes are immutable and keyed by ``(version, nibble path)``; a write at
+version ``v`` stores only the nodes on the updated paths and records every
+node it replaced in a stale-node index, which ``prune`` uses to drop what only
+older versions can reach (JMT §3.3).
+
+Beside the tree, the raw ``key -> value`` mapping is kept so that ``get``
+never walks the tree: a latest-value table in raw-key order (which also serves
+``iterate``) and a history of superseded values, keyed by key hash and
+version, for reads at any version that has not been pruned.
+
+Every write goes through a caller-owned LMDB write transaction, so a block's
+ledger and state commit (or abort) together. The class holds no cache across
+transactions.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
+from typing import Final, TypeAlias
+
+import lmdb
+
+from consortia.state._hashing import (
+    HASH_SIZE,
+    INTERNAL_TAG,
+    LEAF_TAG,
+    PLACEHOLDER,
+    HashFn,
+    check_hash_fn,
+)
+from consortia.state._proof import StateProof
+from consortia.state.errors import InvalidVersion, StateError, VersionNotFound
+
+__all__ = ["MAX_KEY_SIZE", "MAX_VALUE_SIZE", "StateTree"]
+
+MAX_KEY_SIZE: Final = 256
+"""Longest raw key accepted, in bytes."""
+
+MAX_VALUE_SIZE: Final = 1 << 20
+"""Longest value accepted, in bytes (1 MiB)."""
+
+Leaf: TypeAlias = tuple[bytes, bytes, bytes]
+"""A leaf child held inside its parent: ``(leaf_hash, key_hash, value_hash)``."""
+
+Internal: TypeAlias = tuple[bytes, int]
+"""A pointer to a stored internal node: ``(node_hash, version it was written at)``."""
+
+Child: TypeAlias = Leaf | Internal
+"""One of the 16 slots of an internal node (``None`` when empty)."""
+
+Slots: TypeAlias = list[Child | None]
+
+_MAX_VERSION: Final = (1 << 64) - 1
+
+# Record tags.
+_LIVE: Final = 1
+_DELETED: Final = 0
+_ROOT_EMPTY: Final = b"\x00"
+_ROOT_LEAF: Final = b"\x01"
+_ROOT_INTERNAL: Final = b"\x02"
+_STALE_NODE: Final = b"\x00"
+_STALE_HISTORY: Final = b"\x01"
+_STALE_TOMBSTONE: Final = b"\x02"
+_KEY_PREFIX: Final = b"k"  # LMDB forbids empty keys; every raw key is stored as b"k" + key.
+
+_Item: TypeAlias = tuple[bytes, bytes | None, bytes | None]
+"""A tree update: ``(key_hash, value_hash or None to delete, leaf_hash or None)``."""
+
+
+def _get(txn: lmdb.Transaction, key: bytes, db: lmdb._Database) -> bytes | None:
+    """``txn.get`` that also works for transactions begun with ``buffers=True``."""
+    data = txn.get(key, db=db)
+    if data is None or isinstance(data, bytes):
+        return data
+    return bytes(data)
+
+
+def _bytes(data: bytes | memoryview) -> bytes:
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def _vbytes(version: int) -> bytes:
+    return version.to_bytes(8, "big")
+
+
+def _inverted(version_bytes: bytes) -> bytes:
+    return (_MAX_VERSION - int.from_bytes(version_bytes, "big")).to_bytes(8, "big")
+
+
+def _nibble(key_hash: bytes, depth: int) -> int:
+    byte = key_hash[depth >> 1]
+    return byte & 0x0F if depth & 1 else byte >> 4
+
+
+def _node_key(version: int, key_hash: bytes, depth: int) -> bytes:
+    """Storage key of the internal node at nibble ``depth`` on ``key_hash``'s path."""
+    prefix = key_hash[: (depth + 1) >> 1]
+    if depth & 1:
+        prefix = prefix[:-1] + bytes((prefix[-1] & 0xF0,))
+    return version.to_bytes(8, "big") + bytes((depth,)) + prefix
+
+
+def _decode_node(data: bytes) -> Slots:
+    present = (data[0] << 8) | data[1]
+    leaves = (data[2] << 8) | data[3]
+    slots: Slots = [None] * 16
+    pos = 4
+    for n in range(16):
+        bit = 1 << n
+        if present & bit:
+            if leaves & bit:
+                slots[n] = (
+                    data[pos : pos + 32],
+                    data[pos + 32 : pos + 64],
+                    data[pos + 64 : pos + 96],
+                )
+                pos += 96
+            else:
+                slots[n] = (data[pos : pos + 32], int.from_bytes(data[pos + 32 : pos + 40], "big"))
+                pos += 40
+    if pos != len(data):
+        raise StateError("corrupt state node")
+    return slots
+
+
+def _encode_node(slots: Slots) -> bytes:
+    present = 0
+    leaves = 0
+    parts: list[bytes] = []
+    for n, child in enumerate(slots):
+        if child is None:
+            continue
+        present |= 1 << n
+        if len(child) == 3:
+            leaves |= 1 << n
+            parts.append(child[0] + child[1] + child[2])
+        else:
+            parts.append(child[0] + child[1].to_bytes(8, "big"))
+    return present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
+
+
+def _node_hash(hash_fn: HashFn, slots: Slots) -> bytes:
+    """Binary Merkle hash over 16 slots, a lone leaf in a subrange rising to that subrange."""
+    # Each level entry: None (empty), or (is_leaf, hash).
+    level: list[tuple[bool, bytes] | None] = [
+        None if c is None else (len(c) == 3, c[0]) for c in slots
+    ]
+    while len(level) > 1:
+        nxt: list[tuple[bool, bytes] | None] = []
+        for i in range(0, len(level), 2):
+            left = level[i]
+            right = level[i + 1]
+            if right is None:
+                if left is None or left[0]:
+                    nxt.append(left)
+                else:
+                    nxt.append((False, hash_fn(INTERNAL_TAG + left[1] + PLACEHOLDER)))
+            elif left is None:
+                if right[0]:
+                    nxt.append(right)
+                else:
+                    nxt.append((False, hash_fn(INTERNAL_TAG + PLACEHOLDER + right[1])))
+            else:
+                nxt.append((False, hash_fn(INTERNAL_TAG + left[1] + right[1])))
+        level = nxt
+    top = level[0]
+    assert top is not None and not top[0], "an internal node holds >= 2 keys"
+    return top[1]
+
+
+def _range_hash(hash_fn: HashFn, slots: Slots, lo: int, width: int) -> bytes:
+    """Binary hash of slots ``[lo, lo + width)`` (PLACEHOLDER if all empty)."""
+    present = [c for c in slots[lo : lo + width] if c is not None]
+    if not present:
+        return PLACEHOLDER
+    if len(present) == 1 and len(present[0]) == 3:
+        return present[0][0]
+    if width == 1:
+        return present[0][0]
+    half = width // 2
+    return hash_fn(
+        INTERNAL_TAG
+        + _range_hash(hash_fn, slots, lo, half)
+        + _range_hash(hash_fn, slots, lo + half, half)
+    )
+
+
+def _encode_root(entry: Child | None) -> bytes:
+    if entry is None:
+        return _ROOT_EMPTY
+    if len(entry) == 3:
+        return _ROOT_LEAF + entry[0] + entry[1] + entry[2]
+    return _ROOT_INTERNAL + entry[0] + entry[1].to_bytes(8, "big")
+
+
+def _decode_root(data: bytes) -> Child | None:
+    tag = data[:1]
+    if tag == _ROOT_EMPTY and len(data) == 1:
+        return None
+    if tag == _ROOT_LEAF and len(data) == 97:
+        return (data[1:33], data[33:65], data[65:97])
+    if tag == _ROOT_INTERNAL and len(data) == 41:
+        return (data[1:33], int.from_bytes(data[33:41], "big"))
+    raise StateError("corrupt state root record")
+
+
+def _check_key(key: object) -> bytes:
+    if not isinstance(key, bytes):
+        raise StateError(f"state keys must be bytes, not {type(key).__name__}")
+    if len(key) > MAX_KEY_SIZE:
+        raise StateError(f"state key of {len(key)} bytes exceeds {MAX_KEY_SIZE}")
+    return key
+
+
+def _check_version(version: object) -> int:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise InvalidVersion(f"version must be a non-negative int, got {version!r}")
+    if version > _MAX_VERSION - 1:
+        raise InvalidVersion(f"version {version} does not fit in 64 bits")
+    return version
+
+
+class _TreeWriter:
+    """Applies one sorted batch of tree updates at one version, collecting writes."""
+
+    __slots__ = ("hash_fn", "new_nodes", "nodes_db", "stale", "txn", "version", "version_bytes")
+
+    def __init__(
+        self, txn: lmdb.Transaction, nodes_db: lmdb._Database, hash_fn: HashFn, version: int
+    ) -> None:
+        self.txn = txn
+        self.nodes_db = nodes_db
+        self.hash_fn = hash_fn
+        self.version = version
+        self.version_bytes = version.to_bytes(8, "big")
+        self.new_nodes: list[tuple[bytes, bytes]] = []
+        self.stale: list[bytes] = []
+
+    def load(self, version: int, key_hash: bytes, depth: int) -> tuple[bytes, Slots]:
+        node_key = _node_key(version, key_hash, depth)
+        data = _get(self.txn, node_key, self.nodes_db)
+        if data is None:
+            raise StateError(f"state node missing at version {version} depth {depth}")
+        return node_key, _decode_node(data)
+
+    def update(
+        self,
+        child: Child | None,
+        items: list[_Item],
+        key_hashes: list[bytes],
+        lo: int,
+        hi: int,
+        depth: int,
+    ) -> Child | None:
+        """New content of the subtree ``child`` at nibble ``depth`` after ``items[lo:hi]``."""
+        if child is None or len(child) == 3:
+            return self._merge_leaves(child, items, key_hashes, lo, hi, depth)
+        node_key, slots = self.load(child[1], items[lo][0], depth)
+        changed = False
+        i = lo
+        while i < hi:
+            n = _nibble(key_hashes[i], depth)
+            j = i + 1
+            while j < hi and _nibble(key_hashes[j], depth) == n:
+                j += 1
+            old = slots[n]
+            new = self.update(old, items, key_hashes, i, j, depth + 1)
+            if new is not old:
+                slots[n] = new
+                changed = True
+            i = j
+        if not changed:
+            return child
+        self.stale.append(node_key)
+        return self._finish(slots, items[lo][0], depth)
+
+    def _finish(self, slots: Slots, key_hash: bytes, depth: int) -> Child | None:
+        present = [c for c in slots if c is not None]
+        if not present:
+            return None
+        if len(present) == 1 and len(present[0]) == 3:
+            return present[0]  # a lone leaf rises to the parent's slot
+        node_hash = _node_hash(self.hash_fn, slots)
+        self.new_nodes.append((_node_key(self.version, key_hash, depth), _encode_node(slots)))
+        return (node_hash, self.version)
+
+    def _merge_leaves(
+        self,
+        child: Leaf | None,
+        items: list[_Item],
+        key_hashes: list[bytes],
+        lo: int,
+        hi: int,
+        depth: int,
+    ) -> Child | None:
+        leaves: list[Leaf] = [(lh, kh, vh) for kh, vh, lh in items[lo:hi] if vh is not None and lh]
+        if child is not None:
+            kh0 = child[1]
+            at = bisect_left(key_hashes, kh0, lo, hi)
+            if at == hi or key_hashes[at] != kh0:
+                leaves.append(child)
+                leaves.sort(key=lambda leaf: leaf[1])
+        if not leaves:
+            return None
+        if len(leaves) == 1:
+            leaf = leaves[0]
+            if child is not None and leaf[0] == child[0]:
+                return child
+            return leaf
+        return self._build(leaves, depth)
+
+    def _build(self, leaves: list[Leaf], depth: int) -> Internal:
+        """Fresh subtree at nibble ``depth`` holding ``leaves`` (sorted, at least two)."""
+        slots: Slots = [None] * 16
+        i = 0
+        count = len(leaves)
+        while i < count:
+            n = _nibble(leaves[i][1], depth)
+            j = i + 1
+            while j < count and _nibble(leaves[j][1], depth) == n:
+                j += 1
+            slots[n] = leaves[i] if j - i == 1 else self._build(leaves[i:j], depth + 1)
+            i = j
+        node_hash = _node_hash(self.hash_fn, slots)
+        self.new_nodes.append((_node_key(self.version, leaves[0][1], depth), _encode_node(slots)))
+        return (node_hash, self.version)
+
+
+class StateTree:
+    """Versioned authenticated map ``bytes -> bytes`` in one LMDB environment.
+
+    Versions are block heights: ``apply`` writes version 0 first, then each
+    next integer. Reads at any version from the oldest kept (see ``prune``) to
+    the latest are supported: ``root``, ``get``, ``prove`` and ``iterate``.
+
+    Named databases (``name`` + suffix) in the caller's environment:
+
+    ``.nodes``   ``version(8) || depth(1) || path`` -> 16-slot internal node
+    ``.roots``   ``version(8)`` -> root record
+    ``.stale``   ``stale_since(8) || kind(1) || target`` -> empty (pruning index)
+    ``.keys``    ``b"k" || key`` -> ``live(1) || version(8) || value`` (latest values)
+    ``.history`` ``H(key) || ~version(8)`` -> ``live(1) || value`` (superseded values)
+    """
+
+    def __init__(
+        self,
+        env: lmdb.Environment,
+        hash_fn: HashFn,
+        *,
+        name: bytes = b"state",
+        txn: lmdb.Transaction | None = None,
+    ) -> None:
+        """Open (creating if needed) the tree's named databases in ``env``.
+
+        Parameters:
+            env: the node's environment, opened with ``max_dbs >= 16``.
+            hash_fn: 32-byte hash (SM3 or SHA-256), used for keys, values and nodes.
+            name: prefix of the named databases, so several trees can share ``env``.
+            txn: a write transaction to create the databases in; without one, a
+                short write transaction of its own is used (so do not hold another
+                write transaction in this thread). If ``txn`` aborts, the handles die.
+
+        Raises:
+            StateError: ``hash_fn`` does not return 32 bytes or the databases cannot open.
+        """
+        check_hash_fn(hash_fn)
+        self._env = env
+        self._hash = hash_fn
+        try:
+            if txn is None:
+                with env.begin(write=True) as own:
+                    self._open(env, own, name)
+            else:
+                self._open(env, txn, name)
+        except lmdb.Error as exc:
+            raise StateError(f"cannot open state databases {name!r}: {exc}") from None
+
+    def _open(self, env: lmdb.Environment, txn: lmdb.Transaction, name: bytes) -> None:
+        self._nodes = env.open_db(name + b".nodes", txn=txn)
+        self._roots = env.open_db(name + b".roots", txn=txn)
+        self._stale = env.open_db(name + b".stale", txn=txn)
+        self._keys = env.open_db(name + b".keys", txn=txn)
+        self._history = env.open_db(name + b".history", txn=txn)
+
+    # ----------------------------------------------------------------- versions
+
+    def latest_version(self, txn: lmdb.Transaction) -> int | None:
+        """The newest committed version, or ``None`` before the first ``apply``."""
+        cursor = txn.cursor(db=self._roots)
+        if not cursor.last():
+            return None
+        return int.from_bytes(cursor.key(), "big")
+
+    def oldest_version(self, txn: lmdb.Transaction) -> int | None:
+        """The oldest version still readable (raised by ``prune``), or ``None`` if empty."""
+        cursor = txn.cursor(db=self._roots)
+        if not cursor.first():
+            return None
+        return int.from_bytes(cursor.key(), "big")
+
+    def _root_entry(self, txn: lmdb.Transaction, version: int) -> Child | None:
+        _check_version(version)
+        data = _get(txn, _vbytes(version), self._roots)
+        if data is None:
+            raise VersionNotFound(
+                f"state version {version} is not stored (never written or pruned)"
+            )
+        return _decode_root(data)
+
+    def root(self, txn: lmdb.Transaction, version: int) -> bytes:
+        """Root hash at ``version`` (``PLACEHOLDER``, 32 zero bytes, for an empty state).
+
+        Raises:
+            VersionNotFound: ``version`` was never written or has been pruned.
+        """
+        entry = self._root_entry(txn, version)
+        return PLACEHOLDER if entry is None else entry[0]
+
+    def _resolve(self, txn: lmdb.Transaction, version: int | None) -> int | None:
+        if version is None:
+            return self.latest_version(txn)
+        _check_version(version)
+        if txn.get(_vbytes(version), db=self._roots) is None:
+            raise VersionNotFound(
+                f"state version {version} is not stored (never written or pruned)"
+            )
+        return version
+
+    # -------------------------------------------------------------------- reads
+
+    def get(self, txn: lmdb.Transaction, key: bytes, version: int | None = None) -> bytes | None:
+        """Value of ``key`` at ``version`` (latest if ``None``), or ``None`` if absent.
+
+        Raises:
+            VersionNotFound: ``version`` was never written or has been pruned.
+            StateError: ``key`` is not bytes of at most 256 bytes.
+        """
+        _check_key(key)
+        resolved = self._resolve(txn, version)
+        if resolved is None:
+            return None
+        current = _get(txn, _KEY_PREFIX + key, self._keys)
+        if current is None:
+            return None
+        if int.from_bytes(current[1:9], "big") <= resolved:
+            return current[9:] if current[0] == _LIVE else None
+        return self._historic(txn, self._hash(key), resolved)
+
+    def _historic(self, txn: lmdb.Transaction, key_hash: bytes, version: int) -> bytes | None:
+        cursor = txn.cursor(db=self._history)
+        if not cursor.set_range(key_hash + (_MAX_VERSION - version).to_bytes(8, "big")):
+            return None
+        if cursor.key()[:HASH_SIZE] != key_hash:
+            return None
+        record = _bytes(cursor.value())
+        return record[1:] if record[0] == _LIVE else None
+
+    def iterate(
+        self, txn: lmdb.Transaction, version: int | None, prefix: bytes = b""
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """All ``(key, value)`` present at ``version`` whose key starts with ``prefix``.
+
+        Yields in raw-key byte order, streaming from a cursor (keep ``txn`` open
+        while iterating). At the latest version this is a plain range scan; at an
+        older one each key changed since is looked up in the history.
+
+        Raises:
+            VersionNotFound: ``version`` was never written or has been pruned.
+        """
+        if not isinstance(prefix, bytes):
+            raise StateError("prefix must be bytes")
+        resolved = self._resolve(txn, version)
+        if resolved is None:
+            return iter(())
+        return self._iterate(txn, resolved, prefix)
+
+    def _iterate(
+        self, txn: lmdb.Transaction, version: int, prefix: bytes
+    ) -> Iterator[tuple[bytes, bytes]]:
+        stored_prefix = _KEY_PREFIX + prefix
+        cursor = txn.cursor(db=self._keys)
+        if not cursor.set_range(stored_prefix):
+            return
+        for raw_stored_key, raw_record in cursor:
+            stored_key = _bytes(raw_stored_key)
+            record = _bytes(raw_record)
+            if not stored_key.startswith(stored_prefix):
+                return
+            key = stored_key[1:]
+            if int.from_bytes(record[1:9], "big") <= version:
+                if record[0] == _LIVE:
+                    yield key, record[9:]
+            else:
+                value = self._historic(txn, self._hash(key), version)
+                if value is not None:
+                    yield key, value
+
+    # ------------------------------------------------------------------- writes
+
+    def apply(
+        self, txn: lmdb.Transaction, version: int, updates: Mapping[bytes, bytes | None]
+    ) -> bytes:
+        """Write ``updates`` (``None`` deletes) as ``version`` and return its root.
+
+        ``version`` must be 0 for the first write and ``latest + 1`` after. Keys
+        are processed in sorted order, so the result depends only on the
+        contents of ``updates``. Deleting an absent key or rewriting a key with
+        its current value changes nothing.
+
+        Raises:
+            InvalidVersion: ``version`` is not the next version.
+            StateError: a key or value has the wrong type or size, or storage is corrupt.
+        """
+        _check_version(version)
+        latest = self.latest_version(txn)
+        expected = 0 if latest is None else latest + 1
+        if version != expected:
+            raise InvalidVersion(f"state version {version} applied; expected {expected}")
+        for key, value in updates.items():
+            _check_key(key)
+            if value is not None:
+                if not isinstance(value, bytes):
+                    raise StateError(f"state values must be bytes, not {type(value).__name__}")
+                if len(value) > MAX_VALUE_SIZE:
+                    raise StateError(f"state value of {len(value)} bytes exceeds 1 MiB")
+        root_entry = None if latest is None else self._root_entry(txn, latest)
+
+        hash_fn = self._hash
+        vb = _vbytes(version)
+        keys_db = self._keys
+        items: list[_Item] = []
+        key_puts: list[tuple[bytes, bytes]] = []
+        history_puts: list[tuple[bytes, bytes]] = []
+        stale: list[bytes] = []
+        for key in sorted(updates):
+            value = updates[key]
+            stored_key = _KEY_PREFIX + key
+            current = _get(txn, stored_key, keys_db)
+            if value is None:
+                if current is None or current[0] != _LIVE:
+                    continue
+                key_hash = hash_fn(key)
+                history_key = key_hash + _inverted(current[1:9])
+                history_puts.append((history_key, current[:1] + current[9:]))
+                stale.append(vb + _STALE_HISTORY + history_key)
+                key_puts.append((stored_key, bytes((_DELETED,)) + vb))
+                stale.append(vb + _STALE_TOMBSTONE + key)
+                items.append((key_hash, None, None))
+                continue
+            if current is not None and current[0] == _LIVE and current[9:] == value:
+                continue
+            key_hash = hash_fn(key)
+            if current is not None:
+                history_key = key_hash + _inverted(current[1:9])
+                history_puts.append((history_key, current[:1] + current[9:]))
+                stale.append(vb + _STALE_HISTORY + history_key)
+            key_puts.append((stored_key, bytes((_LIVE,)) + vb + value))
+            value_hash = hash_fn(value)
+            items.append((key_hash, value_hash, hash_fn(LEAF_TAG + key_hash + value_hash)))
+
+        new_root = root_entry
+        if items:
+            items.sort(key=lambda item: item[0])
+            key_hashes = [item[0] for item in items]
+            writer = _TreeWriter(txn, self._nodes, hash_fn, version)
+            new_root = writer.update(root_entry, items, key_hashes, 0, len(items), 0)
+            writer.new_nodes.sort()
+            self._append(txn, self._nodes, writer.new_nodes)
+            stale.extend(vb + _STALE_NODE + node_key for node_key in writer.stale)
+        if stale:
+            stale.sort()
+            self._append(txn, self._stale, [(k, b"") for k in stale])
+        if history_puts:
+            txn.cursor(db=self._history).putmulti(history_puts)
+        if key_puts:
+            txn.cursor(db=keys_db).putmulti(key_puts)
+        txn.put(vb, _encode_root(new_root), db=self._roots)
+        return PLACEHOLDER if new_root is None else new_root[0]
+
+    @staticmethod
+    def _append(
+        txn: lmdb.Transaction, db: lmdb._Database, records: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Bulk-append ``records`` (sorted, all past the last stored key)."""
+        _, added = txn.cursor(db=db).putmulti(records, append=True)
+        if added != len(records):
+            raise StateError("state index out of order: records for this version already exist")
+
+    def prune(self, txn: lmdb.Transaction, keep_from_version: int) -> int:
+        """Drop what only versions below ``keep_from_version`` can reach.
+
+        Afterwards versions ``< keep_from_version`` raise ``VersionNotFound``
+        and every later version is still fully readable and provable.
+
+        Returns:
+            The number of tree nodes deleted (superseded values and tombstones
+            are deleted too, but not counted).
+
+        Raises:
+            InvalidVersion: ``keep_from_version`` is negative or past the latest version.
+        """
+        _check_version(keep_from_version)
+        latest = self.latest_version(txn)
+        if latest is None or keep_from_version > latest:
+            raise InvalidVersion(
+                f"cannot prune below {keep_from_version}: latest state version is {latest}"
+            )
+        deleted = 0
+        cursor = txn.cursor(db=self._stale)
+        while cursor.first():
+            stale_key = _bytes(cursor.key())
+            if int.from_bytes(stale_key[:8], "big") > keep_from_version:
+                break
+            kind = stale_key[8:9]
+            target = stale_key[9:]
+            if kind == _STALE_NODE:
+                if txn.delete(target, db=self._nodes):
+                    deleted += 1
+            elif kind == _STALE_HISTORY:
+                txn.delete(target, db=self._history)
+            else:
+                stored_key = _KEY_PREFIX + target
+                if _get(txn, stored_key, self._keys) == bytes((_DELETED,)) + stale_key[:8]:
+                    txn.delete(stored_key, db=self._keys)
+            cursor.delete()
+        roots = txn.cursor(db=self._roots)
+        while roots.first() and int.from_bytes(roots.key(), "big") < keep_from_version:
+            roots.delete()
+        return deleted
+
+    # ------------------------------------------------------------------- proofs
+
+    def prove(self, txn: lmdb.Transaction, key: bytes, version: int) -> StateProof:
+        """Inclusion proof of ``key`` at ``version`` if present, exclusion proof otherwise.
+
+        Raises:
+            VersionNotFound: ``version`` was never written or has been pruned.
+            StateError: a node the version needs is missing (storage damaged).
+        """
+        _check_key(key)
+        entry = self._root_entry(txn, version)
+        hash_fn = self._hash
+        key_hash = hash_fn(key)
+        siblings: list[bytes] = []
+        leaf: Leaf | None = None
+        depth = 0
+        while entry is not None:
+            if len(entry) == 3:
+                leaf = entry
+                break
+            node_key = _node_key(entry[1], key_hash, depth)
+            data = _get(txn, node_key, self._nodes)
+            if data is None:
+                raise StateError(f"state node missing at version {entry[1]} depth {depth}")
+            slots = _decode_node(data)
+            n = _nibble(key_hash, depth)
+            lo, width = 0, 16
+            entry = None
+            while width > 1:
+                half = width // 2
+                if n < lo + half:
+                    siblings.append(_range_hash(hash_fn, slots, lo + half, half))
+                else:
+                    siblings.append(_range_hash(hash_fn, slots, lo, half))
+                    lo += half
+                width = half
+                present = [c for c in slots[lo : lo + width] if c is not None]
+                if not present:
+                    break
+                if len(present) == 1 and len(present[0]) == 3:
+                    entry = present[0]
+                    break
+                if width == 1:
+                    entry = present[0]
+            depth += 1
+        bitmap = 0
+        real: list[bytes] = []
+        for sibling in siblings:
+            bitmap <<= 1
+            if sibling != PLACEHOLDER:
+                bitmap |= 1
+                real.append(sibling)
+        levels = len(siblings)
+        pad = (8 - levels % 8) % 8
+        return StateProof(
+            depth=levels,
+            bitmap=(bitmap << pad).to_bytes((levels + 7) // 8, "big"),
+            siblings=b"".join(real),
+            leaf_key_hash=None if leaf is None else leaf[1],
+            leaf_value_hash=None if leaf is None else leaf[2],
+        )
