@@ -1,0 +1,32 @@
+"""Hash functions: SM3 (GB/T 32905), SHA-256 (FIPS 180-4) and Keccak-256 (Ethereum)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from Crypto.Hash import keccak as _keccak
+from cryptography.hazmat.primitives import hashes as _hashes
+
+__all__ = ["keccak256", "sha256", "sm3"]
+
+_SM3 = _hashes.SM3()
+
+
+def sm3(data: bytes) -> bytes:
+    """Return the 32-byte SM3 digest of ``data`` (GB/T 32905-2016)."""
+    h = _hashes.Hash(_SM3)
+    h.update(data)
+    return h.finalize()
+
+
+def sha256(data: bytes) -> bytes:
+    """Return the 32-byte SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).digest()
+
+
+def keccak256(data: bytes) -> bytes:
+    """Return the 32-byte Keccak-256 digest (original Keccak padding, as Ethereum uses)."""
+    h = _keccak.new(digest_bits=256)
+    h.update(data)
+    digest: bytes = h.digest()
+    return digest
