@@ -1,0 +1,70 @@
+"""Suites and batch verification."""
+
+from __future__ import annotations
+
+import pytest
+
+from consortia.crypto import (
+    AES_GCM,
+    SM4_GCM,
+    SUITES,
+    KeyType,
+    PrivateKey,
+    PublicKey,
+    UnsupportedAlgorithm,
+    get_suite,
+    sha256,
+    sm3,
+    verify_batch,
+)
+
+
+def test_suites() -> None:
+    sm, intl = get_suite("sm"), get_suite("intl")
+    assert (sm.hash_name, sm.hash, sm.consensus_key_type, sm.aead) == (
+        "sm3",
+        sm3,
+        KeyType.SM2,
+        SM4_GCM,
+    )
+    assert (intl.hash_name, intl.hash, intl.consensus_key_type, intl.aead) == (
+        "sha256",
+        sha256,
+        KeyType.P256,
+        AES_GCM,
+    )
+    assert set(SUITES) == {"sm", "intl"}
+    assert len(sm.hash(b"x")) == 32
+
+
+def test_unknown_suite_lists_known_names() -> None:
+    with pytest.raises(UnsupportedAlgorithm, match="intl, sm"):
+        get_suite("rot13")
+
+
+def test_verify_batch_matches_individual_verify() -> None:
+    items: list[tuple[PublicKey, bytes, bytes]] = []
+    keys = [PrivateKey.generate(kt) for kt in KeyType for _ in range(3)]
+    for i in range(60):
+        key = keys[i % len(keys)]
+        msg = f"message {i}".encode()
+        sig = key.sign(msg)
+        if i % 5 == 1:
+            msg += b"!"
+        elif i % 5 == 2:
+            sig = b"\x30\x00"
+        elif i % 5 == 3:
+            sig = keys[(i + 1) % len(keys)].sign(msg)
+        items.append((key.public_key(), msg, sig))
+    expected = [k.verify(m, s) for k, m, s in items]
+    assert verify_batch(items) == expected
+    assert expected.count(True) == 24
+    assert verify_batch(items[:3]) == expected[:3]
+    assert verify_batch([]) == []
+
+
+def test_verify_batch_user_id() -> None:
+    key = PrivateKey.generate(KeyType.SM2)
+    items = [(key.public_key(), bytes([i]), key.sign(bytes([i]), user_id=b"u")) for i in range(20)]
+    assert verify_batch(items, user_id=b"u") == [True] * 20
+    assert verify_batch(items) == [False] * 20
