@@ -46,25 +46,24 @@ MAX_KEY_SIZE: Final = 256
 MAX_VALUE_SIZE: Final = 1 << 20
 """Longest value accepted, in bytes (1 MiB)."""
 
-Leaf: TypeAlias = tuple[bytes, bytes, bytes]
-"""A leaf child held inside its parent: ``(leaf_hash, key_hash, value_hash)``."""
+Child: TypeAlias = bytes
+"""One child slot of an internal node, in its stored form.
 
-Internal: TypeAlias = tuple[bytes, int]
-"""A pointer to a stored internal node: ``(node_hash, version it was written at)``."""
-
-Child: TypeAlias = Leaf | Internal
-"""One of the 16 slots of an internal node (``None`` when empty)."""
+A leaf is 96 bytes ``leaf_hash || key_hash || value_hash`` (leaves live inside
+their parent); a pointer to a stored internal node is 40 bytes
+``node_hash || version(8)``. Either way the child's hash is the first 32 bytes.
+"""
 
 Slots: TypeAlias = list[Child | None]
+
+_LEAF_SIZE: Final = 96
+_INTERNAL_SIZE: Final = 40
 
 _MAX_VERSION: Final = (1 << 64) - 1
 
 # Record tags.
 _LIVE: Final = 1
 _DELETED: Final = 0
-_ROOT_EMPTY: Final = b"\x00"
-_ROOT_LEAF: Final = b"\x01"
-_ROOT_INTERNAL: Final = b"\x02"
 _STALE_NODE: Final = b"\x00"
 _STALE_HISTORY: Final = b"\x01"
 _STALE_TOMBSTONE: Final = b"\x02"
@@ -115,17 +114,10 @@ def _decode_node(data: bytes) -> Slots:
     for n in range(16):
         bit = 1 << n
         if present & bit:
-            if leaves & bit:
-                slots[n] = (
-                    data[pos : pos + 32],
-                    data[pos + 32 : pos + 64],
-                    data[pos + 64 : pos + 96],
-                )
-                pos += 96
-            else:
-                slots[n] = (data[pos : pos + 32], int.from_bytes(data[pos + 32 : pos + 40], "big"))
-                pos += 40
-    if pos != len(data):
+            end = pos + (_LEAF_SIZE if leaves & bit else _INTERNAL_SIZE)
+            slots[n] = data[pos:end]
+            pos = end
+    if pos != len(data) or leaves & ~present:
         raise StateError("corrupt state node")
     return slots
 
@@ -133,46 +125,57 @@ def _decode_node(data: bytes) -> Slots:
 def _encode_node(slots: Slots) -> bytes:
     present = 0
     leaves = 0
-    parts: list[bytes] = []
     for n, child in enumerate(slots):
-        if child is None:
-            continue
-        present |= 1 << n
-        if len(child) == 3:
-            leaves |= 1 << n
-            parts.append(child[0] + child[1] + child[2])
-        else:
-            parts.append(child[0] + child[1].to_bytes(8, "big"))
-    return present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
+        if child is not None:
+            present |= 1 << n
+            if len(child) == _LEAF_SIZE:
+                leaves |= 1 << n
+    return (
+        present.to_bytes(2, "big")
+        + leaves.to_bytes(2, "big")
+        + b"".join([c for c in slots if c is not None])
+    )
 
 
 def _node_hash(hash_fn: HashFn, slots: Slots) -> bytes:
-    """Binary Merkle hash over 16 slots, a lone leaf in a subrange rising to that subrange."""
-    # Each level entry: None (empty), or (is_leaf, hash).
-    level: list[tuple[bool, bytes] | None] = [
-        None if c is None else (len(c) == 3, c[0]) for c in slots
-    ]
-    while len(level) > 1:
-        nxt: list[tuple[bool, bytes] | None] = []
-        for i in range(0, len(level), 2):
-            left = level[i]
-            right = level[i + 1]
+    """Binary Merkle hash over 16 slots; a lone leaf in a subrange rises to that subrange."""
+    hashes: list[bytes | None] = []
+    is_leaf: list[bool] = []
+    for child in slots:
+        if child is None:
+            hashes.append(None)
+            is_leaf.append(False)
+        else:
+            hashes.append(child[:32])
+            is_leaf.append(len(child) == _LEAF_SIZE)
+    width = 16
+    while width > 1:
+        next_hashes: list[bytes | None] = []
+        next_is_leaf: list[bool] = []
+        for i in range(0, width, 2):
+            left = hashes[i]
+            right = hashes[i + 1]
             if right is None:
-                if left is None or left[0]:
-                    nxt.append(left)
-                else:
-                    nxt.append((False, hash_fn(INTERNAL_TAG + left[1] + PLACEHOLDER)))
+                if left is None or is_leaf[i]:
+                    next_hashes.append(left)
+                    next_is_leaf.append(is_leaf[i])
+                    continue
+                next_hashes.append(hash_fn(INTERNAL_TAG + left + PLACEHOLDER))
             elif left is None:
-                if right[0]:
-                    nxt.append(right)
-                else:
-                    nxt.append((False, hash_fn(INTERNAL_TAG + PLACEHOLDER + right[1])))
+                if is_leaf[i + 1]:
+                    next_hashes.append(right)
+                    next_is_leaf.append(True)
+                    continue
+                next_hashes.append(hash_fn(INTERNAL_TAG + PLACEHOLDER + right))
             else:
-                nxt.append((False, hash_fn(INTERNAL_TAG + left[1] + right[1])))
-        level = nxt
-    top = level[0]
-    assert top is not None and not top[0], "an internal node holds >= 2 keys"
-    return top[1]
+                next_hashes.append(hash_fn(INTERNAL_TAG + left + right))
+            next_is_leaf.append(False)
+        hashes = next_hashes
+        is_leaf = next_is_leaf
+        width //= 2
+    top = hashes[0]
+    assert top is not None and not is_leaf[0], "an internal node holds >= 2 keys"
+    return top
 
 
 def _range_hash(hash_fn: HashFn, slots: Slots, lo: int, width: int) -> bytes:
@@ -180,10 +183,8 @@ def _range_hash(hash_fn: HashFn, slots: Slots, lo: int, width: int) -> bytes:
     present = [c for c in slots[lo : lo + width] if c is not None]
     if not present:
         return PLACEHOLDER
-    if len(present) == 1 and len(present[0]) == 3:
-        return present[0][0]
-    if width == 1:
-        return present[0][0]
+    if width == 1 or (len(present) == 1 and len(present[0]) == _LEAF_SIZE):
+        return present[0][:32]
     half = width // 2
     return hash_fn(
         INTERNAL_TAG
@@ -192,22 +193,11 @@ def _range_hash(hash_fn: HashFn, slots: Slots, lo: int, width: int) -> bytes:
     )
 
 
-def _encode_root(entry: Child | None) -> bytes:
-    if entry is None:
-        return _ROOT_EMPTY
-    if len(entry) == 3:
-        return _ROOT_LEAF + entry[0] + entry[1] + entry[2]
-    return _ROOT_INTERNAL + entry[0] + entry[1].to_bytes(8, "big")
-
-
 def _decode_root(data: bytes) -> Child | None:
-    tag = data[:1]
-    if tag == _ROOT_EMPTY and len(data) == 1:
+    if not data:
         return None
-    if tag == _ROOT_LEAF and len(data) == 97:
-        return (data[1:33], data[33:65], data[65:97])
-    if tag == _ROOT_INTERNAL and len(data) == 41:
-        return (data[1:33], int.from_bytes(data[33:41], "big"))
+    if len(data) in (_LEAF_SIZE, _INTERNAL_SIZE):
+        return data
     raise StateError("corrupt state root record")
 
 
@@ -260,9 +250,9 @@ class _TreeWriter:
         depth: int,
     ) -> Child | None:
         """New content of the subtree ``child`` at nibble ``depth`` after ``items[lo:hi]``."""
-        if child is None or len(child) == 3:
+        if child is None or len(child) == _LEAF_SIZE:
             return self._merge_leaves(child, items, key_hashes, lo, hi, depth)
-        node_key, slots = self.load(child[1], items[lo][0], depth)
+        node_key, slots = self.load(int.from_bytes(child[32:], "big"), items[lo][0], depth)
         changed = False
         i = lo
         while i < hi:
@@ -285,52 +275,52 @@ class _TreeWriter:
         present = [c for c in slots if c is not None]
         if not present:
             return None
-        if len(present) == 1 and len(present[0]) == 3:
+        if len(present) == 1 and len(present[0]) == _LEAF_SIZE:
             return present[0]  # a lone leaf rises to the parent's slot
         node_hash = _node_hash(self.hash_fn, slots)
         self.new_nodes.append((_node_key(self.version, key_hash, depth), _encode_node(slots)))
-        return (node_hash, self.version)
+        return node_hash + self.version_bytes
 
     def _merge_leaves(
         self,
-        child: Leaf | None,
+        child: Child | None,
         items: list[_Item],
         key_hashes: list[bytes],
         lo: int,
         hi: int,
         depth: int,
     ) -> Child | None:
-        leaves: list[Leaf] = [(lh, kh, vh) for kh, vh, lh in items[lo:hi] if vh is not None and lh]
+        leaves: list[Child] = [lh + kh + vh for kh, vh, lh in items[lo:hi] if vh and lh]
         if child is not None:
-            kh0 = child[1]
+            kh0 = child[32:64]
             at = bisect_left(key_hashes, kh0, lo, hi)
             if at == hi or key_hashes[at] != kh0:
                 leaves.append(child)
-                leaves.sort(key=lambda leaf: leaf[1])
+                leaves.sort(key=lambda leaf: leaf[32:64])
         if not leaves:
             return None
         if len(leaves) == 1:
             leaf = leaves[0]
-            if child is not None and leaf[0] == child[0]:
-                return child
-            return leaf
+            return child if leaf == child else leaf
         return self._build(leaves, depth)
 
-    def _build(self, leaves: list[Leaf], depth: int) -> Internal:
+    def _build(self, leaves: list[Child], depth: int) -> Child:
         """Fresh subtree at nibble ``depth`` holding ``leaves`` (sorted, at least two)."""
         slots: Slots = [None] * 16
         i = 0
         count = len(leaves)
         while i < count:
-            n = _nibble(leaves[i][1], depth)
+            n = _nibble(leaves[i][32:64], depth)
             j = i + 1
-            while j < count and _nibble(leaves[j][1], depth) == n:
+            while j < count and _nibble(leaves[j][32:64], depth) == n:
                 j += 1
             slots[n] = leaves[i] if j - i == 1 else self._build(leaves[i:j], depth + 1)
             i = j
         node_hash = _node_hash(self.hash_fn, slots)
-        self.new_nodes.append((_node_key(self.version, leaves[0][1], depth), _encode_node(slots)))
-        return (node_hash, self.version)
+        self.new_nodes.append(
+            (_node_key(self.version, leaves[0][32:64], depth), _encode_node(slots))
+        )
+        return node_hash + self.version_bytes
 
 
 class StateTree:
@@ -421,7 +411,7 @@ class StateTree:
             VersionNotFound: ``version`` was never written or has been pruned.
         """
         entry = self._root_entry(txn, version)
-        return PLACEHOLDER if entry is None else entry[0]
+        return PLACEHOLDER if entry is None else entry[:32]
 
     def _resolve(self, txn: lmdb.Transaction, version: int | None) -> int | None:
         if version is None:
@@ -581,8 +571,8 @@ class StateTree:
             txn.cursor(db=self._history).putmulti(history_puts)
         if key_puts:
             txn.cursor(db=keys_db).putmulti(key_puts)
-        txn.put(vb, _encode_root(new_root), db=self._roots)
-        return PLACEHOLDER if new_root is None else new_root[0]
+        txn.put(vb, b"" if new_root is None else new_root, db=self._roots)
+        return PLACEHOLDER if new_root is None else new_root[:32]
 
     @staticmethod
     def _append(
@@ -649,16 +639,16 @@ class StateTree:
         hash_fn = self._hash
         key_hash = hash_fn(key)
         siblings: list[bytes] = []
-        leaf: Leaf | None = None
+        leaf: Child | None = None
         depth = 0
         while entry is not None:
-            if len(entry) == 3:
+            if len(entry) == _LEAF_SIZE:
                 leaf = entry
                 break
-            node_key = _node_key(entry[1], key_hash, depth)
-            data = _get(txn, node_key, self._nodes)
+            node_version = int.from_bytes(entry[32:], "big")
+            data = _get(txn, _node_key(node_version, key_hash, depth), self._nodes)
             if data is None:
-                raise StateError(f"state node missing at version {entry[1]} depth {depth}")
+                raise StateError(f"state node missing at version {node_version} depth {depth}")
             slots = _decode_node(data)
             n = _nibble(key_hash, depth)
             lo, width = 0, 16
@@ -674,7 +664,7 @@ class StateTree:
                 present = [c for c in slots[lo : lo + width] if c is not None]
                 if not present:
                     break
-                if len(present) == 1 and len(present[0]) == 3:
+                if len(present) == 1 and len(present[0]) == _LEAF_SIZE:
                     entry = present[0]
                     break
                 if width == 1:
@@ -693,6 +683,6 @@ class StateTree:
             depth=levels,
             bitmap=(bitmap << pad).to_bytes((levels + 7) // 8, "big"),
             siblings=b"".join(real),
-            leaf_key_hash=None if leaf is None else leaf[1],
-            leaf_value_hash=None if leaf is None else leaf[2],
+            leaf_key_hash=None if leaf is None else leaf[32:64],
+            leaf_value_hash=None if leaf is None else leaf[64:96],
         )
