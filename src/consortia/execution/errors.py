@@ -1,0 +1,124 @@
+"""Transaction rejection and failure codes, shared by the mempool and execution.
+
+Tree::
+
+    ExecutionError                 EXEC_ERROR
+     ├── TxInvalid                 TX_INVALID          (stateless: never valid)
+     │    ├── WrongChain           TX_WRONG_CHAIN
+     │    ├── BadSignature         TX_BAD_SIGNATURE
+     │    ├── KeyTypeNotAllowed    TX_KEY_TYPE_NOT_ALLOWED
+     │    ├── TxTooLarge           TX_TOO_LARGE
+     │    └── GasLimitTooHigh      TX_GAS_LIMIT_TOO_HIGH
+     ├── Expired                   TX_EXPIRED
+     ├── StaleNonce                TX_STALE_NONCE
+     ├── FutureNonce               TX_FUTURE_NONCE
+     ├── Unauthorized              TX_UNAUTHORIZED     key not registered to sender
+     ├── AccountFrozen             TX_ACCOUNT_FROZEN
+     ├── UnknownMethod             TX_UNKNOWN_METHOD
+     ├── BadArguments              TX_BAD_ARGS
+     ├── OutOfGas                  TX_OUT_OF_GAS
+     └── ModuleError               MODULE_ERROR        (each module's own subclasses)
+"""
+
+from __future__ import annotations
+
+from consortia.errors import NodeError
+
+
+class ExecutionError(NodeError):
+    """A transaction cannot be accepted or did not succeed."""
+
+    code = "EXEC_ERROR"
+
+
+class TxInvalid(ExecutionError):
+    """The transaction is invalid whatever the state."""
+
+    code = "TX_INVALID"
+
+
+class WrongChain(TxInvalid):
+    """The transaction names another chain id."""
+
+    code = "TX_WRONG_CHAIN"
+
+
+class BadSignature(TxInvalid):
+    """The signature does not verify with the transaction's public key."""
+
+    code = "TX_BAD_SIGNATURE"
+
+
+class KeyTypeNotAllowed(TxInvalid):
+    """Chain policy does not allow this account key type."""
+
+    code = "TX_KEY_TYPE_NOT_ALLOWED"
+
+
+class TxTooLarge(TxInvalid):
+    """The encoded transaction exceeds the policy's size limit."""
+
+    code = "TX_TOO_LARGE"
+    http_status = 413
+
+
+class GasLimitTooHigh(TxInvalid):
+    """The transaction's gas limit exceeds the policy's per-transaction cap."""
+
+    code = "TX_GAS_LIMIT_TOO_HIGH"
+
+
+class Expired(ExecutionError):
+    """The chain is past the transaction's expiry height."""
+
+    code = "TX_EXPIRED"
+
+
+class StaleNonce(ExecutionError):
+    """The nonce is below the account's next nonce (already used)."""
+
+    code = "TX_STALE_NONCE"
+
+
+class FutureNonce(ExecutionError):
+    """The nonce is above the account's next nonce (a gap)."""
+
+    code = "TX_FUTURE_NONCE"
+
+
+class Unauthorized(ExecutionError):
+    """The signing key is not registered to the sender account, or lacks permission."""
+
+    code = "TX_UNAUTHORIZED"
+    http_status = 403
+
+
+class AccountFrozen(ExecutionError):
+    """The sender account is frozen."""
+
+    code = "TX_ACCOUNT_FROZEN"
+    http_status = 403
+
+
+class UnknownMethod(ExecutionError):
+    """No module/method of that name."""
+
+    code = "TX_UNKNOWN_METHOD"
+
+
+class BadArguments(ExecutionError):
+    """The arguments do not decode into the method's argument type."""
+
+    code = "TX_BAD_ARGS"
+
+
+class OutOfGas(ExecutionError):
+    """The transaction used more gas than its limit."""
+
+    code = "TX_OUT_OF_GAS"
+
+
+class ModuleError(ExecutionError):
+    """A module refused the call; subclasses carry module-specific codes."""
+
+    code = "MODULE_ERROR"

@@ -1,0 +1,150 @@
+"""Executes a block's transactions in order against a :class:`StateView`.
+
+For each transaction ([EXEC-TX.1] in docs/spec/execution.md):
+
+1. check expiry and the sender's key and nonce; a transaction failing here
+   leaves no trace in state (status code in its receipt, no nonce used);
+2. consume the nonce;
+3. inside a checkpoint, meter gas and call the module method; on failure
+   roll back the method's writes, keep the nonce, record the error code.
+
+Signatures were checked before the block reached execution (mempool admission
+or proposal validation); execution never re-verifies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from consortia.codec import CodecError, decode
+from consortia.execution import gas
+from consortia.execution.errors import (
+    BadArguments,
+    ExecutionError,
+    Expired,
+    FutureNonce,
+    StaleNonce,
+    UnknownMethod,
+)
+from consortia.execution.gas import GasMeter
+from consortia.execution.module import BlockContext, Method, Module, TxContext
+from consortia.execution.policy import ChainPolicy
+from consortia.execution.state_view import StateView
+from consortia.ledger.types import Receipt, Transaction
+
+
+class SenderAuthority(Protocol):
+    """Checks who may sign for an account and tracks nonces (the accounts module)."""
+
+    def next_nonce(self, state: StateView, sender: bytes, key_type: str, public_key: bytes) -> int:
+        """Next nonce, after checking the key may sign for ``sender``."""
+        ...
+
+    def consume_nonce(
+        self, state: StateView, sender: bytes, key_type: str, public_key: bytes
+    ) -> None:
+        """Advance the nonce."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The modules of a chain and the authority over senders."""
+
+    modules: Mapping[str, Module]
+    authority: SenderAuthority
+
+    def method(self, module: str, method: str) -> Method[Any]:
+        """Look up a method; raises :class:`UnknownMethod`."""
+        mod = self.modules.get(module)
+        if mod is None:
+            raise UnknownMethod(f"no module {module!r}")
+        found = mod.methods.get(method)
+        if found is None:
+            raise UnknownMethod(f"module {module!r} has no method {method!r}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class TxOutcome:
+    """A transaction's receipt and the addresses it touched besides the sender."""
+
+    receipt: Receipt
+    touched: tuple[bytes, ...]
+
+
+def execute_transaction(
+    runtime: Runtime,
+    state: StateView,
+    policy: ChainPolicy,
+    block: BlockContext,
+    tx: Transaction,
+    tx_id: bytes,
+    index: int,
+    encoded_size: int,
+) -> TxOutcome:
+    """Apply one transaction; never raises for a transaction's own failure."""
+    body = tx.body
+
+    def receipt(status: str, message: str, gas_used: int, ctx: TxContext | None) -> Receipt:
+        return Receipt(
+            tx_id=tx_id,
+            height=block.height,
+            index=index,
+            status=status,
+            message=message,
+            gas_used=gas_used,
+            events=tuple(ctx.events) if ctx else (),
+        )
+
+    try:
+        if block.height > body.expiry_height:
+            raise Expired(f"expired at height {body.expiry_height}, block is {block.height}")
+        expected = runtime.authority.next_nonce(state, body.sender, tx.key_type, tx.public_key)
+        if body.nonce < expected:
+            raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
+        if body.nonce > expected:
+            raise FutureNonce(f"nonce {body.nonce} is ahead of next nonce {expected}")
+    except ExecutionError as exc:
+        return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
+    runtime.authority.consume_nonce(state, body.sender, tx.key_type, tx.public_key)
+
+    meter = GasMeter(limit=body.gas_limit)
+    ctx = TxContext(
+        block=block, sender=body.sender, tx_id=tx_id, state=state, policy=policy, module=body.module
+    )
+    state.checkpoint()
+    state.meter = meter
+    try:
+        meter.charge(gas.TX_BASE + gas.PER_TX_BYTE * encoded_size, "transaction base cost")
+        method = runtime.method(body.module, body.method)
+        meter.charge(method.gas, f"{body.module}.{body.method}")
+        try:
+            args = decode(body.args, method.args_type)
+        except CodecError as exc:
+            raise BadArguments(f"{body.module}.{body.method} arguments: {exc.message}") from None
+        method.handler(ctx, args)
+    except ExecutionError as exc:
+        state.meter = None
+        state.rollback()
+        return TxOutcome(receipt(exc.code, exc.message, min(meter.used, meter.limit), None), ())
+    state.meter = None
+    state.release()
+    touched = tuple(sorted(a for a in ctx.touched if a != body.sender))
+    return TxOutcome(receipt("OK", "", meter.used, ctx), touched)
+
+
+def execute_block(
+    runtime: Runtime,
+    state: StateView,
+    policy: ChainPolicy,
+    block: BlockContext,
+    transactions: Sequence[tuple[Transaction, bytes, int]],
+) -> list[TxOutcome]:
+    """Apply ``(tx, tx_id, encoded_size)`` in order; returns one outcome per transaction."""
+    return [
+        execute_transaction(runtime, state, policy, block, tx, tx_id, i, size)
+        for i, (tx, tx_id, size) in enumerate(transactions)
+    ]

@@ -1,0 +1,103 @@
+"""A block's working view of state: buffered writes with per-transaction rollback.
+
+Reads see the block's own writes first, then the authenticated tree at the
+previous version. Each transaction runs inside a checkpoint; a failure rolls
+back its writes only. At the end of the block :meth:`StateView.changes` is
+the update set the tree applies as the next version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TypeVar
+
+import lmdb
+
+from consortia.codec import decode, encode
+from consortia.execution import gas
+from consortia.execution.gas import GasMeter
+from consortia.state import StateTree
+
+T = TypeVar("T")
+
+
+class StateView:
+    """Buffered key-value state for executing one block."""
+
+    def __init__(self, tree: StateTree, txn: lmdb.Transaction, version: int | None) -> None:
+        self._tree = tree
+        self._txn = txn
+        self._version = version
+        self._block: dict[bytes, bytes | None] = {}
+        self._layers: list[dict[bytes, bytes | None]] = []
+        self.meter: GasMeter | None = None
+
+    # reads ------------------------------------------------------------------
+    def get(self, key: bytes) -> bytes | None:
+        """Current value of ``key`` (None if absent)."""
+        if self.meter is not None:
+            self.meter.charge(gas.STATE_READ, "state read")
+        for layer in reversed(self._layers):
+            if key in layer:
+                return layer[key]
+        if key in self._block:
+            return self._block[key]
+        if self._version is None:
+            return None
+        return self._tree.get(self._txn, key, self._version)
+
+    def get_struct(self, key: bytes, type_: type[T]) -> T | None:
+        """Decode the value at ``key`` as ``type_`` (None if absent)."""
+        raw = self.get(key)
+        return None if raw is None else decode(raw, type_)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Keys with ``prefix`` and their current values, in key order."""
+        merged: dict[bytes, bytes | None] = {}
+        if self._version is not None:
+            merged.update(self._tree.iterate(self._txn, self._version, prefix))
+        for layer in (self._block, *self._layers):
+            merged.update({k: v for k, v in layer.items() if k.startswith(prefix)})
+        for key in sorted(merged):
+            value = merged[key]
+            if value is not None:
+                yield key, value
+
+    # writes -----------------------------------------------------------------
+    def set(self, key: bytes, value: bytes) -> None:
+        """Write ``value`` at ``key``."""
+        if self.meter is not None:
+            self.meter.charge(gas.STATE_WRITE + gas.PER_WRITTEN_BYTE * len(value), "state write")
+        self._top()[key] = value
+
+    def put_struct(self, key: bytes, value: object) -> None:
+        """Write the canonical encoding of ``value`` at ``key``."""
+        self.set(key, encode(value))
+
+    def delete(self, key: bytes) -> None:
+        """Remove ``key``."""
+        if self.meter is not None:
+            self.meter.charge(gas.STATE_WRITE, "state delete")
+        self._top()[key] = None
+
+    def _top(self) -> dict[bytes, bytes | None]:
+        return self._layers[-1] if self._layers else self._block
+
+    # transactions -----------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Start a transaction's layer."""
+        self._layers.append({})
+
+    def rollback(self) -> None:
+        """Discard the innermost layer."""
+        self._layers.pop()
+
+    def release(self) -> None:
+        """Merge the innermost layer into the one below."""
+        layer = self._layers.pop()
+        self._top().update(layer)
+
+    def changes(self) -> dict[bytes, bytes | None]:
+        """All writes of the block (None = delete); only valid outside checkpoints."""
+        assert not self._layers, "changes() inside an open checkpoint"
+        return dict(self._block)
