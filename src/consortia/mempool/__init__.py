@@ -1,0 +1,6 @@
+"""Transaction pool: admission checks (signature once), nonce ordering, limits, eviction."""
+
+from consortia.mempool.errors import MempoolError
+from consortia.mempool.pool import Mempool, MempoolConfig
+
+__all__ = ["Mempool", "MempoolConfig", "MempoolError"]

@@ -1,0 +1,305 @@
+"""The transaction pool.
+
+Admission ([MEMPOOL-ADMIT.1] in docs/spec/mempool.md), cheapest checks first:
+size, chain id, key type allowed, gas cap, expiry, duplicate, nonce against
+the sender's executed nonce, pool and sender limits, rate, then the signature
+(verified once here, in parallel for batches; consensus trusts pool members).
+Selection takes, sender by sender in arrival order, the run of consecutive
+nonces starting at the sender's next nonce, so a block never holds a gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from consortia.crypto import KeyType, PublicKey, verify_batch
+from consortia.crypto.errors import CryptoError
+from consortia.execution.errors import (
+    BadSignature,
+    ExecutionError,
+    Expired,
+    GasLimitTooHigh,
+    KeyTypeNotAllowed,
+    StaleNonce,
+    TxTooLarge,
+    WrongChain,
+)
+from consortia.execution.policy import ChainPolicy
+from consortia.ledger.types import Hasher, Transaction, tx_id, tx_signing_bytes
+from consortia.mempool.errors import (
+    Duplicate,
+    ExpiryTooFar,
+    MempoolFull,
+    NoncePending,
+    RateLimited,
+    SenderLimit,
+)
+
+NonceLookup = Callable[[bytes], int]
+"""Executed next nonce of an address (0 for an unknown account)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolConfig:
+    """Pool limits."""
+
+    max_txs: int = 100_000
+    max_bytes: int = 256 * 1024 * 1024
+    max_per_sender: int = 1_024
+    max_nonce_gap: int = 1_024
+    """How far above the executed nonce a transaction may be queued."""
+    rate_per_sender: float = 2_000.0
+    """Sustained admissions per second per sender (token bucket)."""
+    burst_per_sender: float = 4_000.0
+
+
+@dataclass(slots=True)
+class PooledTx:
+    """A verified transaction waiting for a block."""
+
+    tx: Transaction
+    tx_id: bytes
+    size: int
+    seq: int
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass(slots=True)
+class _Sender:
+    by_nonce: dict[int, PooledTx] = field(default_factory=dict)
+
+
+class Mempool:
+    """Verified pending transactions, indexed by id and by (sender, nonce)."""
+
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        policy: ChainPolicy,
+        hash_fn: Hasher,
+        config: MempoolConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.chain_id = chain_id
+        self.policy = policy
+        self._hash = hash_fn
+        self.config = config or MempoolConfig()
+        self._clock = clock
+        self._by_id: dict[bytes, PooledTx] = {}
+        self._senders: OrderedDict[bytes, _Sender] = OrderedDict()
+        self._buckets: dict[bytes, _Bucket] = {}
+        self._bytes = 0
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, tx_id_: bytes) -> bool:
+        return tx_id_ in self._by_id
+
+    @property
+    def size_bytes(self) -> int:
+        """Encoded bytes held."""
+        return self._bytes
+
+    # ------------------------------------------------------------ admission
+
+    def check(self, tx: Transaction, size: int, height: int, next_nonce: NonceLookup) -> bytes:
+        """Every admission check except the signature; returns the transaction id.
+
+        Raises:
+            ExecutionError: a subclass whose ``code`` names the reason.
+        """
+        body = tx.body
+        policy = self.policy
+        if size > policy.max_tx_bytes:
+            raise TxTooLarge(f"transaction is {size} bytes, limit {policy.max_tx_bytes}")
+        if body.chain_id != self.chain_id:
+            raise WrongChain(
+                f"transaction is for chain {body.chain_id!r}, this is {self.chain_id!r}"
+            )
+        if tx.key_type not in policy.allowed_key_types:
+            raise KeyTypeNotAllowed(
+                f"key type {tx.key_type} not allowed; "
+                f"allowed: {', '.join(policy.allowed_key_types)}"
+            )
+        if body.gas_limit > policy.max_tx_gas:
+            raise GasLimitTooHigh(f"gas limit {body.gas_limit} above cap {policy.max_tx_gas}")
+        if body.expiry_height <= height:
+            raise Expired(f"expiry height {body.expiry_height} is not above height {height}")
+        if body.expiry_height > height + policy.max_expiry_blocks:
+            raise ExpiryTooFar(
+                f"expiry height {body.expiry_height} is more than {policy.max_expiry_blocks} "
+                f"blocks ahead of {height}"
+            )
+        identifier = tx_id(self._hash, body)
+        if identifier in self._by_id:
+            raise Duplicate(f"transaction {identifier.hex()} is already pending")
+        expected = next_nonce(body.sender)
+        if body.nonce < expected:
+            raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
+        if body.nonce > expected + self.config.max_nonce_gap:
+            raise SenderLimit(
+                f"nonce {body.nonce} is more than {self.config.max_nonce_gap} ahead of {expected}"
+            )
+        sender = self._senders.get(body.sender)
+        if sender is not None:
+            if body.nonce in sender.by_nonce:
+                raise NoncePending(f"nonce {body.nonce} of this sender is already pending")
+            if len(sender.by_nonce) >= self.config.max_per_sender:
+                raise SenderLimit(f"sender has {len(sender.by_nonce)} pending transactions")
+        if len(self._by_id) >= self.config.max_txs or self._bytes + size > self.config.max_bytes:
+            raise MempoolFull(f"mempool full ({len(self._by_id)} transactions); retry later")
+        return identifier
+
+    def _take_token(self, sender: bytes) -> None:
+        now = self._clock()
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            bucket = self._buckets[sender] = _Bucket(self.config.burst_per_sender, now)
+        bucket.tokens = min(
+            self.config.burst_per_sender,
+            bucket.tokens + (now - bucket.stamp) * self.config.rate_per_sender,
+        )
+        bucket.stamp = now
+        if bucket.tokens < 1.0:
+            raise RateLimited(
+                f"sender exceeds {self.config.rate_per_sender:g} transactions per second"
+            )
+        bucket.tokens -= 1.0
+
+    def add_many(
+        self,
+        txs: Sequence[tuple[Transaction, int]],
+        height: int,
+        next_nonce: NonceLookup,
+    ) -> list[bytes | ExecutionError]:
+        """Admit ``(tx, encoded_size)`` items; per item its id or the rejection.
+
+        Signatures of the items passing the cheap checks are verified together
+        in parallel. Items are admitted in order, so a batch may carry a run of
+        nonces from one sender.
+        """
+        results: list[bytes | ExecutionError] = []
+        candidates: list[tuple[int, Transaction, PublicKey]] = []
+        for i, (tx, size) in enumerate(txs):
+            try:
+                self.check(tx, size, height, next_nonce)
+                key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+            except ExecutionError as exc:
+                results.append(exc)
+                continue
+            except (CryptoError, ValueError) as exc:
+                results.append(BadSignature(f"invalid {tx.key_type} public key: {exc}"))
+                continue
+            results.append(b"")
+            candidates.append((i, tx, key))
+        verdicts = verify_batch(
+            [(key, tx_signing_bytes(tx.body), tx.signature) for _, tx, key in candidates]
+        )
+        for (i, tx, _), ok in zip(candidates, verdicts, strict=True):
+            if not ok:
+                results[i] = BadSignature("signature does not verify with the transaction's key")
+                continue
+            try:
+                # Re-check: an earlier item of this batch may have filled a limit.
+                identifier = self.check(tx, txs[i][1], height, next_nonce)
+                self._take_token(tx.body.sender)
+            except ExecutionError as exc:
+                results[i] = exc
+                continue
+            self._insert(tx, identifier, txs[i][1])
+            results[i] = identifier
+        return results
+
+    def _insert(self, tx: Transaction, identifier: bytes, size: int) -> None:
+        self._seq += 1
+        pooled = PooledTx(tx=tx, tx_id=identifier, size=size, seq=self._seq)
+        self._by_id[identifier] = pooled
+        sender = self._senders.get(tx.body.sender)
+        if sender is None:
+            sender = self._senders[tx.body.sender] = _Sender()
+        sender.by_nonce[tx.body.nonce] = pooled
+        self._bytes += size
+
+    # ------------------------------------------------------------ selection
+
+    def select(
+        self,
+        *,
+        max_txs: int,
+        max_bytes: int,
+        next_nonce: NonceLookup,
+        exclude: Iterable[bytes] = (),
+    ) -> list[PooledTx]:
+        """Transactions for a block: consecutive nonces per sender, oldest senders first.
+
+        ``next_nonce`` must count transactions already in uncommitted blocks;
+        ``exclude`` names ids already in such blocks.
+        """
+        excluded = set(exclude)
+        chosen: list[PooledTx] = []
+        total = 0
+        for address, sender in self._senders.items():
+            nonce = next_nonce(address)
+            while len(chosen) < max_txs:
+                pooled = sender.by_nonce.get(nonce)
+                if pooled is None:
+                    break
+                nonce += 1
+                if pooled.tx_id in excluded:
+                    continue
+                if total + pooled.size > max_bytes:
+                    return chosen
+                chosen.append(pooled)
+                total += pooled.size
+            if len(chosen) >= max_txs:
+                break
+        return chosen
+
+    # ------------------------------------------------------------- removal
+
+    def remove_committed(self, committed: Iterable[Transaction], next_nonce: NonceLookup) -> None:
+        """Drop committed transactions and any others their nonces made stale."""
+        senders: set[bytes] = set()
+        for tx in committed:
+            senders.add(tx.body.sender)
+        for address in senders:
+            sender = self._senders.get(address)
+            if sender is None:
+                continue
+            floor = next_nonce(address)
+            for nonce in [n for n in sender.by_nonce if n < floor]:
+                self._drop(sender.by_nonce.pop(nonce))
+            if not sender.by_nonce:
+                del self._senders[address]
+
+    def evict_expired(self, height: int) -> int:
+        """Drop transactions whose expiry height has passed; returns how many.
+
+        Also forgets rate buckets of idle senders, so they cannot grow without bound.
+        """
+        now = self._clock()
+        idle = self.config.burst_per_sender / self.config.rate_per_sender
+        self._buckets = {a: b for a, b in self._buckets.items() if now - b.stamp < idle}
+        expired = [p for p in self._by_id.values() if p.tx.body.expiry_height <= height]
+        for pooled in expired:
+            sender = self._senders[pooled.tx.body.sender]
+            del sender.by_nonce[pooled.tx.body.nonce]
+            if not sender.by_nonce:
+                del self._senders[pooled.tx.body.sender]
+            self._drop(pooled)
+        return len(expired)
+
+    def _drop(self, pooled: PooledTx) -> None:
+        del self._by_id[pooled.tx_id]
+        self._bytes -= pooled.size
