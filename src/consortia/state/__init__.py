@@ -6,7 +6,7 @@ constants and the errors. See docs/state.md for the design and formats.
 """
 
 from consortia.state._hashing import EMPTY_ROOT, HASH_SIZE, PLACEHOLDER, HashFn
-from consortia.state._proof import StateProof, verify_proof
+from consortia.state._proof import StateProof, check_proof, verify_proof
 from consortia.state._tree import MAX_KEY_SIZE, MAX_VALUE_SIZE, StateTree
 from consortia.state.errors import InvalidProof, InvalidVersion, StateError, VersionNotFound
 
@@ -23,5 +23,6 @@ __all__ = [
     "StateProof",
     "StateTree",
     "VersionNotFound",
+    "check_proof",
     "verify_proof",
 ]

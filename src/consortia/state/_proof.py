@@ -23,9 +23,9 @@ from consortia.state._hashing import (
     PLACEHOLDER,
     HashFn,
 )
-from consortia.state.errors import StateError
+from consortia.state.errors import InvalidProof, StateError
 
-__all__ = ["MAX_DEPTH", "StateProof", "verify_proof"]
+__all__ = ["MAX_DEPTH", "StateProof", "check_proof", "verify_proof"]
 
 MAX_DEPTH = 256
 """Deepest possible path: two distinct 256-bit key hashes share at most 255 bits."""
@@ -151,3 +151,12 @@ def verify_proof(
         bits >>= 1
         path >>= 1
     return node == root
+
+
+def check_proof(
+    hash_fn: HashFn, root: bytes, key: bytes, value: bytes | None, proof: StateProof
+) -> None:
+    """Like ``verify_proof`` but raise ``InvalidProof`` instead of returning ``False``."""
+    if not verify_proof(hash_fn, root, key, value, proof):
+        shown = "absence" if value is None else "value"
+        raise InvalidProof(f"state proof does not show the {shown} of key {key.hex()[:64]}")
