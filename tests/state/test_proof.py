@@ -108,6 +108,13 @@ def test_malformed_proofs_rejected(bad: StateProof) -> None:
     assert not verify_proof(sha256, EMPTY_ROOT, b"k", None, bad)
 
 
+def test_non_canonical_encoding_rejected() -> None:
+    canonical = StateProof(5, b"\x00", b"", None, None).to_bytes()
+    assert canonical[:2] == b"\x95\x05"
+    with pytest.raises(StateError):
+        StateProof.from_bytes(b"\x95\xcc\x05" + canonical[2:])  # depth as uint8
+
+
 def test_trailing_bytes_rejected() -> None:
     encoded = StateProof(0, b"", b"", None, None).to_bytes()
     with pytest.raises(StateError):

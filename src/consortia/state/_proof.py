@@ -65,6 +65,8 @@ class StateProof(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fi
         problem = proof.check_shape()
         if problem is not None:
             raise StateError(f"malformed state proof: {problem}")
+        if _ENCODER.encode(proof) != data:
+            raise StateError("malformed state proof: not in canonical (shortest) msgpack form")
         return proof
 
     def check_shape(self) -> str | None:
