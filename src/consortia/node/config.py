@@ -1,0 +1,140 @@
+"""A node's home directory and its ``node.toml`` configuration.
+
+Layout of a node home (written by ``consortia init``)::
+
+    HOME/node.toml          this file: name, addresses, peers, timing
+    HOME/genesis.bin        canonical genesis shared by the whole network
+    HOME/genesis.json       the same, readable
+    HOME/keys/validator.pem consensus key (PKCS#8 PEM), validators only
+    HOME/data/ledger/       LMDB: blocks, receipts, indexes, state
+    HOME/data/consensus/    LMDB: safety data, pending blocks
+    HOME/node.pid           pid of the running node
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from consortia.errors import NodeError
+
+
+class ConfigError(NodeError):
+    """Node or network configuration is missing or invalid."""
+
+    code = "CONFIG_ERROR"
+
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65_535)]
+
+
+class PeerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Another node this node connects to."""
+
+    name: str
+    host: str
+    port: Port
+
+
+class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Settings of one node; timings are local choices, not consensus rules."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]
+    chain_id: str
+    validator_index: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """Index in the genesis validator set; None for a non-voting node."""
+    api_host: str = "127.0.0.1"
+    api_port: Port = 8545
+    p2p_host: str = "127.0.0.1"
+    p2p_port: Port = 26656
+    peers: tuple[PeerConfig, ...] = ()
+    min_block_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 50
+    """Least time between a block and its child (batches transactions under load)."""
+    idle_block_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=3_600_000)] = 1_000
+    """An empty block is proposed after this long without transactions."""
+    base_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 3_000
+    max_clock_skew_ms: Annotated[int, msgspec.Meta(ge=0)] = 60_000
+    """Proposals stamped further ahead of the local clock are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHome:
+    """Paths inside a node home."""
+
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        """``node.toml``."""
+        return self.root / "node.toml"
+
+    @property
+    def genesis_file(self) -> Path:
+        """``genesis.bin``."""
+        return self.root / "genesis.bin"
+
+    @property
+    def validator_key(self) -> Path:
+        """Consensus private key."""
+        return self.root / "keys" / "validator.pem"
+
+    @property
+    def ledger_dir(self) -> Path:
+        """LMDB environment of ledger and state."""
+        return self.root / "data" / "ledger"
+
+    @property
+    def consensus_dir(self) -> Path:
+        """LMDB environment of consensus data."""
+        return self.root / "data" / "consensus"
+
+    @property
+    def pid_file(self) -> Path:
+        """Pid of the running node."""
+        return self.root / "node.pid"
+
+    def load_config(self) -> NodeConfig:
+        """Read and validate ``node.toml``.
+
+        Raises:
+            ConfigError: missing file, bad TOML or invalid settings, with the reason.
+        """
+        try:
+            raw = tomllib.loads(self.config_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"no node configuration at {self.config_file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{self.config_file}: invalid TOML: {exc}") from None
+        try:
+            return msgspec.convert(raw, NodeConfig)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{self.config_file}: {exc}") from None
+
+
+def render_config(config: NodeConfig) -> str:
+    """TOML text of ``config`` (what ``consortia init`` writes)."""
+    lines = []
+    for field in NodeConfig.__struct_fields__:
+        value = getattr(config, field)
+        if field == "peers" or value is None:
+            continue
+        lines.append(f"{field} = {_toml_value(value)}")
+    for peer in config.peers:
+        lines += [
+            "",
+            "[[peers]]",
+            f'name = "{peer.name}"',
+            f'host = "{peer.host}"',
+            f"port = {peer.port}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)

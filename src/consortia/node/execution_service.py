@@ -1,0 +1,200 @@
+"""Applies committed blocks to the ledger and state, one LMDB transaction per block.
+
+Runs on its own thread so consensus never waits for execution. For each
+committed block, in one durable write transaction: append the block and its
+certificate, execute its transactions, apply the state changes as version
+``height``, store receipts and the execution roots. A node killed at any
+instant restarts with every block either fully applied or absent
+([NODE-DURABLE.1]); absent ones are re-committed from consensus storage or
+peers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import lmdb
+
+from consortia.codec import U64, Canonical, Hash32, decode, encode
+from consortia.consensus.blocktree import CommittedBlock
+from consortia.execution.executor import Runtime, execute_block
+from consortia.execution.module import BlockContext
+from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.execution.state_view import StateView
+from consortia.ledger.merkle import merkle_root
+from consortia.ledger.store import BlockStore
+from consortia.ledger.types import Hasher, Receipt, receipt_leaf, tx_id
+from consortia.state import StateTree
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionRoots(Canonical, frozen=True):
+    """Roots of one executed height, and the first block that certifies them."""
+
+    state_root: Hash32
+    receipts_root: Hash32
+
+
+class CertifiedBy(Canonical, frozen=True):
+    """Height of the first block whose header commits to a state version."""
+
+    height: U64
+
+
+def _roots_key(height: int) -> bytes:
+    return b"exec/roots/" + height.to_bytes(8, "big")
+
+
+def _certified_key(version: int) -> bytes:
+    return b"exec/certified/" + version.to_bytes(8, "big")
+
+
+def read_roots(store: BlockStore, txn: lmdb.Transaction, height: int) -> ExecutionRoots | None:
+    """Execution roots of ``height`` if executed."""
+    raw = store.get_meta(txn, _roots_key(height))
+    return None if raw is None else decode(raw, ExecutionRoots)
+
+
+def read_certifying_height(store: BlockStore, txn: lmdb.Transaction, version: int) -> int | None:
+    """Height of the first block whose header carries the state root of ``version``."""
+    raw = store.get_meta(txn, _certified_key(version))
+    return None if raw is None else decode(raw, CertifiedBy).height
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """A block that is now durable and executed."""
+
+    committed: CommittedBlock
+    receipts: tuple[Receipt, ...]
+    state_root: bytes
+
+
+def apply_block(
+    env: lmdb.Environment,
+    store: BlockStore,
+    tree: StateTree,
+    runtime: Runtime,
+    hash_fn: Hasher,
+    committed: CommittedBlock,
+) -> Executed:
+    """Durably append and execute one committed block (one write transaction)."""
+    block = committed.block
+    header = block.header
+    height = header.height
+    encoded = [encode(tx) for tx in block.transactions]
+    ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
+    with env.begin(write=True) as txn:
+        store.append_block(txn, block, committed.block_id, ids)
+        store.put_certificate(txn, committed.certificate)
+        view = StateView(tree, txn, height - 1)
+        policy = view.get_struct(POLICY_KEY, ChainPolicy)
+        assert policy is not None, "genesis writes the chain policy"
+        context = BlockContext(
+            chain_id=header.chain_id,
+            height=height,
+            timestamp_ms=header.timestamp_ms,
+            proposer=header.proposer,
+        )
+        outcomes = execute_block(
+            runtime,
+            view,
+            policy,
+            context,
+            [
+                (tx, i, len(raw))
+                for tx, i, raw in zip(block.transactions, ids, encoded, strict=True)
+            ],
+        )
+        state_root = tree.apply(txn, height, view.changes())
+        receipts = tuple(o.receipt for o in outcomes)
+        store.put_receipts(txn, height, receipts, [o.touched for o in outcomes])
+        receipts_root = merkle_root(hash_fn, [receipt_leaf(hash_fn, r) for r in receipts])
+        store.put_meta(
+            txn,
+            _roots_key(height),
+            encode(ExecutionRoots(state_root=state_root, receipts_root=receipts_root)),
+        )
+        if store.get_meta(txn, _certified_key(header.state_height)) is None:
+            store.put_meta(txn, _certified_key(header.state_height), encode(CertifiedBy(height)))
+    return Executed(committed=committed, receipts=receipts, state_root=state_root)
+
+
+class ExecutionService:
+    """A worker thread applying committed blocks in order."""
+
+    def __init__(
+        self,
+        *,
+        env: lmdb.Environment,
+        store: BlockStore,
+        tree: StateTree,
+        runtime: Runtime,
+        hash_fn: Hasher,
+        executed_height: int,
+        on_executed: Callable[[Executed], None],
+    ) -> None:
+        self._env = env
+        self._store = store
+        self._tree = tree
+        self._runtime = runtime
+        self._hash = hash_fn
+        self._on_executed = on_executed
+        self._queue: queue.Queue[CommittedBlock | None] = queue.Queue()
+        self._backlog: list[CommittedBlock] = []
+        self._lock = threading.Lock()
+        self.executed_height = executed_height
+        self._thread = threading.Thread(target=self._run, name="execution", daemon=True)
+        self.failure: BaseException | None = None
+
+    def start(self) -> None:
+        """Start the worker."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish queued blocks and stop (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def submit(self, blocks: Sequence[CommittedBlock]) -> None:
+        """Queue newly committed blocks (in height order)."""
+        with self._lock:
+            for committed in blocks:
+                if committed.block.header.height <= self.executed_height:
+                    continue
+                if (
+                    self._backlog
+                    and committed.block.header.height <= self._backlog[-1].block.header.height
+                ):
+                    continue
+                self._backlog.append(committed)
+                self._queue.put(committed)
+
+    def backlog(self) -> list[CommittedBlock]:
+        """Committed blocks not yet executed (snapshot)."""
+        with self._lock:
+            return list(self._backlog)
+
+    def _run(self) -> None:
+        while True:
+            committed = self._queue.get()
+            if committed is None:
+                return
+            try:
+                executed = apply_block(
+                    self._env, self._store, self._tree, self._runtime, self._hash, committed
+                )
+            except BaseException as exc:  # a failed block stops the node, never skips
+                log.exception("execution of block %d failed", committed.block.header.height)
+                self.failure = exc
+                return
+            with self._lock:
+                self.executed_height = committed.block.header.height
+                self._backlog.pop(0)
+            self._on_executed(executed)

@@ -1,0 +1,212 @@
+"""Building our proposals and checking other leaders' proposals before a vote.
+
+Block timing ([NODE-INTERVAL.1], docs/consensus.md): a leader proposes as soon
+as it holds transactions and ``min_block_interval_ms`` has passed since the
+parent; while uncommitted transactions remain in the last two blocks it keeps
+proposing (empty blocks carry the QCs that commit them); otherwise it proposes
+an empty block only after ``idle_block_interval_ms``. This is empty-block
+suppression with a bounded idle interval.
+
+State roots ([NODE-STATE-ROOT.1]): a block carries the state and receipts
+roots of the highest height its proposer has executed (never below its
+parent's ``state_height``); voters check them against their own execution,
+so every executed root is certified by a QC a few blocks later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from consortia.codec import encode
+from consortia.consensus.blocktree import BlockTree
+from consortia.consensus.errors import InvalidProposal
+from consortia.crypto import KeyType, PublicKey, verify_batch
+from consortia.crypto.errors import CryptoError
+from consortia.execution.errors import ExecutionError
+from consortia.ledger.merkle import merkle_root
+from consortia.ledger.types import (
+    Block,
+    BlockHeader,
+    Hasher,
+    QuorumCert,
+    Transaction,
+    tx_id,
+    tx_leaf,
+    tx_signing_bytes,
+)
+from consortia.mempool import Mempool
+from consortia.node.execution_service import ExecutionService
+from consortia.node.reader import LedgerReader
+
+
+def wall_clock_ms() -> int:
+    """Local time in milliseconds (proposer timestamps only; never used in execution)."""
+    return time.time_ns() // 1_000_000
+
+
+def pending_chain(tree: BlockTree, parent_id: bytes) -> list[Block]:
+    """Uncommitted blocks from ``parent_id`` down to (excluding) the committed root."""
+    chain: list[Block] = []
+    block_id = parent_id
+    while block_id != tree.root_id:
+        block = tree.get(block_id)
+        if block is None:
+            break
+        chain.append(block)
+        block_id = block.header.parent_id
+    return chain
+
+
+class BlockProposer:
+    """Implements :class:`consortia.consensus.core.BlockBuilder` for a node."""
+
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        epoch: int,
+        me: int,
+        hash_fn: Hasher,
+        tree: BlockTree,
+        mempool: Mempool,
+        reader: LedgerReader,
+        execution: ExecutionService,
+        min_interval_ms: int,
+        idle_interval_ms: int,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._chain_id = chain_id
+        self._epoch = epoch
+        self._me = me
+        self._hash = hash_fn
+        self._tree = tree
+        self._mempool = mempool
+        self._reader = reader
+        self._execution = execution
+        self._min_interval = min_interval_ms
+        self._idle_interval = idle_interval_ms
+        self._clock = clock_ms
+
+    def build(
+        self, parent: Block, parent_id: bytes, round_: int, justify: QuorumCert
+    ) -> Block | None:
+        """An unsigned block for ``round_``, or None while there is nothing to do yet."""
+        now = max(self._clock(), parent.header.timestamp_ms)
+        elapsed = now - parent.header.timestamp_ms
+        if elapsed < self._min_interval:
+            return None
+        executed = self._execution.executed_height
+        if executed < parent.header.state_height:
+            return None
+        roots = self._reader.roots(executed)
+        if roots is None:
+            return None
+        in_flight = pending_chain(self._tree, parent_id)
+        backlog = [c.block for c in self._execution.backlog()]
+        unexecuted = in_flight + backlog
+        next_nonces: dict[bytes, int] = {}
+        for block in unexecuted:
+            for tx in block.transactions:
+                sender = tx.body.sender
+                next_nonces[sender] = max(next_nonces.get(sender, 0), tx.body.nonce + 1)
+
+        def next_nonce(address: bytes) -> int:
+            return max(next_nonces.get(address, 0), self._reader.next_nonce(address))
+
+        policy = self._reader.policy()
+        chosen = self._mempool.select(
+            max_txs=policy.max_block_txs,
+            max_bytes=policy.max_block_bytes,
+            next_nonce=next_nonce,
+        )
+        recent = in_flight[:2]
+        flushing = any(b.transactions for b in recent) or bool(backlog)
+        if not chosen and not flushing and elapsed < self._idle_interval:
+            return None
+        transactions = tuple(p.tx for p in chosen)
+        header = BlockHeader(
+            chain_id=self._chain_id,
+            epoch=self._epoch,
+            round=round_,
+            height=parent.header.height + 1,
+            parent_id=parent_id,
+            proposer=self._me,
+            timestamp_ms=now,
+            tx_root=merkle_root(self._hash, [tx_leaf(self._hash, tx) for tx in transactions]),
+            tx_count=len(transactions),
+            state_height=executed,
+            state_root=roots.state_root,
+            receipts_root=roots.receipts_root,
+            justify=justify,
+        )
+        return Block(header=header, transactions=transactions, signature=b"")
+
+
+class ProposalChecker:
+    """Implements :class:`consortia.consensus.core.ProposalValidator` for a node."""
+
+    def __init__(
+        self,
+        *,
+        hash_fn: Hasher,
+        mempool: Mempool,
+        reader: LedgerReader,
+        max_clock_skew_ms: int,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._hash = hash_fn
+        self._mempool = mempool
+        self._reader = reader
+        self._skew = max_clock_skew_ms
+        self._clock = clock_ms
+
+    def validate(self, block: Block, parent: Block) -> None:
+        """Raise :class:`InvalidProposal` unless the block may be voted for."""
+        header = block.header
+        if header.timestamp_ms < parent.header.timestamp_ms:
+            raise InvalidProposal("timestamp is below the parent's")
+        if header.timestamp_ms > self._clock() + self._skew:
+            raise InvalidProposal(f"timestamp is more than {self._skew} ms ahead of local time")
+        policy = self._reader.policy()
+        txs = block.transactions
+        if header.tx_count != len(txs) or len(txs) > policy.max_block_txs:
+            raise InvalidProposal(
+                f"block has {len(txs)} transactions (header says {header.tx_count})"
+            )
+        if merkle_root(self._hash, [tx_leaf(self._hash, tx) for tx in txs]) != header.tx_root:
+            raise InvalidProposal("transaction root does not match the transactions")
+        size = sum(len(encode(tx)) for tx in txs)
+        if size > policy.max_block_bytes:
+            raise InvalidProposal(f"block payload is {size} bytes, limit {policy.max_block_bytes}")
+        self._check_state(header, parent.header)
+        self._check_transactions(txs, header.chain_id, policy.allowed_key_types)
+
+    def _check_state(self, header: BlockHeader, parent: BlockHeader) -> None:
+        if header.state_height < parent.state_height or header.state_height >= header.height:
+            raise InvalidProposal(
+                f"state height {header.state_height} not in "
+                f"[{parent.state_height}, {header.height})"
+            )
+        roots = self._reader.roots(header.state_height)
+        if roots is None:
+            raise InvalidProposal(f"state height {header.state_height} is not executed here yet")
+        if roots.state_root != header.state_root or roots.receipts_root != header.receipts_root:
+            raise InvalidProposal(f"state or receipts root of height {header.state_height} differs")
+
+    def _check_transactions(
+        self, txs: tuple[Transaction, ...], chain_id: str, allowed: tuple[str, ...]
+    ) -> None:
+        items = []
+        for tx in txs:
+            if tx.body.chain_id != chain_id or tx.key_type not in allowed:
+                raise InvalidProposal("block holds a transaction of another chain or key type")
+            if tx_id(self._hash, tx.body) in self._mempool:
+                continue  # verified on admission
+            try:
+                key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+            except (CryptoError, ValueError, ExecutionError) as exc:
+                raise InvalidProposal(f"block holds a transaction with a bad key: {exc}") from None
+            items.append((key, tx_signing_bytes(tx.body), tx.signature))
+        if not all(verify_batch(items)):
+            raise InvalidProposal("block holds a transaction with a bad signature")

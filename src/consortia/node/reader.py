@@ -1,0 +1,160 @@
+"""Read-only queries over the ledger and state (each in its own LMDB read transaction).
+
+LMDB readers never block the execution thread's writer, so the API and the
+block proposer read concurrently with execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import lmdb
+
+from consortia.codec import decode
+from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.ledger.errors import BlockNotFound
+from consortia.ledger.store import BlockStore
+from consortia.ledger.types import Block
+from consortia.modules.accounts.types import Account, account_key
+from consortia.modules.assets.types import BAL_PREFIX, Asset, Balance, definition_key
+from consortia.node.execution_service import ExecutionRoots, read_certifying_height, read_roots
+from consortia.node.views import AccountRecord, BlockRecord, StateRecord, TxRecord
+from consortia.state import StateTree
+
+T = TypeVar("T")
+
+
+class LedgerReader:
+    """Queries of committed, executed data."""
+
+    def __init__(self, env: lmdb.Environment, store: BlockStore, tree: StateTree) -> None:
+        self._env = env
+        self._store = store
+        self._tree = tree
+
+    def _read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+        with self._env.begin() as txn:
+            return fn(txn)
+
+    def height(self) -> int:
+        """Latest executed height."""
+        latest = self._read(self._store.latest_height)
+        assert latest is not None, "genesis is written before the node starts"
+        return latest
+
+    def next_nonce(self, address: bytes) -> int:
+        """Executed next nonce of ``address`` (0 for a new account)."""
+        raw = self._read(lambda txn: self._tree.get(txn, account_key(address)))
+        return 0 if raw is None else decode(raw, Account).nonce
+
+    def nonce_lookup(self, txn: lmdb.Transaction) -> Callable[[bytes], int]:
+        """A nonce lookup bound to one read transaction (for batches)."""
+
+        def lookup(address: bytes) -> int:
+            raw = self._tree.get(txn, account_key(address))
+            return 0 if raw is None else decode(raw, Account).nonce
+
+        return lookup
+
+    def begin(self) -> lmdb.Transaction:
+        """A read transaction the caller must close (``with reader.begin() as txn``)."""
+        return self._env.begin()
+
+    def roots(self, height: int) -> ExecutionRoots | None:
+        """State and receipts roots of an executed height."""
+        return self._read(lambda txn: read_roots(self._store, txn, height))
+
+    def policy(self) -> ChainPolicy:
+        """Chain policy in force at the latest executed height."""
+        raw = self._read(lambda txn: self._tree.get(txn, POLICY_KEY))
+        assert raw is not None, "genesis writes the chain policy"
+        return decode(raw, ChainPolicy)
+
+    def block(self, height: int) -> BlockRecord:
+        """Block at ``height``; raises BlockNotFound."""
+
+        def read(txn: lmdb.Transaction) -> BlockRecord:
+            block = self._store.block_by_height(txn, height)
+            return BlockRecord(
+                block=block,
+                block_id=self._store.block_id_at(txn, height),
+                certificate=self._store.certificate(txn, height),
+            )
+
+        return self._read(read)
+
+    def block_by_id(self, block_id: bytes) -> BlockRecord:
+        """Block with ``block_id``; raises BlockNotFound."""
+        return self.block(self._read(lambda txn: self._store.height_of(txn, block_id)))
+
+    def latest_block(self) -> Block:
+        """The latest executed block."""
+        return self.block(self.height()).block
+
+    def transaction(self, tx_id: bytes) -> TxRecord:
+        """A committed transaction and its receipt; raises TransactionNotFound."""
+
+        def read(txn: lmdb.Transaction) -> TxRecord:
+            tx, height, index = self._store.transaction(txn, tx_id)
+            return TxRecord(
+                tx=tx,
+                tx_id=tx_id,
+                height=height,
+                index=index,
+                receipt=self._store.receipt(txn, tx_id),
+            )
+
+        return self._read(read)
+
+    def account_transactions(self, address: bytes, limit: int) -> list[bytes]:
+        """Newest transaction ids that involve ``address``."""
+        return self._read(lambda txn: self._store.account_transactions(txn, address, limit=limit))
+
+    def account(self, address: bytes) -> AccountRecord:
+        """An account and its balances at the latest executed height."""
+
+        def read(txn: lmdb.Transaction) -> AccountRecord:
+            height = self._store.latest_height(txn)
+            assert height is not None
+            raw = self._tree.get(txn, account_key(address))
+            prefix = BAL_PREFIX + address + b"/"
+            balances = tuple(
+                (key[len(prefix) :].decode(), decode(value, Balance).amount)
+                for key, value in self._tree.iterate(txn, height, prefix)
+            )
+            return AccountRecord(
+                address=address,
+                account=None if raw is None else decode(raw, Account),
+                balances=balances,
+                height=height,
+            )
+
+        return self._read(read)
+
+    def asset(self, symbol: str) -> Asset | None:
+        """An asset definition, if it exists."""
+        raw = self._read(lambda txn: self._tree.get(txn, definition_key(symbol)))
+        return None if raw is None else decode(raw, Asset)
+
+    def state(self, key: bytes, version: int | None = None) -> StateRecord:
+        """A state value with its proof at ``version`` (default: newest certified one)."""
+
+        def read(txn: lmdb.Transaction) -> StateRecord:
+            latest = self._store.latest_height(txn)
+            assert latest is not None
+            chosen = version
+            if chosen is None:
+                chosen = self._store.block_by_height(txn, latest).header.state_height
+            if chosen > latest:
+                raise BlockNotFound(f"state version {chosen} is above executed height {latest}")
+            return StateRecord(
+                key=key,
+                value=self._tree.get(txn, key, chosen),
+                version=chosen,
+                root=self._tree.root(txn, chosen),
+                proof=self._tree.prove(txn, key, chosen),
+                header_height=read_certifying_height(self._store, txn, chosen),
+            )
+
+        return self._read(read)
