@@ -240,3 +240,31 @@ def test_enc_mutated_encodings_decode_only_if_canonical(
 def test_enc_signing_bytes_prefix_domain() -> None:
     """[ENC-DOMAIN.1] signed bytes are the domain tag followed by the canonical encoding."""
     assert signing_bytes(b"TAG\x00", SMALL) == b"TAG\x00" + hx(SMALL_HEX)
+
+
+class Example(Canonical, frozen=True):
+    a: U64
+    b: bytes
+    c: str
+    d: tuple[U64, ...]
+
+
+@pytest.mark.parametrize(
+    ("variant", "error"),
+    [
+        ("94d1012cc40178a2c3a99201cc80", NonCanonicalEncoding),
+        ("94ce0000012cc40178a2c3a99201cc80", NonCanonicalEncoding),
+        ("94cd012cc5000178a2c3a99201cc80", NonCanonicalEncoding),
+        ("dc0004cd012cc40178a2c3a99201cc80", NonCanonicalEncoding),
+        ("94cd012cc40178a2c3a99201cc8000", MalformedEncoding),
+        ("95cd012cc40178a2c3a99201cc80c0", MalformedEncoding),
+        ("93cd012cc40178a2c3a9", MalformedEncoding),
+        ("84a161cd012ca162c40178a163a2c3a9a1649201cc80", MalformedEncoding),
+    ],
+)
+def test_spec_encoding_worked_example(variant: str, error: type[CodecError]) -> None:
+    """docs/spec/encoding.md §6, byte for byte, with each listed rejection."""
+    value = Example(a=300, b=b"x", c="\u00e9", d=(1, 128))
+    assert encode(value) == bytes.fromhex("94cd012cc40178a2c3a99201cc80")
+    with pytest.raises(error):
+        decode(bytes.fromhex(variant), Example)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consortia.codec import CodecError, MalformedEncoding, decode, encode
-from consortia.ledger.types import Transaction, TxBody
+from consortia.ledger.types import DOMAIN_TX, Transaction, TxBody, tx_id, tx_signing_bytes
 
 from .strategies import LEDGER_TYPES, transactions, tx_bodies
 
 TYPES = list(LEDGER_TYPES)
+PER_TYPE = settings(max_examples=60)  # nine types each: keep the suite fast
 
 
 @pytest.mark.parametrize("type_", TYPES, ids=lambda t: t.__name__)
+@PER_TYPE
 @given(data=st.data())
 def test_ledger_type_round_trip(type_: type, data: st.DataObject) -> None:
     value = data.draw(LEDGER_TYPES[type_])
@@ -23,6 +27,7 @@ def test_ledger_type_round_trip(type_: type, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("type_", TYPES, ids=lambda t: t.__name__)
+@PER_TYPE
 @given(raw=st.binary(max_size=200))
 def test_random_bytes_raise_only_codec_errors(type_: type, raw: bytes) -> None:
     try:
@@ -33,6 +38,7 @@ def test_random_bytes_raise_only_codec_errors(type_: type, raw: bytes) -> None:
 
 
 @pytest.mark.parametrize("type_", TYPES, ids=lambda t: t.__name__)
+@PER_TYPE
 @given(data=st.data())
 def test_mutated_bytes_raise_only_codec_errors(type_: type, data: st.DataObject) -> None:
     """Flip, insert or drop bytes of a valid encoding: a CodecError, or canonical bytes."""
@@ -67,3 +73,29 @@ def test_transaction_key_type_rejects_trailing_newline(tx: Transaction) -> None:
     raw = encode([tx.body, tx.key_type + "\n", tx.public_key, tx.signature])
     with pytest.raises(MalformedEncoding):
         decode(raw, Transaction)
+
+
+def test_spec_ledger_worked_example_tx_body() -> None:
+    """The worked example of docs/spec/ledger.md §9, byte for byte."""
+    body = TxBody(
+        chain_id="demo",
+        sender=bytes.fromhex("00112233445566778899aabbccddeeff00112233"),
+        nonce=7,
+        module="currency",
+        method="transfer",
+        args=encode([1000, "CNY"]),
+        gas_limit=50000,
+        expiry_height=300,
+    )
+    expected = bytes.fromhex(
+        "98a464656d6fc41400112233445566778899aabbccddeeff0011223307a863757272656e6379"
+        "a87472616e73666572c40892cd03e8a3434e59cdc350cd012c"
+    )
+    assert encode(body) == expected
+    assert decode(expected, TxBody) == body
+    assert tx_signing_bytes(body) == bytes.fromhex("434f4e534f525449412f54582f763100") + expected
+    assert DOMAIN_TX == b"CONSORTIA/TX/v1\x00"
+    sha256 = lambda data: hashlib.sha256(data).digest()  # noqa: E731
+    assert tx_id(sha256, body).hex() == (
+        "9fff1549235cb2a2ced7bf4f3ec7ade0b94c8e197d1a98dfb714e9fe984ad68b"
+    )
