@@ -182,12 +182,16 @@ class Mempool:
         txs: Sequence[tuple[Transaction, int]],
         height: int,
         next_nonce: NonceLookup,
+        *,
+        verified: Sequence[bool] | None = None,
     ) -> list[bytes | ExecutionError]:
         """Admit ``(tx, encoded_size)`` items; per item its id or the rejection.
 
         Signatures of the items passing the cheap checks are verified together
-        in parallel. Items are admitted in order, so a batch may carry a run of
-        nonces from one sender.
+        in parallel, unless ``verified`` gives the outcome of an earlier check
+        of every item (done off the event loop by :func:`verify_signatures`).
+        Items are admitted in order, so a batch may carry a run of nonces from
+        one sender.
         """
         results: list[bytes | ExecutionError] = []
         candidates: list[tuple[int, Transaction, PublicKey]] = []
@@ -203,9 +207,12 @@ class Mempool:
                 continue
             results.append(b"")
             candidates.append((i, tx, key))
-        verdicts = verify_batch(
-            [(key, tx_signing_bytes(tx.body), tx.signature) for _, tx, key in candidates]
-        )
+        if verified is None:
+            verdicts = verify_batch(
+                [(key, tx_signing_bytes(tx.body), tx.signature) for _, tx, key in candidates]
+            )
+        else:
+            verdicts = [verified[i] for i, _, _ in candidates]
         for (i, tx, _), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")
@@ -303,3 +310,23 @@ class Mempool:
     def _drop(self, pooled: PooledTx) -> None:
         del self._by_id[pooled.tx_id]
         self._bytes -= pooled.size
+
+
+def verify_signatures(txs: Sequence[Transaction]) -> list[bool]:
+    """Check every transaction's signature (in parallel); False for a malformed key.
+
+    Safe to call from any thread: it touches no pool state.
+    """
+    results = [False] * len(txs)
+    items = []
+    positions = []
+    for i, tx in enumerate(txs):
+        try:
+            key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+        except (CryptoError, ValueError):
+            continue
+        items.append((key, tx_signing_bytes(tx.body), tx.signature))
+        positions.append(i)
+    for i, ok in zip(positions, verify_batch(items), strict=True):
+        results[i] = ok
+    return results

@@ -66,6 +66,15 @@ def read_certifying_height(store: BlockStore, txn: lmdb.Transaction, version: in
     return None if raw is None else decode(raw, CertifiedBy).height
 
 
+def record_roots(
+    store: BlockStore, txn: lmdb.Transaction, height: int, roots: ExecutionRoots, state_height: int
+) -> None:
+    """Store the execution roots of ``height`` (whose header names ``state_height``)."""
+    store.put_meta(txn, _roots_key(height), encode(roots))
+    if store.get_meta(txn, _certified_key(state_height)) is None:
+        store.put_meta(txn, _certified_key(state_height), encode(CertifiedBy(height)))
+
+
 @dataclass(frozen=True, slots=True)
 class Executed:
     """A block that is now durable and executed."""
@@ -115,13 +124,13 @@ def apply_block(
         receipts = tuple(o.receipt for o in outcomes)
         store.put_receipts(txn, height, receipts, [o.touched for o in outcomes])
         receipts_root = merkle_root(hash_fn, [receipt_leaf(hash_fn, r) for r in receipts])
-        store.put_meta(
+        record_roots(
+            store,
             txn,
-            _roots_key(height),
-            encode(ExecutionRoots(state_root=state_root, receipts_root=receipts_root)),
+            height,
+            ExecutionRoots(state_root=state_root, receipts_root=receipts_root),
+            header.state_height,
         )
-        if store.get_meta(txn, _certified_key(header.state_height)) is None:
-            store.put_meta(txn, _certified_key(header.state_height), encode(CertifiedBy(height)))
     return Executed(committed=committed, receipts=receipts, state_root=state_root)
 
 
@@ -137,14 +146,14 @@ class ExecutionService:
         runtime: Runtime,
         hash_fn: Hasher,
         executed_height: int,
-        on_executed: Callable[[Executed], None],
     ) -> None:
         self._env = env
         self._store = store
         self._tree = tree
         self._runtime = runtime
         self._hash = hash_fn
-        self._on_executed = on_executed
+        self.on_executed: Callable[[Executed], None] = lambda executed: None
+        """Called on the worker thread after each block (set by the composition root)."""
         self._queue: queue.Queue[CommittedBlock | None] = queue.Queue()
         self._backlog: list[CommittedBlock] = []
         self._lock = threading.Lock()
@@ -197,4 +206,4 @@ class ExecutionService:
             with self._lock:
                 self.executed_height = committed.block.header.height
                 self._backlog.pop(0)
-            self._on_executed(executed)
+            self.on_executed(executed)

@@ -1,0 +1,326 @@
+"""The composition root: builds a running node from its home directory.
+
+This is the one place that wires the layers together (DESIGN.md §1):
+ledger and state on one LMDB environment, consensus storage on another, the
+execution thread, the mempool, the consensus core and its driver, the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import lmdb
+
+from consortia.codec import decode
+from consortia.consensus.blocktree import BlockTree, CommittedBlock
+from consortia.consensus.core import ConsensusCore
+from consortia.consensus.pacemaker import PacemakerConfig
+from consortia.consensus.safety import SafetyRules
+from consortia.consensus.storage import ConsensusStorage
+from consortia.consensus.validators import Committee
+from consortia.crypto import PrivateKey, get_suite
+from consortia.genesis import Genesis, build_genesis, default_runtime, genesis_qc
+from consortia.ledger.store import BlockStore
+from consortia.ledger.types import block_id, tx_id
+from consortia.mempool import Mempool
+from consortia.node.config import ConfigError, NodeConfig, NodeHome
+from consortia.node.driver import ConsensusDriver, LocalNetwork
+from consortia.node.events import EventBus
+from consortia.node.execution_service import (
+    Executed,
+    ExecutionRoots,
+    ExecutionService,
+    record_roots,
+)
+from consortia.node.proposals import BlockProposer, ProposalChecker
+from consortia.node.reader import LedgerReader
+from consortia.node.service import NodeService
+from consortia.state import StateTree
+
+log = logging.getLogger(__name__)
+
+LEDGER_MAP_SIZE: Final = 1 << 36
+"""64 GiB of address space for the ledger environment (sparse on disk)."""
+
+
+def load_genesis(home: NodeHome) -> Genesis:
+    """Read ``genesis.bin``; raises ConfigError if missing or malformed."""
+    try:
+        return decode(home.genesis_file.read_bytes(), Genesis)
+    except FileNotFoundError:
+        raise ConfigError(f"no genesis file at {home.genesis_file}") from None
+
+
+@dataclass
+class Node:
+    """A node's parts, wired; :meth:`run` serves until cancelled."""
+
+    home: NodeHome
+    config: NodeConfig
+    genesis: Genesis
+    env: lmdb.Environment
+    consensus_storage: ConsensusStorage
+    service: NodeService
+    driver: ConsensusDriver
+    execution: ExecutionService
+    _loop: asyncio.AbstractEventLoop = field(init=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
+
+    @classmethod
+    def open(cls, root: Path) -> Node:
+        """Open (or initialise from genesis) the node at ``root`` and recover its state."""
+        home = NodeHome(root)
+        config = home.load_config()
+        genesis = load_genesis(home)
+        if config.chain_id != genesis.chain_id:
+            raise ConfigError(
+                f"node.toml chain_id {config.chain_id!r} differs from genesis {genesis.chain_id!r}"
+            )
+        suite = get_suite(genesis.suite)
+        hash_fn = suite.hash
+        runtime = default_runtime()
+        home.ledger_dir.mkdir(parents=True, exist_ok=True)
+        env = lmdb.open(str(home.ledger_dir), max_dbs=32, map_size=LEDGER_MAP_SIZE)
+        store = BlockStore(env)
+        tree = StateTree(env, hash_fn)
+        with env.begin(write=True) as txn:
+            if store.latest_height(txn) is None:
+                block, bid = build_genesis(genesis, runtime, tree, txn)
+                store.append_block(txn, block, bid, [])
+                store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
+                header = block.header
+                roots = ExecutionRoots(
+                    state_root=header.state_root, receipts_root=header.receipts_root
+                )
+                record_roots(store, txn, 0, roots, 0)
+        with env.begin() as txn:
+            height = store.latest_height(txn)
+            assert height is not None
+            root_block = store.block_by_height(txn, height)
+            root_id = store.block_id_at(txn, height)
+            root_qc = store.certificate(txn, height)
+            genesis_id = store.block_id_at(txn, 0)
+        assert root_qc is not None, "every committed block is stored with its certificate"
+        committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
+        tree_ = BlockTree(root_block, root_id, root_qc)
+        consensus_storage = ConsensusStorage(home.consensus_dir)
+        reader = LedgerReader(env, store, tree)
+        mempool = Mempool(chain_id=genesis.chain_id, policy=genesis.policy, hash_fn=hash_fn)
+        events = EventBus()
+
+        me = config.validator_index
+        safety = None
+        if me is not None:
+            if me >= committee.size:
+                raise ConfigError(f"validator_index {me} outside a set of {committee.size}")
+            key = PrivateKey.from_pem(home.validator_key.read_bytes())
+            if key.public_key().to_bytes() != genesis.validators.validators[me].public_key:
+                raise ConfigError(f"{home.validator_key} is not validator {me}'s key in genesis")
+            safety = SafetyRules(
+                consensus_storage,
+                key.sign,
+                chain_id=genesis.chain_id,
+                author=me,
+                epoch=committee.epoch,
+            )
+
+        execution = ExecutionService(
+            env=env,
+            store=store,
+            tree=tree,
+            runtime=runtime,
+            hash_fn=hash_fn,
+            executed_height=height,
+        )
+        proposer = BlockProposer(
+            chain_id=genesis.chain_id,
+            epoch=committee.epoch,
+            me=me if me is not None else 0,
+            hash_fn=hash_fn,
+            tree=tree_,
+            mempool=mempool,
+            reader=reader,
+            execution=execution,
+            min_interval_ms=config.min_block_interval_ms,
+            idle_interval_ms=config.idle_block_interval_ms,
+        )
+        checker = ProposalChecker(
+            hash_fn=hash_fn,
+            mempool=mempool,
+            reader=reader,
+            max_clock_skew_ms=config.max_clock_skew_ms,
+        )
+        core = ConsensusCore(
+            committee=committee,
+            tree=tree_,
+            hash_fn=hash_fn,
+            me=me,
+            safety=safety,
+            builder=proposer,
+            validator=checker,
+            store=consensus_storage,
+            pacemaker=PacemakerConfig(base_timeout_s=config.base_timeout_ms / 1000),
+        )
+        driver = ConsensusDriver(
+            core,
+            LocalNetwork(),
+            lambda commit: execution.submit(commit.blocks),
+            tick_s=max(config.min_block_interval_ms, 10) / 1000,
+        )
+        service = NodeService(
+            name=config.name,
+            chain_id=genesis.chain_id,
+            suite=genesis.suite,
+            validator_index=me,
+            reader=reader,
+            mempool=mempool,
+            core=core,
+            events=events,
+            on_new_transactions=driver.poke,
+        )
+        node = cls(
+            home=home,
+            config=config,
+            genesis=genesis,
+            env=env,
+            consensus_storage=consensus_storage,
+            service=service,
+            driver=driver,
+            execution=execution,
+        )
+        execution.on_executed = node.after_execution
+        node._recover_pending()
+        return node
+
+    # ---------------------------------------------------------------- recovery
+
+    def _recover_pending(self) -> None:
+        """Re-insert stored uncommitted blocks and certificates; re-commit what they commit."""
+        core = self.driver.core
+        tree = core.tree
+        blocks, highest_qc, highest_tc = self.consensus_storage.load()
+        root_height = tree.root.header.height
+        hash_fn = get_suite(self.genesis.suite).hash
+        recommitted: list[CommittedBlock] = []
+        for block in sorted(blocks, key=lambda b: b.header.height):
+            if block.header.height <= root_height:
+                continue
+            bid = block_id(hash_fn, block.header)
+            if block.header.parent_id not in tree:
+                continue
+            tree.insert_block(block, bid)
+            if block.header.justify.block_id in tree:
+                recommitted += tree.insert_qc(block.header.justify)
+        if highest_qc is not None and highest_qc.block_id in tree:
+            recommitted += tree.insert_qc(highest_qc)
+        if highest_tc is not None:
+            tree.insert_tc(highest_tc)
+        stale = [block_id(hash_fn, b.header) for b in blocks if b.header.height <= root_height]
+        self.consensus_storage.prune_blocks(stale)
+        if recommitted:
+            log.info("recovered %d committed blocks from consensus storage", len(recommitted))
+            self.execution.submit(recommitted)
+
+    # ---------------------------------------------------------------- running
+
+    def after_execution(self, executed: Executed) -> None:
+        """Called on the execution thread; continue on the event loop."""
+        self._loop.call_soon_threadsafe(self._executed_on_loop, executed)
+
+    def _executed_on_loop(self, executed: Executed) -> None:
+        if self._closed:
+            return
+        block = executed.committed.block
+        height = block.header.height
+        service = self.service
+        hash_fn = get_suite(self.genesis.suite).hash
+        with service.reader.begin() as txn:
+            service.mempool.remove_committed(block.transactions, service.reader.nonce_lookup(txn))
+        service.mempool.evict_expired(height)
+        ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
+        service.notify_committed(ids)
+        self.consensus_storage.prune_blocks([executed.committed.block_id])
+        service.events.publish(
+            {
+                "type": "block",
+                "height": height,
+                "id": executed.committed.block_id.hex(),
+                "round": block.header.round,
+                "tx_count": len(block.transactions),
+                "timestamp_ms": block.header.timestamp_ms,
+                "state_root": executed.state_root.hex(),
+            }
+        )
+        for receipt in executed.receipts:
+            service.events.publish(
+                {
+                    "type": "tx",
+                    "height": height,
+                    "tx_id": receipt.tx_id.hex(),
+                    "status": receipt.status,
+                    "events": [
+                        {"module": e.module, "name": e.name, "attributes": dict(e.attributes)}
+                        for e in receipt.events
+                    ],
+                }
+            )
+        self.driver.poke()
+
+    async def run(self, *, serve_api: bool = True) -> None:
+        """Run consensus, execution and the API until cancelled, then close cleanly."""
+        self._loop = asyncio.get_running_loop()
+        self.home.pid_file.write_text(f"{os.getpid()}\n")
+        self.execution.start()
+        tasks = [asyncio.create_task(self.driver.run(), name="consensus")]
+        if serve_api:
+            tasks.append(asyncio.create_task(self._serve_api(), name="api"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+
+    async def _serve_api(self) -> None:
+        import uvicorn
+
+        from consortia.api import create_app
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield  # the node's runner owns signals
+
+        server = Server(
+            uvicorn.Config(
+                create_app(self.service),
+                host=self.config.api_host,
+                port=self.config.api_port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        try:
+            await server.serve()
+        except asyncio.CancelledError:
+            server.should_exit = True
+            await server.shutdown()
+            raise
+
+    def close(self) -> None:
+        """Stop execution and close storage (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.execution.stop()
+        self.consensus_storage.close()
+        self.env.close()
+        self.home.pid_file.unlink(missing_ok=True)

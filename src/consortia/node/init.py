@@ -1,0 +1,173 @@
+"""Creates the homes of a new network: keys, genesis and one ``node.toml`` per node.
+
+``consortia init`` writes, under one directory::
+
+    DIR/network.json              the nodes, their homes and API URLs
+    DIR/genesis.json              readable copy of the genesis
+    DIR/keys/<name>.pem           demo user keys (sm2 on sm chains, p256 on intl)
+    DIR/<org>-v<i>/               one node home per validator (see config.py)
+
+Each node home is self-contained, so it can be copied to the organisation's
+own machine and started there with ``consortia node start --home``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from consortia.codec import encode
+from consortia.consensus.types import ValidatorInfo, ValidatorSet
+from consortia.crypto import KeyType, PrivateKey, get_suite
+from consortia.execution.policy import ChainPolicy
+from consortia.genesis import Genesis
+from consortia.modules.accounts.types import AccountKey, GenesisAccount
+from consortia.node.config import ConfigError, NodeConfig, NodeHome, render_config
+
+DEMO_USERS: Final = ("alice", "bob")
+NETWORK_FILE: Final = "network.json"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    """One node of a local network."""
+
+    name: str
+    home: Path
+    api: str
+    p2p: str
+
+
+def init_network(
+    root: Path,
+    *,
+    validators: int,
+    orgs: int,
+    suite: str,
+    chain_id: str = "consortia-devnet",
+    host: str = "127.0.0.1",
+    base_api_port: int = 8545,
+    base_p2p_port: int = 26656,
+    genesis_time_ms: int = 0,
+    overwrite: bool = False,
+) -> list[NodeEntry]:
+    """Write a new network of ``validators`` nodes spread over ``orgs`` organisations.
+
+    Raises:
+        ConfigError: bad counts, unknown suite, or ``root`` already holds a network.
+    """
+    if validators < 1 or orgs < 1 or orgs > validators:
+        raise ConfigError(
+            f"need validators >= 1 and 1 <= orgs <= validators (got {validators}, {orgs})"
+        )
+    crypto_suite = get_suite(suite)
+    if (root / NETWORK_FILE).exists():
+        if not overwrite:
+            raise ConfigError(f"{root} already holds a network; use --reset to replace it")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    consensus_type = crypto_suite.consensus_key_type
+    entries: list[NodeEntry] = []
+    infos: list[ValidatorInfo] = []
+    keys: list[PrivateKey] = []
+    for i in range(validators):
+        org = f"org{i % orgs + 1}"
+        name = f"{org}-v{i}"
+        key = PrivateKey.generate(consensus_type)
+        keys.append(key)
+        public = key.public_key()
+        infos.append(
+            ValidatorInfo(
+                name=name,
+                organisation=org,
+                address=public.address(),
+                key_type=consensus_type.value,
+                public_key=public.to_bytes(),
+                weight=1,
+            )
+        )
+        entries.append(
+            NodeEntry(
+                name=name,
+                home=root / name,
+                api=f"http://{host}:{base_api_port + i}",
+                p2p=f"{host}:{base_p2p_port + i}",
+            )
+        )
+    user_type = KeyType.SM2 if suite == "sm" else KeyType.P256
+    users = {name: PrivateKey.generate(user_type) for name in DEMO_USERS}
+    genesis = Genesis(
+        chain_id=chain_id,
+        suite=suite,
+        timestamp_ms=genesis_time_ms,
+        policy=ChainPolicy(),
+        validators=ValidatorSet(epoch=0, validators=tuple(infos)),
+        accounts=tuple(
+            GenesisAccount(
+                address=key.public_key().address(),
+                keys=(
+                    AccountKey(key_type=user_type.value, public_key=key.public_key().to_bytes()),
+                ),
+            )
+            for key in users.values()
+        ),
+    )
+    genesis_bytes = encode(genesis)
+    (root / "keys").mkdir(exist_ok=True)
+    for name, key in users.items():
+        _write_secret(root / "keys" / f"{name}.pem", key.to_pem())
+    for i, entry in enumerate(entries):
+        home = NodeHome(entry.home)
+        (entry.home / "keys").mkdir(parents=True)
+        _write_secret(home.validator_key, keys[i].to_pem())
+        home.genesis_file.write_bytes(genesis_bytes)
+        config = NodeConfig(
+            name=entry.name,
+            chain_id=chain_id,
+            validator_index=i,
+            api_host=host,
+            api_port=base_api_port + i,
+            p2p_host=host,
+            p2p_port=base_p2p_port + i,
+        )
+        home.config_file.write_text(render_config(config), encoding="utf-8")
+    (root / "genesis.json").write_bytes(msgspec.json.format(msgspec.json.encode(genesis)))
+    network = {
+        "chain_id": chain_id,
+        "suite": suite,
+        "nodes": [
+            {"name": e.name, "home": str(e.home.resolve()), "api": e.api, "p2p": e.p2p}
+            for e in entries
+        ],
+    }
+    (root / NETWORK_FILE).write_text(json.dumps(network, indent=2) + "\n", encoding="utf-8")
+    return entries
+
+
+def read_network(root: Path) -> list[NodeEntry]:
+    """The nodes listed in ``root/network.json``.
+
+    Raises:
+        ConfigError: no network there, or the file is malformed.
+    """
+    path = root / NETWORK_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            NodeEntry(name=n["name"], home=Path(n["home"]), api=n["api"], p2p=n["p2p"])
+            for n in data["nodes"]
+        ]
+    except FileNotFoundError:
+        raise ConfigError(f"no network at {root} (run `consortia init` or `devnet up`)") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is malformed: {exc}") from None
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)

@@ -1,0 +1,131 @@
+"""What the API sees of a node: submit transactions, wait for receipts, read, status."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from consortia.codec import CodecError, decode
+from consortia.consensus.core import ConsensusCore
+from consortia.errors import NodeError
+from consortia.ledger.errors import TransactionNotFound
+from consortia.ledger.types import Transaction
+from consortia.mempool import Mempool, verify_signatures
+from consortia.node.events import EventBus
+from consortia.node.reader import LedgerReader
+from consortia.node.views import NodeStatus, TxRecord
+
+MAX_BATCH = 10_000
+"""Most transactions one batch submission may carry."""
+
+
+class NodeService:
+    """The node's public operations; every method runs on the event loop."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        chain_id: str,
+        suite: str,
+        validator_index: int | None,
+        reader: LedgerReader,
+        mempool: Mempool,
+        core: ConsensusCore,
+        events: EventBus,
+        on_new_transactions: Callable[[], None],
+    ) -> None:
+        self.name = name
+        self.chain_id = chain_id
+        self.suite = suite
+        self.validator_index = validator_index
+        self.reader = reader
+        self.mempool = mempool
+        self.core = core
+        self.events = events
+        self._on_new = on_new_transactions
+        self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+
+    async def submit(self, raw: bytes) -> bytes:
+        """Admit one encoded transaction; returns its id or raises the rejection."""
+        result = (await self.submit_many([raw]))[0]
+        if isinstance(result, NodeError):
+            raise result
+        return result
+
+    async def submit_many(self, raws: Sequence[bytes]) -> list[bytes | NodeError]:
+        """Admit encoded transactions in order; per item its id or its error."""
+        decoded: list[Transaction | NodeError] = []
+        for raw in raws:
+            try:
+                decoded.append(decode(raw, Transaction))
+            except CodecError as exc:
+                decoded.append(exc)
+        txs = [
+            (t, len(raw))
+            for t, raw in zip(decoded, raws, strict=True)
+            if isinstance(t, Transaction)
+        ]
+        verdicts = await asyncio.to_thread(verify_signatures, [t for t, _ in txs])
+        with self.reader.begin() as txn:
+            height = self.reader.height()
+            admitted = self.mempool.add_many(
+                txs, height, self.reader.nonce_lookup(txn), verified=verdicts
+            )
+        if any(isinstance(r, bytes) for r in admitted):
+            self._on_new()
+        results: list[bytes | NodeError] = []
+        it = iter(admitted)
+        for item in decoded:
+            results.append(next(it) if isinstance(item, Transaction) else item)
+        return results
+
+    def transaction(self, tx_id: bytes) -> TxRecord:
+        """A committed transaction; raises TransactionNotFound."""
+        return self.reader.transaction(tx_id)
+
+    async def wait_committed(self, tx_id: bytes, timeout_s: float) -> TxRecord | None:
+        """The committed transaction once executed, or None after ``timeout_s``."""
+        try:
+            return self.reader.transaction(tx_id)
+        except TransactionNotFound:
+            pass
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._receipt_waiters.setdefault(tx_id, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._receipt_waiters.get(tx_id, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._receipt_waiters.pop(tx_id, None)
+        return self.reader.transaction(tx_id)
+
+    def notify_committed(self, tx_ids: Sequence[bytes]) -> None:
+        """Wake waiters of these (now executed) transactions."""
+        for tx_id in tx_ids:
+            for future in self._receipt_waiters.pop(tx_id, []):
+                if not future.done():
+                    future.set_result(None)
+
+    def status(self) -> NodeStatus:
+        """A snapshot of the node's state."""
+        height = self.reader.height()
+        roots = self.reader.roots(height)
+        committee = self.core.committee
+        return NodeStatus(
+            name=self.name,
+            chain_id=self.chain_id,
+            suite=self.suite,
+            validator_index=self.validator_index,
+            height=height,
+            state_root=roots.state_root if roots else b"",
+            round=self.core.current_round,
+            leader=committee.leader(self.core.current_round),
+            mempool_size=len(self.mempool),
+            validators=committee.size,
+            evidence=len(self.core.evidence),
+        )
