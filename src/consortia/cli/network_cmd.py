@@ -1,0 +1,215 @@
+"""``consortia init``, ``consortia node start`` and ``consortia devnet up|status``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from consortia.errors import NodeError
+from consortia.node.config import ConfigError
+from consortia.node.init import NodeEntry, init_network, read_network
+
+node_app = typer.Typer(help="Run a node.", no_args_is_help=True)
+devnet_app = typer.Typer(help="A local network on this machine.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[Path, typer.Option("--home", help="Network directory.")]
+SuiteOption = Annotated[str, typer.Option("--suite", help="Crypto suite: sm or intl.")]
+MAX_LOCAL_VALIDATORS = 1
+"""Validators a network may have until the peer-to-peer transport exists."""
+
+
+def _fail(exc: NodeError) -> typer.Exit:
+    err.print(f"error: {exc.message} [{exc.code}]", markup=False, highlight=False)
+    return typer.Exit(2)
+
+
+def init_command(
+    validators: Annotated[int, typer.Option(help="Number of validators.")] = 1,
+    orgs: Annotated[int, typer.Option(help="Number of organisations.")] = 1,
+    suite: SuiteOption = "sm",
+    home: HomeOption = Path(".devnet"),
+    chain_id: Annotated[str, typer.Option(help="Chain id.")] = "consortia-devnet",
+    base_port: Annotated[int, typer.Option(help="API port of the first node.")] = 8545,
+    reset: Annotated[bool, typer.Option(help="Replace an existing network.")] = False,
+) -> None:
+    """Create a new network: genesis, keys and one home per node."""
+    try:
+        entries = init_network(
+            home,
+            validators=validators,
+            orgs=orgs,
+            suite=suite,
+            chain_id=chain_id,
+            base_api_port=base_port,
+            overwrite=reset,
+        )
+    except NodeError as exc:
+        raise _fail(exc) from None
+    for entry in entries:
+        console.print(f"{entry.name}: home {entry.home}  api {entry.api}")
+
+
+@node_app.command("start")
+def node_start(home: Annotated[Path, typer.Option("--home", help="Node home.")]) -> None:
+    """Run one node in the foreground until Ctrl-C."""
+    from consortia.node.runner import run_node
+
+    try:
+        run_node(home)
+    except NodeError as exc:
+        raise _fail(exc) from None
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _node_height(api: str) -> int | None:
+    try:
+        response = httpx.get(f"{api}/v1/status", timeout=1.0)
+        return int(response.json()["height"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _running_pid(entry: NodeEntry) -> int | None:
+    try:
+        pid = int((entry.home / "node.pid").read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+@devnet_app.command("up")
+def devnet_up(
+    validators: Annotated[int, typer.Option(help="Validators (new network only).")] = 1,
+    suite: SuiteOption = "sm",
+    home: HomeOption = Path(".devnet"),
+    reset: Annotated[bool, typer.Option(help="Start afresh, deleting the old network.")] = False,
+) -> None:
+    """Start (or restart with its data) a local network in the foreground; Ctrl-C stops it."""
+    try:
+        if reset or not (home / "network.json").exists():
+            if validators > MAX_LOCAL_VALIDATORS:
+                raise ConfigError(
+                    f"this build runs networks of {MAX_LOCAL_VALIDATORS} validator; "
+                    "the peer-to-peer transport for more is not in this build yet"
+                )
+            init_network(home, validators=validators, orgs=1, suite=suite, overwrite=True)
+        entries = read_network(home)
+    except NodeError as exc:
+        raise _fail(exc) from None
+    for entry in entries:
+        if _running_pid(entry) is not None:
+            raise _fail(ConfigError(f"{entry.name} is already running (pid file in {entry.home})"))
+        host, port = entry.api.removeprefix("http://").rsplit(":", 1)
+        if not _port_free(host, int(port)):
+            raise _fail(ConfigError(f"port {port} for {entry.name} is in use"))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "consortia.cli.main", "node", "start", "--home", str(e.home)],
+            stdout=(e.home / "node.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for e in entries
+    ]
+    try:
+        _wait_ready(entries, procs)
+        table = Table(title=f"Consortia devnet ({home})")
+        for column in ("node", "pid", "API", "API docs", "log"):
+            table.add_column(column)
+        for entry, proc in zip(entries, procs, strict=True):
+            table.add_row(
+                entry.name,
+                str(proc.pid),
+                entry.api,
+                f"{entry.api}/docs",
+                str(entry.home / "node.log"),
+            )
+        console.print(table)
+        console.print("Press Ctrl-C to stop.")
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        failed = [e.name for e, p in zip(entries, procs, strict=True) if p.poll() is not None]
+        err.print(f"error: node(s) {', '.join(failed)} exited; see their node.log")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_ready(entries: list[NodeEntry], procs: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + 60
+    for entry, proc in zip(entries, procs, strict=True):
+        while _node_height(entry.api) is None:
+            if proc.poll() is not None:
+                raise _fail(
+                    ConfigError(f"{entry.name} exited at start; see {entry.home / 'node.log'}")
+                )
+            if time.monotonic() > deadline:
+                raise _fail(ConfigError(f"{entry.name} did not answer at {entry.api} within 60 s"))
+            time.sleep(0.2)
+
+
+@devnet_app.command("status")
+def devnet_status(
+    home: HomeOption = Path(".devnet"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show each node of the local network: pid, API URL and height."""
+    try:
+        entries = read_network(home)
+    except NodeError as exc:
+        raise _fail(exc) from None
+    rows: list[dict[str, Any]] = [
+        {
+            "name": e.name,
+            "pid": _running_pid(e),
+            "api": e.api,
+            "height": _node_height(e.api),
+        }
+        for e in entries
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table(title=f"Consortia devnet ({home})")
+    for column in ("node", "pid", "API", "height"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            "-" if row["pid"] is None else str(row["pid"]),
+            row["api"],
+            "-" if row["height"] is None else str(row["height"]),
+        )
+    console.print(table)
