@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +17,7 @@ from rich.table import Table
 from consortia.errors import NodeError
 from consortia.node.config import ConfigError
 from consortia.node.init import NodeEntry, init_network, read_network
+from consortia.node.processes import NodeProcesses, node_status
 
 node_app = typer.Typer(help="Run a node.", no_args_is_help=True)
 devnet_app = typer.Typer(help="A local network on this machine.", no_args_is_help=True)
@@ -84,11 +82,9 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _node_height(api: str) -> int | None:
-    try:
-        response = httpx.get(f"{api}/v1/status", timeout=1.0)
-        return int(response.json()["height"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        return None
+    status = node_status(api)
+    height = None if status is None else status.get("height")
+    return height if isinstance(height, int) else None
 
 
 def _running_pid(entry: NodeEntry) -> int | None:
@@ -125,59 +121,32 @@ def devnet_up(
         host, port = entry.api.removeprefix("http://").rsplit(":", 1)
         if not _port_free(host, int(port)):
             raise _fail(ConfigError(f"port {port} for {entry.name} is in use"))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "consortia.cli.main", "node", "start", "--home", str(e.home)],
-            stdout=(e.home / "node.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for e in entries
-    ]
+    network = NodeProcesses(home)
     try:
-        _wait_ready(entries, procs)
+        network.start_all()
         table = Table(title=f"Consortia devnet ({home})")
         for column in ("node", "pid", "API", "API docs", "log"):
             table.add_column(column)
-        for entry, proc in zip(entries, procs, strict=True):
+        for entry in entries:
             table.add_row(
                 entry.name,
-                str(proc.pid),
+                str(network.pid(entry.name)),
                 entry.api,
                 f"{entry.api}/docs",
                 str(entry.home / "node.log"),
             )
         console.print(table)
         console.print("Press Ctrl-C to stop.")
-        while all(p.poll() is None for p in procs):
+        while not network.exited():
             time.sleep(0.5)
-        failed = [e.name for e, p in zip(entries, procs, strict=True) if p.poll() is not None]
-        err.print(f"error: node(s) {', '.join(failed)} exited; see their node.log")
+        err.print(f"error: node(s) {', '.join(network.exited())} exited; see their node.log")
         raise typer.Exit(1)
+    except NodeError as exc:
+        raise _fail(exc) from None
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_ready(entries: list[NodeEntry], procs: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + 60
-    for entry, proc in zip(entries, procs, strict=True):
-        while _node_height(entry.api) is None:
-            if proc.poll() is not None:
-                raise _fail(
-                    ConfigError(f"{entry.name} exited at start; see {entry.home / 'node.log'}")
-                )
-            if time.monotonic() > deadline:
-                raise _fail(ConfigError(f"{entry.name} did not answer at {entry.api} within 60 s"))
-            time.sleep(0.2)
+        network.stop_all()
 
 
 @devnet_app.command("status")
