@@ -1,0 +1,1 @@
+"""Benchmarks shipped with the product: ``consortia bench crypto|state|run``."""
