@@ -110,8 +110,12 @@ class BlockBuilder(Protocol):
 class ProposalValidator(Protocol):
     """Checks a proposal's payload and execution fields before we vote."""
 
-    def validate(self, block: Block, parent: Block) -> None:
-        """Raise :class:`InvalidProposal` if the block must not be voted for."""
+    def validate(self, block: Block, parent: Block, *, certified: bool = False) -> None:
+        """Raise :class:`InvalidProposal` if the block must not be voted for.
+
+        ``certified`` blocks arrive by sync with a QC of quorum weight: only their
+        integrity (payload against header) is checked, not our vote conditions.
+        """
         ...
 
 
@@ -470,6 +474,26 @@ class ConsensusCore:
         if len(self.evidence) < MAX_EVIDENCE and evidence not in self.evidence:
             self.evidence.append(evidence)
 
+    def on_sync_info(self, peer: int, qc: QuorumCert, tc: TimeoutCert | None) -> list[Action]:
+        """A peer's highest certificates: catch up on its QC and TC.
+
+        Raises:
+            ConsensusError: a certificate is invalid.
+        """
+        actions: list[Action] = []
+        if tc is not None and (
+            self.tree.highest_tc is None or tc.round > self.tree.highest_tc.round
+        ):
+            self.committee.verify_tc(tc)
+            actions += self._process_tc(tc)
+        if qc.round > self.tree.highest_qc.round:
+            self.committee.verify_qc(qc)
+            if qc.block_id in self.tree:
+                actions += self._process_qc(qc)
+            else:
+                actions.append(NeedBlock(peer=peer, qc=qc))
+        return actions
+
     def on_synced_blocks(self, blocks: list[tuple[Block, bytes]], qc: QuorumCert) -> list[Action]:
         """Insert fetched ancestors (oldest first) then the QC that certifies the last.
 
@@ -485,7 +509,7 @@ class ConsensusCore:
             if parent is None:
                 raise InvalidProposal("synced block does not chain to the tree")
             self.committee.verify_qc(block.header.justify)
-            self._validator.validate(block, parent)
+            self._validator.validate(block, parent, certified=True)
             self.tree.insert_block(block, bid)
             self._store.save_block(bid, block, self.tree.highest_qc)
             if block.header.justify.block_id in self.tree:

@@ -161,21 +161,31 @@ class ProposalChecker:
         self._skew = max_clock_skew_ms
         self._clock = clock_ms
 
-    def validate(self, block: Block, parent: Block) -> None:
-        """Raise :class:`InvalidProposal` unless the block may be voted for."""
+    def validate(self, block: Block, parent: Block, *, certified: bool = False) -> None:
+        """Raise :class:`InvalidProposal` unless the block may be voted for.
+
+        A ``certified`` block (fetched by sync, with a QC) is only checked for
+        integrity: its payload must match its header.
+        """
         header = block.header
-        if header.timestamp_ms < parent.header.timestamp_ms:
-            raise InvalidProposal("timestamp is below the parent's")
-        if header.timestamp_ms > self._clock() + self._skew:
-            raise InvalidProposal(f"timestamp is more than {self._skew} ms ahead of local time")
-        policy = self._reader.policy()
         txs = block.transactions
-        if header.tx_count != len(txs) or len(txs) > policy.max_block_txs:
+        if header.tx_count != len(txs):
             raise InvalidProposal(
                 f"block has {len(txs)} transactions (header says {header.tx_count})"
             )
         if merkle_root(self._hash, [tx_leaf(self._hash, tx) for tx in txs]) != header.tx_root:
             raise InvalidProposal("transaction root does not match the transactions")
+        if certified:
+            return
+        if header.timestamp_ms < parent.header.timestamp_ms:
+            raise InvalidProposal("timestamp is below the parent's")
+        if header.timestamp_ms > self._clock() + self._skew:
+            raise InvalidProposal(f"timestamp is more than {self._skew} ms ahead of local time")
+        policy = self._reader.policy()
+        if len(txs) > policy.max_block_txs:
+            raise InvalidProposal(
+                f"block has {len(txs)} transactions, limit {policy.max_block_txs}"
+            )
         size = sum(len(encode(tx)) for tx in txs)
         if size > policy.max_block_bytes:
             raise InvalidProposal(f"block payload is {size} bytes, limit {policy.max_block_bytes}")
