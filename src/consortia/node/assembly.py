@@ -28,10 +28,12 @@ from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
 from consortia.genesis import Genesis, build_genesis, default_runtime, genesis_qc
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import block_id, tx_id
+from consortia.ledger.types import Hasher, block_id, tx_id
 from consortia.mempool import Mempool
+from consortia.network.certs import TlsFiles
+from consortia.network.transport import P2PNetwork, PeerAddress
 from consortia.node.config import ConfigError, NodeConfig, NodeHome
-from consortia.node.driver import ConsensusDriver, LocalNetwork
+from consortia.node.driver import ConsensusDriver, LocalNetwork, Network
 from consortia.node.events import EventBus
 from consortia.node.execution_service import (
     Executed,
@@ -41,6 +43,7 @@ from consortia.node.execution_service import (
 )
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.reader import LedgerReader
+from consortia.node.router import Router
 from consortia.node.service import NodeService
 from consortia.state import StateTree
 
@@ -72,6 +75,10 @@ class Node:
     execution: ExecutionService
     _loop: asyncio.AbstractEventLoop = field(init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
+    _height_waiters: list[tuple[int, asyncio.Future[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    router: Router | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, root: Path) -> Node:
@@ -117,15 +124,16 @@ class Node:
 
         me = config.validator_index
         safety = None
+        signing_key: PrivateKey | None = None
         if me is not None:
             if me >= committee.size:
                 raise ConfigError(f"validator_index {me} outside a set of {committee.size}")
-            key = PrivateKey.from_pem(home.validator_key.read_bytes())
-            if key.public_key().to_bytes() != genesis.validators.validators[me].public_key:
+            signing_key = PrivateKey.from_pem(home.validator_key.read_bytes())
+            if signing_key.public_key().to_bytes() != genesis.validators.validators[me].public_key:
                 raise ConfigError(f"{home.validator_key} is not validator {me}'s key in genesis")
             safety = SafetyRules(
                 consensus_storage,
-                key.sign,
+                signing_key.sign,
                 chain_id=genesis.chain_id,
                 author=me,
                 epoch=committee.epoch,
@@ -168,9 +176,10 @@ class Node:
             store=consensus_storage,
             pacemaker=PacemakerConfig(base_timeout_s=config.base_timeout_ms / 1000),
         )
+        network: Network = LocalNetwork()
         driver = ConsensusDriver(
             core,
-            LocalNetwork(),
+            network,
             lambda commit: execution.submit(commit.blocks),
             tick_s=max(config.min_block_interval_ms, 10) / 1000,
         )
@@ -196,8 +205,61 @@ class Node:
             execution=execution,
         )
         execution.on_executed = node.after_execution
+        if committee.size > 1:
+            if me is None or signing_key is None:
+                raise ConfigError("non-validator nodes are not supported yet: set validator_index")
+            node._attach_network(committee, signing_key, reader, hash_fn)
         node._recover_pending()
         return node
+
+    # ----------------------------------------------------------------- network
+
+    def _attach_network(
+        self, committee: Committee, key: PrivateKey, reader: LedgerReader, hash_fn: Hasher
+    ) -> None:
+        """Replace the local network by authenticated links to the other validators."""
+        config = self.config
+        assert config.validator_index is not None
+        by_name = {v.name: i for i, v in enumerate(committee.validator_set.validators)}
+        peers = []
+        for peer in config.peers:
+            if peer.name not in by_name:
+                raise ConfigError(f"peer {peer.name!r} in node.toml is not a genesis validator")
+            peers.append(PeerAddress(by_name[peer.name], peer.name, peer.host, peer.port))
+        router = Router(
+            driver=self.driver,
+            reader=reader,
+            hash_fn=hash_fn,
+            wait_executed=self.wait_executed,
+            admit_gossip=lambda raws: self.service.submit_many(raws, gossip=False),
+            execution_wait_s=config.base_timeout_ms / 1000,
+        )
+        router.p2p = P2PNetwork(
+            me=config.validator_index,
+            node_name=config.name,
+            committee=committee,
+            identity=key,
+            tls=TlsFiles(self.home.root),
+            listen=(config.p2p_host, config.p2p_port),
+            peers=peers,
+            handler=router.handle,
+            on_connect=router.on_connect,
+        )
+        self.driver.network = router
+        self.service.on_admitted = router.gossip
+        self.router = router
+
+    async def wait_executed(self, height: int, timeout_s: float) -> bool:
+        """True once ``height`` is executed locally, False after ``timeout_s``."""
+        if self.execution.executed_height >= height:
+            return True
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._height_waiters.append((height, future))
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     # ---------------------------------------------------------------- recovery
 
@@ -247,6 +309,14 @@ class Node:
         ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
         service.notify_committed(ids)
         self.consensus_storage.prune_blocks([executed.committed.block_id])
+        still_waiting = []
+        for wanted, future in self._height_waiters:
+            if wanted <= height:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still_waiting.append((wanted, future))
+        self._height_waiters = still_waiting
         service.events.publish(
             {
                 "type": "block",
@@ -279,6 +349,9 @@ class Node:
         self.home.pid_file.write_text(f"{os.getpid()}\n")
         self.execution.start()
         tasks = [asyncio.create_task(self.driver.run(), name="consensus")]
+        if self.router is not None and self.router.p2p is not None:
+            await self.router.p2p.start()
+            tasks.append(asyncio.create_task(self.router.run(), name="network"))
         if serve_api:
             tasks.append(asyncio.create_task(self._serve_api(), name="api"))
         try:
@@ -287,6 +360,8 @@ class Node:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.router is not None and self.router.p2p is not None:
+                await self.router.p2p.close()
             self.close()
 
     async def _serve_api(self) -> None:

@@ -68,7 +68,8 @@ class ConsensusDriver:
         tick_s: float,
     ) -> None:
         self.core = core
-        self._network = network
+        self.network = network
+        """Where actions go; the composition root may swap in the peer network."""
         self._on_commit = on_commit
         self._tick_s = tick_s
         self._timer: asyncio.TimerHandle | None = None
@@ -78,15 +79,15 @@ class ConsensusDriver:
         """Carry out core actions in order."""
         for action in actions:
             if isinstance(action, Broadcast):
-                self._network.broadcast(action.message)
+                self.network.broadcast(action.message)
             elif isinstance(action, SendVote):
-                self._network.send_vote(action.to, action.vote)
+                self.network.send_vote(action.to, action.vote)
             elif isinstance(action, Commit):
                 self._on_commit(action)
             elif isinstance(action, ScheduleTimeout):
                 self._schedule(action)
             else:
-                self._network.request_blocks(action.peer, action)
+                self.network.request_blocks(action.peer, action)
 
     def _schedule(self, action: ScheduleTimeout) -> None:
         if self._timer is not None:

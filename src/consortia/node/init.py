@@ -5,7 +5,10 @@
     DIR/network.json              the nodes, their homes and API URLs
     DIR/genesis.json              readable copy of the genesis
     DIR/keys/<name>.pem           demo user keys (sm2 on sm chains, p256 on intl)
-    DIR/<org>-v<i>/               one node home per validator (see config.py)
+    DIR/orgs/<org>/ca.pem, ca.key each organisation's transport CA
+    DIR/<org>-v<i>/               one node home per validator (see config.py), with
+        tls/node.key, node.pem    its TLS key and certificate, issued by its org's CA
+        tls/ca-bundle.pem         every member organisation's CA certificate
 
 Each node home is self-contained, so it can be copied to the organisation's
 own machine and started there with ``consortia node start --home``.
@@ -27,7 +30,8 @@ from consortia.crypto import KeyType, PrivateKey, get_suite
 from consortia.execution.policy import ChainPolicy
 from consortia.genesis import Genesis
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
-from consortia.node.config import ConfigError, NodeConfig, NodeHome, render_config
+from consortia.network.certs import TlsFiles, create_ca, issue_node_cert
+from consortia.node.config import ConfigError, NodeConfig, NodeHome, PeerConfig, render_config
 
 DEMO_USERS: Final = ("alice", "bob")
 NETWORK_FILE: Final = "network.json"
@@ -121,11 +125,30 @@ def init_network(
     (root / "keys").mkdir(exist_ok=True)
     for name, key in users.items():
         _write_secret(root / "keys" / f"{name}.pem", key.to_pem())
+    cas = {}
+    for org in sorted({info.organisation for info in infos}):
+        cas[org] = create_ca(org)
+        (root / "orgs" / org).mkdir(parents=True)
+        _write_secret(root / "orgs" / org / "ca.key", cas[org].key_pem)
+        (root / "orgs" / org / "ca.pem").write_bytes(cas[org].cert_pem)
+    bundle = b"".join(cas[org].cert_pem for org in sorted(cas))
     for i, entry in enumerate(entries):
         home = NodeHome(entry.home)
         (entry.home / "keys").mkdir(parents=True)
         _write_secret(home.validator_key, keys[i].to_pem())
         home.genesis_file.write_bytes(genesis_bytes)
+        tls = TlsFiles(entry.home)
+        tls.key.parent.mkdir()
+        org = infos[i].organisation
+        node_cred = issue_node_cert(cas[org], org, entry.name, host)
+        _write_secret(tls.key, node_cred.key_pem)
+        tls.cert.write_bytes(node_cred.cert_pem)
+        tls.ca_bundle.write_bytes(bundle)
+        peers = tuple(
+            PeerConfig(name=other.name, host=host, port=base_p2p_port + j)
+            for j, other in enumerate(entries)
+            if j != i
+        )
         config = NodeConfig(
             name=entry.name,
             chain_id=chain_id,
@@ -134,6 +157,7 @@ def init_network(
             api_port=base_api_port + i,
             p2p_host=host,
             p2p_port=base_p2p_port + i,
+            peers=peers,
         )
         home.config_file.write_text(render_config(config), encoding="utf-8")
     (root / "genesis.json").write_bytes(msgspec.json.format(msgspec.json.encode(genesis)))

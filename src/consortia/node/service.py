@@ -44,6 +44,8 @@ class NodeService:
         self.core = core
         self.events = events
         self._on_new = on_new_transactions
+        self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
+        """Receives the bytes of client transactions just admitted (for gossip)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
 
     async def submit(self, raw: bytes) -> bytes:
@@ -53,31 +55,40 @@ class NodeService:
             raise result
         return result
 
-    async def submit_many(self, raws: Sequence[bytes]) -> list[bytes | NodeError]:
-        """Admit encoded transactions in order; per item its id or its error."""
-        decoded: list[Transaction | NodeError] = []
-        for raw in raws:
-            try:
-                decoded.append(decode(raw, Transaction))
-            except CodecError as exc:
-                decoded.append(exc)
-        txs = [
-            (t, len(raw))
-            for t, raw in zip(decoded, raws, strict=True)
-            if isinstance(t, Transaction)
-        ]
-        verdicts = await asyncio.to_thread(verify_signatures, [t for t, _ in txs])
-        with self.reader.begin() as txn:
-            height = self.reader.height()
-            admitted = self.mempool.add_many(
-                txs, height, self.reader.nonce_lookup(txn), verified=verdicts
-            )
-        if any(isinstance(r, bytes) for r in admitted):
-            self._on_new()
+    async def submit_many(
+        self, raws: Sequence[bytes], *, gossip: bool = True
+    ) -> list[bytes | NodeError]:
+        """Admit encoded transactions in order; per item its id or its error.
+
+        Transactions from clients are gossiped to the other validators;
+        ``gossip=False`` for those that arrived by gossip.
+        """
         results: list[bytes | NodeError] = []
-        it = iter(admitted)
-        for item in decoded:
-            results.append(next(it) if isinstance(item, Transaction) else item)
+        parsed: list[tuple[int, Transaction]] = []
+        for i, raw in enumerate(raws):
+            try:
+                parsed.append((i, decode(raw, Transaction)))
+                results.append(b"")  # replaced by the admission outcome below
+            except CodecError as exc:
+                results.append(exc)
+        transactions = [tx for _, tx in parsed]
+        verdicts = await asyncio.to_thread(verify_signatures, transactions)
+        with self.reader.begin() as txn:
+            admitted = self.mempool.add_many(
+                [(tx, len(raws[i])) for i, tx in parsed],
+                self.reader.height(),
+                self.reader.nonce_lookup(txn),
+                verified=verdicts,
+            )
+        accepted: list[bytes] = []
+        for (i, _), outcome in zip(parsed, admitted, strict=True):
+            results[i] = outcome
+            if isinstance(outcome, bytes):
+                accepted.append(raws[i])
+        if accepted:
+            self._on_new()
+            if gossip:
+                self.on_admitted(accepted)
         return results
 
     def transaction(self, tx_id: bytes) -> TxRecord:

@@ -1,0 +1,248 @@
+"""Connects the consensus driver to the peer-to-peer network.
+
+Outbound: implements the driver's ``Network`` (proposals, votes, timeouts,
+block requests) and gossips client transactions. Inbound: turns wire
+messages into core events, in arrival order on one task, waiting for local
+execution to reach a proposal's ``state_height`` before judging it, and
+answers block requests from the pending tree and the ledger ([NET-SYNC.1]).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+
+from consortia.consensus.core import NeedBlock
+from consortia.consensus.types import Proposal, TimeoutMsg, Vote
+from consortia.ledger.errors import BlockNotFound
+from consortia.ledger.types import Block, Hasher, QuorumCert, block_id
+from consortia.network.messages import (
+    MAX_GOSSIP_TXS,
+    MAX_SYNC_BLOCKS,
+    BlockRequest,
+    BlockResponse,
+    ProposalMsg,
+    SyncInfo,
+    TimeoutMsgWire,
+    TxGossip,
+    VoteMsg,
+    WireMessage,
+)
+from consortia.network.transport import P2PNetwork
+from consortia.node.driver import ConsensusDriver
+from consortia.node.reader import LedgerReader
+
+log = logging.getLogger(__name__)
+
+GOSSIP_INTERVAL_S: Final = 0.02
+INBOX_SIZE: Final = 65_536
+
+
+class Router:
+    """The node's side of the network."""
+
+    def __init__(
+        self,
+        *,
+        driver: ConsensusDriver,
+        reader: LedgerReader,
+        hash_fn: Hasher,
+        wait_executed: Callable[[int, float], Awaitable[bool]],
+        admit_gossip: Callable[[Sequence[bytes]], Awaitable[object]],
+        execution_wait_s: float,
+    ) -> None:
+        self._driver = driver
+        self._core = driver.core
+        self._reader = reader
+        self._hash = hash_fn
+        self._wait_executed = wait_executed
+        self._admit_gossip = admit_gossip
+        self._wait_s = execution_wait_s
+        self.p2p: P2PNetwork | None = None
+        self._inbox: asyncio.Queue[tuple[int, WireMessage]] = asyncio.Queue(INBOX_SIZE)
+        self._gossip: list[bytes] = []
+        self._requests = itertools.count(1)
+        self._inflight: dict[int, bytes] = {}
+        self.dropped_inbound = 0
+
+    # ----------------------------------------------------------- driver.Network
+
+    def broadcast(self, message: Proposal | TimeoutMsg) -> None:
+        """Send a proposal or timeout to every peer."""
+        assert self.p2p is not None
+        if isinstance(message, Proposal):
+            self.p2p.broadcast(ProposalMsg(proposal=message))
+        else:
+            self.p2p.broadcast(TimeoutMsgWire(timeout=message))
+
+    def send_vote(self, to: int, vote: Vote) -> None:
+        """Send a vote to the next leader."""
+        assert self.p2p is not None
+        self.p2p.send(to, VoteMsg(vote=vote))
+
+    def request_blocks(self, peer: int, action: NeedBlock) -> None:
+        """Ask ``peer`` for the chain from our committed root to the certified block."""
+        self._request(peer, action.qc.block_id)
+
+    def _request(self, peer: int, target: bytes) -> None:
+        assert self.p2p is not None
+        if target in self._inflight.values():
+            return
+        request_id = next(self._requests)
+        self._inflight[request_id] = target
+        from_height = self._core.tree.root.header.height + 1
+        candidates = [peer, *[i for i in self.p2p.connected() if i != peer]]
+        for candidate in candidates:
+            if self.p2p.send(candidate, BlockRequest(request_id, from_height, target)):
+                return
+        del self._inflight[request_id]
+
+    # ------------------------------------------------------------------ gossip
+
+    def gossip(self, raws: Sequence[bytes]) -> None:
+        """Queue client transactions this node admitted for the next gossip batch."""
+        self._gossip.extend(raws)
+
+    async def _gossip_loop(self) -> None:
+        while True:
+            await asyncio.sleep(GOSSIP_INTERVAL_S)
+            if self._gossip and self.p2p is not None:
+                batch, self._gossip = self._gossip, []
+                for i in range(0, len(batch), MAX_GOSSIP_TXS):
+                    self.p2p.broadcast(TxGossip(txs=tuple(batch[i : i + MAX_GOSSIP_TXS])))
+
+    # ----------------------------------------------------------------- inbound
+
+    def on_connect(self, peer: int) -> None:
+        """Tell a new peer our highest certificates."""
+        assert self.p2p is not None
+        tree = self._core.tree
+        self.p2p.send(
+            peer,
+            SyncInfo(
+                highest_qc=tree.highest_qc,
+                highest_tc=tree.highest_tc,
+                committed_height=tree.root.header.height,
+            ),
+        )
+
+    def handle(self, peer: int, message: WireMessage) -> None:
+        """Queue an inbound message (dropped and counted if the inbox is full)."""
+        try:
+            self._inbox.put_nowait((peer, message))
+        except asyncio.QueueFull:
+            self.dropped_inbound += 1
+
+    async def run(self) -> None:
+        """Process inbound messages in order, and gossip, until cancelled."""
+        gossip = asyncio.create_task(self._gossip_loop())
+        try:
+            while True:
+                peer, message = await self._inbox.get()
+                await self._dispatch(peer, message)
+        finally:
+            gossip.cancel()
+
+    async def _dispatch(self, peer: int, message: WireMessage) -> None:
+        core, guarded = self._core, self._driver.guarded
+        if isinstance(message, ProposalMsg):
+            proposal = message.proposal
+            guarded(lambda: core.process_certificates(proposal))
+            height = proposal.block.header.state_height
+            if not await self._wait_executed(height, self._wait_s):
+                log.warning("state height %d not executed in time; not voting", height)
+                return
+            guarded(lambda: core.on_proposal(proposal))
+        elif isinstance(message, VoteMsg):
+            guarded(lambda: core.on_vote(message.vote))
+        elif isinstance(message, TimeoutMsgWire):
+            guarded(lambda: core.on_timeout_msg(message.timeout))
+        elif isinstance(message, SyncInfo):
+            guarded(lambda: core.on_sync_info(peer, message.highest_qc, message.highest_tc))
+        elif isinstance(message, BlockRequest):
+            self._answer(peer, message)
+        elif isinstance(message, BlockResponse):
+            self._on_blocks(peer, message)
+        elif isinstance(message, TxGossip):
+            await self._admit_gossip(message.txs)
+
+    # -------------------------------------------------------------------- sync
+
+    def _chain_to(self, target: bytes, from_height: int) -> list[tuple[Block, bytes]]:
+        """Blocks from ``from_height`` to ``target`` (oldest first), pending or committed."""
+        tree = self._core.tree
+        chain: list[tuple[Block, bytes]] = []
+        current: bytes | None = target
+        while current is not None:
+            block = tree.get(current)
+            if block is None:
+                try:
+                    block = self._reader.block_by_id(current).block
+                except BlockNotFound:
+                    return []
+            if block.header.height < from_height:
+                break
+            chain.append((block, current))
+            if block.header.height in (from_height, 0):
+                break
+            current = block.header.parent_id
+        chain.reverse()
+        return chain
+
+    def _answer(self, peer: int, request: BlockRequest) -> None:
+        assert self.p2p is not None
+        chain = self._chain_to(request.to_block_id, request.from_height)
+        if not chain:
+            return
+        chain = chain[:MAX_SYNC_BLOCKS]
+        last_block, last_id = chain[-1]
+        last_qc = self._certificate_of(last_block, last_id, chain)
+        if last_qc is None:
+            return
+        self.p2p.send(
+            peer,
+            BlockResponse(
+                request_id=request.request_id,
+                blocks=tuple(b for b, _ in chain),
+                last_qc=last_qc,
+            ),
+        )
+
+    def _certificate_of(
+        self, block: Block, bid: bytes, chain: list[tuple[Block, bytes]]
+    ) -> QuorumCert | None:
+        tree = self._core.tree
+        if tree.highest_qc.block_id == bid:
+            return tree.highest_qc
+        for candidate in (b for b, _ in chain):
+            if candidate.header.justify.block_id == bid:
+                return candidate.header.justify
+        for pending_id in tree.pending_ids():
+            pending = tree.get(pending_id)
+            if pending is not None and pending.header.justify.block_id == bid:
+                return pending.header.justify
+        try:
+            record = self._reader.block(block.header.height)
+        except BlockNotFound:
+            return None
+        return record.certificate if record.block_id == bid else None
+
+    def _on_blocks(self, peer: int, response: BlockResponse) -> None:
+        target = self._inflight.pop(response.request_id, None)
+        if target is None or not response.blocks:
+            return
+        blocks = [(b, block_id(self._hash, b.header)) for b in response.blocks]
+        for (_prev, prev_id), (block, _) in itertools.pairwise(blocks):
+            if block.header.parent_id != prev_id:
+                self._driver.rejected_messages += 1
+                log.warning("validator %d sent a block chain with a broken link", peer)
+                return
+        if response.last_qc.block_id != blocks[-1][1]:
+            self._driver.rejected_messages += 1
+            return
+        self._driver.guarded(lambda: self._core.on_synced_blocks(blocks, response.last_qc))
+        if blocks[-1][1] != target:
+            self._request(peer, target)
