@@ -26,8 +26,6 @@ err = Console(stderr=True)
 
 HomeOption = Annotated[Path, typer.Option("--home", help="Network directory.")]
 SuiteOption = Annotated[str, typer.Option("--suite", help="Crypto suite: sm or intl.")]
-MAX_LOCAL_VALIDATORS = 1
-"""Validators a network may have until the peer-to-peer transport exists."""
 
 
 def _fail(exc: NodeError) -> typer.Exit:
@@ -36,8 +34,8 @@ def _fail(exc: NodeError) -> typer.Exit:
 
 
 def init_command(
-    validators: Annotated[int, typer.Option(help="Number of validators.")] = 1,
-    orgs: Annotated[int, typer.Option(help="Number of organisations.")] = 1,
+    validators: Annotated[int, typer.Option(help="Number of validators.")] = 4,
+    orgs: Annotated[int, typer.Option(help="Number of organisations.")] = 4,
     suite: SuiteOption = "sm",
     home: HomeOption = Path(".devnet"),
     chain_id: Annotated[str, typer.Option(help="Chain id.")] = "consortia-devnet",
@@ -98,7 +96,7 @@ def _running_pid(entry: NodeEntry) -> int | None:
 
 @devnet_app.command("up")
 def devnet_up(
-    validators: Annotated[int, typer.Option(help="Validators (new network only).")] = 1,
+    validators: Annotated[int, typer.Option(help="Validators (new network only).")] = 4,
     suite: SuiteOption = "sm",
     home: HomeOption = Path(".devnet"),
     reset: Annotated[bool, typer.Option(help="Start afresh, deleting the old network.")] = False,
@@ -106,21 +104,17 @@ def devnet_up(
     """Start (or restart with its data) a local network in the foreground; Ctrl-C stops it."""
     try:
         if reset or not (home / "network.json").exists():
-            if validators > MAX_LOCAL_VALIDATORS:
-                raise ConfigError(
-                    f"this build runs networks of {MAX_LOCAL_VALIDATORS} validator; "
-                    "the peer-to-peer transport for more is not in this build yet"
-                )
-            init_network(home, validators=validators, orgs=1, suite=suite, overwrite=True)
+            init_network(home, validators=validators, orgs=validators, suite=suite, overwrite=True)
         entries = read_network(home)
     except NodeError as exc:
         raise _fail(exc) from None
     for entry in entries:
         if _running_pid(entry) is not None:
             raise _fail(ConfigError(f"{entry.name} is already running (pid file in {entry.home})"))
-        host, port = entry.api.removeprefix("http://").rsplit(":", 1)
-        if not _port_free(host, int(port)):
-            raise _fail(ConfigError(f"port {port} for {entry.name} is in use"))
+        for address in (entry.api.removeprefix("http://"), entry.p2p):
+            host, port = address.rsplit(":", 1)
+            if not _port_free(host, int(port)):
+                raise _fail(ConfigError(f"port {port} for {entry.name} is in use"))
     network = NodeProcesses(home)
     try:
         network.start_all()
