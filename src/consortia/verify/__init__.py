@@ -1,0 +1,1 @@
+"""Independent verification of a chain: trust nothing but the genesis file."""

@@ -1,0 +1,218 @@
+"""Checks a chain without trusting the node that served it ([VERIFY-CHAIN.1]).
+
+Given only the genesis, for every block in height order:
+
+1. the genesis block is recomputed from the genesis file;
+2. header links: height, chain id, epoch, parent id = id of the previous block;
+3. the proposer is the round's leader and signed the block id;
+4. ``justify`` is a valid QC (quorum weight of valid signatures from the
+   validator set in force) for exactly the previous block;
+5. ``tx_root``/``tx_count`` match the transactions and every transaction's
+   signature verifies;
+6. the block's own certificate, where given, is a valid QC for it;
+7. with re-execution (default) every transaction is executed on a fresh
+   store and each header's ``state_root`` and ``receipts_root`` must equal
+   the recomputed roots of its ``state_height``, so a certified but wrong
+   state root is caught too.
+
+It stops at the first problem and names the height and the rule.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import lmdb
+
+from consortia.consensus.blocktree import CommittedBlock
+from consortia.consensus.errors import ConsensusError
+from consortia.consensus.validators import Committee
+from consortia.crypto import KeyType, PublicKey, get_suite, verify_batch
+from consortia.crypto.errors import CryptoError
+from consortia.genesis import Genesis, build_genesis, default_runtime
+from consortia.ledger.merkle import merkle_root
+from consortia.ledger.store import BlockStore
+from consortia.ledger.types import (
+    Block,
+    Hasher,
+    QuorumCert,
+    block_id,
+    proposal_signing_bytes,
+    tx_leaf,
+    tx_signing_bytes,
+)
+from consortia.node.execution_service import ExecutionRoots, apply_block, read_roots
+from consortia.state import StateTree
+
+
+@dataclass
+class VerifyReport:
+    """What the verifier found."""
+
+    blocks: int = 0
+    transactions: int = 0
+    executed: bool = False
+    first_bad_height: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every block passed."""
+        return self.first_bad_height is None
+
+
+class _Bad(Exception):
+    def __init__(self, height: int, problem: str) -> None:
+        super().__init__(problem)
+        self.height = height
+        self.problem = problem
+
+
+def _check_transactions(height: int, block: Block, hash_fn: Hasher) -> None:
+    items = []
+    for i, tx in enumerate(block.transactions):
+        try:
+            key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+        except (CryptoError, ValueError) as exc:
+            raise _Bad(height, f"transaction {i} has an invalid public key: {exc}") from None
+        items.append((key, tx_signing_bytes(tx.body), tx.signature))
+    for i, ok in enumerate(verify_batch(items)):
+        if not ok:
+            raise _Bad(height, f"transaction {i} has a bad signature")
+
+
+def verify_chain(
+    genesis: Genesis, records: Iterable[tuple[Block, QuorumCert | None]], *, execute: bool = True
+) -> VerifyReport:
+    """Verify ``records`` (block, certificate) from height 0 against ``genesis``."""
+    report = VerifyReport(executed=execute)
+    hash_fn = get_suite(genesis.suite).hash
+    runtime = default_runtime()
+    with tempfile.TemporaryDirectory(prefix="consortia-verify-") as tmp:
+        env = lmdb.open(str(Path(tmp) / "replay"), max_dbs=32, map_size=1 << 36)
+        try:
+            store, tree = BlockStore(env), StateTree(env, hash_fn)
+            with env.begin(write=True) as txn:
+                genesis_block, genesis_id = build_genesis(genesis, runtime, tree, txn)
+                store.append_block(txn, genesis_block, genesis_id, [])
+            committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
+            roots = {
+                0: ExecutionRoots(
+                    genesis_block.header.state_root, genesis_block.header.receipts_root
+                )
+            }
+            previous: Block | None = None
+            previous_id = b""
+            try:
+                for block, certificate in records:
+                    height = report.blocks
+                    bid = block_id(hash_fn, block.header)
+                    if certificate is None and height > 0:
+                        raise _Bad(height, "block came without its certificate")
+                    if height == 0:
+                        if bid != genesis_id:
+                            raise _Bad(0, "genesis block does not match the genesis file")
+                    else:
+                        assert previous is not None
+                        _check_block(committee, block, bid, previous, previous_id, hash_fn)
+                        if execute:
+                            assert certificate is not None
+                            _check_roots(block, roots)
+                            apply_block(
+                                env,
+                                store,
+                                tree,
+                                runtime,
+                                hash_fn,
+                                CommittedBlock(block, bid, certificate),
+                            )
+                            with env.begin() as txn:
+                                found = read_roots(store, txn, height)
+                            assert found is not None
+                            roots[height] = found
+                    if certificate is not None:
+                        _check_certificate(committee, certificate, block, bid, height)
+                    report.blocks += 1
+                    report.transactions += len(block.transactions)
+                    previous, previous_id = block, bid
+            except _Bad as bad:
+                report.first_bad_height = bad.height
+                report.problem = bad.problem
+        finally:
+            env.close()
+    return report
+
+
+def _check_block(
+    committee: Committee,
+    block: Block,
+    bid: bytes,
+    previous: Block,
+    previous_id: bytes,
+    hash_fn: Hasher,
+) -> None:
+    header = block.header
+    height = previous.header.height + 1
+    if header.height != height:
+        raise _Bad(height, f"height {header.height} where {height} was expected")
+    if header.parent_id != previous_id:
+        raise _Bad(height, "parent id is not the id of the previous block (broken hash link)")
+    if header.chain_id != committee.chain_id or header.epoch != committee.epoch:
+        raise _Bad(height, f"block is for chain {header.chain_id!r} epoch {header.epoch}")
+    if header.round <= previous.header.round:
+        raise _Bad(height, f"round {header.round} does not rise above {previous.header.round}")
+    if header.proposer != committee.leader(header.round):
+        raise _Bad(height, f"proposer {header.proposer} is not the leader of round {header.round}")
+    if not committee.public_keys[header.proposer].verify(
+        proposal_signing_bytes(bid), block.signature
+    ):
+        raise _Bad(height, "proposer signature does not verify")
+    justify = header.justify
+    if (
+        justify.block_id != previous_id
+        or justify.round != previous.header.round
+        or justify.height != previous.header.height
+    ):
+        raise _Bad(height, "justify QC does not certify the previous block")
+    try:
+        committee.verify_qc(justify)
+    except ConsensusError as exc:
+        raise _Bad(height, f"justify QC invalid: {exc.message}") from None
+    leaves = [tx_leaf(hash_fn, tx) for tx in block.transactions]
+    if header.tx_count != len(block.transactions) or merkle_root(hash_fn, leaves) != header.tx_root:
+        raise _Bad(height, "transaction root or count does not match the transactions")
+    _check_transactions(height, block, hash_fn)
+    if not previous.header.state_height <= header.state_height < height:
+        raise _Bad(height, f"state height {header.state_height} out of range")
+
+
+def _check_roots(block: Block, roots: dict[int, ExecutionRoots]) -> None:
+    header = block.header
+    expected = roots.get(header.state_height)
+    if expected is None:
+        raise _Bad(header.height, f"state height {header.state_height} was never executed")
+    if header.state_root != expected.state_root:
+        raise _Bad(header.height, f"state root for height {header.state_height} is wrong")
+    if header.receipts_root != expected.receipts_root:
+        raise _Bad(header.height, f"receipts root for height {header.state_height} is wrong")
+
+
+def _check_certificate(
+    committee: Committee, certificate: QuorumCert, block: Block, bid: bytes, height: int
+) -> None:
+    if height == 0:
+        if certificate.round != 0 or certificate.block_id != bid:
+            raise _Bad(0, "genesis certificate does not certify the genesis block")
+        return
+    if certificate.block_id != bid or certificate.round != block.header.round:
+        raise _Bad(height, "certificate does not certify this block")
+    try:
+        committee.verify_qc(certificate)
+    except ConsensusError as exc:
+        raise _Bad(height, f"certificate invalid: {exc.message}") from None
+
+
+__all__ = ["VerifyReport", "verify_chain"]
