@@ -69,7 +69,7 @@ class NodeProcesses:
         entry = self.entry(name)
         log = (entry.home / "node.log").open("ab")
         self._procs[name] = subprocess.Popen(
-            [self._python, "-m", "consortia.cli.main", "node", "start", "--home", str(entry.home)],
+            [self._python, "-m", "consortia.node.runner", "--home", str(entry.home)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from consortia.node.assembly import Node
@@ -32,3 +33,18 @@ def run_node(home: Path) -> None:
         uvloop.run(main())
     finally:
         node.close()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from consortia.errors import NodeError
+
+    parser = argparse.ArgumentParser(description="Run one Consortia node in the foreground.")
+    parser.add_argument("--home", type=Path, required=True, help="node home directory")
+    args = parser.parse_args()
+    try:
+        run_node(args.home)
+    except NodeError as exc:
+        print(f"error: {exc.message} [{exc.code}]", file=sys.stderr)
+        sys.exit(2)
