@@ -107,8 +107,10 @@ def live_network(
     suite: str = "sm",
     proxied: bool = False,
     timing: dict[str, int] | None = None,
+    start: list[int] | None = None,
 ) -> Iterator[LiveNetwork]:
-    """Initialise a network in ``tmp_path``, start every node, stop them afterwards."""
+    """Initialise a network in ``tmp_path``, start the nodes (``start``: which indices;
+    default all), and stop them afterwards."""
     base = free_block(2 * validators)
     root = tmp_path / "net"
     entries = init_network(
@@ -131,7 +133,8 @@ def live_network(
         _route_through_proxies(root, names, base + validators, mesh)
     processes = NodeProcesses(root)
     try:
-        processes.start_all()
+        for i in start if start is not None else range(validators):
+            processes.start(names[i])
         yield LiveNetwork(root=root, processes=processes, mesh=mesh)
     finally:
         processes.stop_all()
