@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Consortia uses, only where missing (idempotent, quiet).
 #   openssl  - the OpenSSL 3 command line, used by the crypto interop tests
+#   faketime - libfaketime, to run a node with a skewed clock in the consensus tests
 set -euo pipefail
 needed=()
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
+command -v faketime >/dev/null 2>&1 || needed+=(faketime)
 if ((${#needed[@]})); then
     if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq

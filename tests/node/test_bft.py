@@ -140,3 +140,16 @@ def test_verifier_accepts_the_chain_and_names_a_tampered_height(tmp_path: Path) 
     tampered = [*records[:3], (block, weak), *records[4:]]
     report = verify_chain(header.genesis, tampered)
     assert report.first_bad_height == 3 and "certificate invalid" in report.problem
+
+
+def test_clock_skew_of_seconds_keeps_safety_and_liveness(tmp_path: Path) -> None:
+    """One validator 5 s ahead and one 5 s behind (libfaketime; monotonic clocks untouched)."""
+    with live_network(tmp_path, validators=4, timing=FAST, start=[0, 3]) as net:
+        skew_env = {"FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        net.processes.start(net.names[1], wrapper=("faketime", "-f", "+5s"), env=skew_env)
+        net.processes.start(net.names[2], wrapper=("faketime", "-f", "-5s"), env=skew_env)
+        start = net.height(0)
+        for nonce in range(3):
+            _commit_one(net, nonce + 1, nonce, sender_seed=11)
+        net.wait_height(2, start + 5, timeout_s=60)
+        _assert_same_chain(net, [0, 1, 2, 3])

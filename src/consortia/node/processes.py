@@ -64,15 +64,27 @@ class NodeProcesses:
         proc = self._procs.get(name)
         return proc.pid if proc is not None and proc.poll() is None else None
 
-    def start(self, name: str, *, wait_s: float = 60.0) -> None:
-        """Start node ``name`` and wait until its API answers."""
+    def start(
+        self,
+        name: str,
+        *,
+        wait_s: float = 60.0,
+        wrapper: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start node ``name`` and wait until its API answers.
+
+        ``wrapper`` prefixes the command (e.g. ``faketime -f +5s``); ``env`` adds
+        environment variables.
+        """
         entry = self.entry(name)
         log = (entry.home / "node.log").open("ab")
         self._procs[name] = subprocess.Popen(
-            [self._python, "-m", "consortia.node.runner", "--home", str(entry.home)],
+            [*wrapper, self._python, "-m", "consortia.node.runner", "--home", str(entry.home)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
         )
         log.close()
         self.wait_ready(name, wait_s)
