@@ -1,0 +1,87 @@
+"""Builds the node's HTTP application: routes, error handlers, limits, OpenAPI."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from consortia import __version__
+from consortia.api import events, routes_chain, routes_state, routes_transactions
+from consortia.api.errors import EXCEPTION_HANDLERS
+from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
+from consortia.api.schemas import ALL_DOCUMENTS
+from consortia.node.service import NodeService
+
+DESCRIPTION = """\
+REST API of a Consortia node. Bytes are `0x`-prefixed lowercase hex (inputs
+accept hex with or without `0x`); integers are JSON numbers. Every error is
+`{"error": {"code": "<STABLE_CODE>", "message": "..."}}` with the HTTP status
+of its code; see docs/api.md for the code table. Events stream over the
+WebSocket `/v1/events`.
+"""
+
+
+def create_app(service: NodeService, *, genesis: bytes | None = None) -> FastAPI:
+    """The HTTP application serving ``service``.
+
+    Parameters:
+        service: the node's public operations.
+        genesis: canonical genesis bytes for ``/v1/genesis/raw``; when omitted,
+            read from ``genesis.bin`` in the node home that holds the ledger.
+    """
+    app = FastAPI(
+        title="Consortia node API",
+        version=__version__,
+        description=DESCRIPTION,
+        exception_handlers=dict(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    genesis_source = (lambda: genesis) if genesis is not None else _genesis_from_home(service)
+    app.include_router(routes_transactions.router(service))
+    app.include_router(routes_chain.router(service, genesis_source))
+    app.include_router(routes_state.router(service))
+    app.include_router(events.router(service))
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(GuardMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _genesis_from_home(service: NodeService) -> Any:
+    """Reads ``<home>/genesis.bin``, the home being two levels above the ledger directory."""
+
+    def read() -> bytes | None:
+        env = getattr(service.reader, "_env", None)
+        with contextlib.suppress(Exception):
+            ledger_dir = Path(env.path())  # type: ignore[union-attr]
+            return (ledger_dir.parent.parent / "genesis.bin").read_bytes()
+        return None
+
+    return read
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with msgspec's schemas of the API documents merged in."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    _, components = msgspec.json.schema_components(
+        ALL_DOCUMENTS, ref_template="#/components/schemas/{name}"
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas.update(components)
+    for path in doc.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    app.openapi_schema = doc
+    return doc

@@ -1,0 +1,72 @@
+"""``WS /v1/events``: the node's event stream as JSON text frames ([API-EVENTS.1]).
+
+Frames are ``{"type": "block", ...}``, ``{"type": "tx", ...}`` and, when the
+subscriber falls behind, one ``{"type": "lagged"}`` before the server closes
+the socket (code 1013, try again later). Ids are ``0x`` hex.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Final
+
+import msgspec
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from consortia.node.events import Event
+from consortia.node.service import NodeService
+
+_HEX_FIELDS: Final = ("id", "tx_id", "state_root")
+_CLOSED: Final[Event] = {"type": "closed"}
+TRY_AGAIN_LATER: Final = 1013
+
+
+def wire_event(event: Event) -> Event:
+    """The event with its hex fields ``0x``-prefixed."""
+    out: dict[str, Any] = dict(event)
+    for name in _HEX_FIELDS:
+        value = out.get(name)
+        if isinstance(value, str) and not value.startswith("0x"):
+            out[name] = "0x" + value
+    return out
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()
+
+
+def router(service: NodeService) -> APIRouter:
+    """The WebSocket route bound to ``service``."""
+    api = APIRouter()
+
+    @api.websocket("/v1/events")
+    async def events(ws: WebSocket) -> None:
+        await ws.accept()
+        async with service.events.subscribe() as queue:
+            receiver = asyncio.create_task(_until_disconnect(ws))
+
+            def wake(_: object) -> None:
+                if not queue.full():
+                    queue.put_nowait(_CLOSED)
+
+            receiver.add_done_callback(wake)
+            try:
+                while not receiver.done():
+                    event = await queue.get()
+                    if event is _CLOSED or receiver.done():
+                        break
+                    await ws.send_text(msgspec.json.encode(wire_event(event)).decode())
+                    if event.get("type") == "lagged":
+                        await ws.close(TRY_AGAIN_LATER)
+                        break
+            except (WebSocketDisconnect, RuntimeError):
+                pass  # client went away mid-send
+            finally:
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+
+    return api

@@ -1,0 +1,174 @@
+"""Node read models to API documents (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from consortia.api import schemas as s
+from consortia.api.jsonable import to_plain
+from consortia.api.schemas import to_hex
+from consortia.codec import CodecError, decode
+from consortia.execution.errors import UnknownMethod
+from consortia.execution.executor import Runtime
+from consortia.ledger.types import BlockHeader, Hasher, QuorumCert, Receipt, Transaction, tx_id
+from consortia.modules.assets.types import Asset
+from consortia.node.views import AccountRecord, BlockRecord, NodeStatus, StateRecord, TxRecord
+
+
+@cache
+def _runtime() -> Runtime:
+    from consortia.genesis import default_runtime
+
+    return default_runtime()
+
+
+def decoded_args(module: str, method: str, args: bytes) -> Any:
+    """The method's argument struct as JSON, or None if unknown or undecodable."""
+    try:
+        args_type = _runtime().method(module, method).args_type
+        return to_plain(decode(args, args_type))
+    except (UnknownMethod, CodecError):
+        return None
+
+
+def tx_json(tx: Transaction) -> s.TxJson:
+    body = tx.body
+    return s.TxJson(
+        chain_id=body.chain_id,
+        sender=to_hex(body.sender),
+        nonce=body.nonce,
+        module=body.module,
+        method=body.method,
+        args=to_hex(body.args),
+        args_decoded=decoded_args(body.module, body.method, body.args),
+        gas_limit=body.gas_limit,
+        expiry_height=body.expiry_height,
+        key_type=tx.key_type,
+        public_key=to_hex(tx.public_key),
+        signature=to_hex(tx.signature),
+    )
+
+
+def receipt_json(receipt: Receipt) -> s.ReceiptJson:
+    return s.ReceiptJson(
+        status=receipt.status,
+        message=receipt.message,
+        gas_used=receipt.gas_used,
+        events=[
+            s.EventJson(module=e.module, name=e.name, attributes=dict(e.attributes))
+            for e in receipt.events
+        ],
+    )
+
+
+def committed_json(record: TxRecord) -> s.TransactionJson:
+    return s.TransactionJson(
+        tx_id=to_hex(record.tx_id),
+        status="committed",
+        height=record.height,
+        index=record.index,
+        tx=tx_json(record.tx),
+        receipt=None if record.receipt is None else receipt_json(record.receipt),
+    )
+
+
+def qc_json(qc: QuorumCert) -> s.QuorumCertJson:
+    return s.QuorumCertJson(
+        epoch=qc.epoch,
+        round=qc.round,
+        height=qc.height,
+        block_id=to_hex(qc.block_id),
+        signers=list(qc.signers),
+        signatures=[to_hex(sig) for sig in qc.signatures],
+    )
+
+
+def header_json(header: BlockHeader) -> s.HeaderJson:
+    return s.HeaderJson(
+        chain_id=header.chain_id,
+        epoch=header.epoch,
+        round=header.round,
+        height=header.height,
+        parent_id=to_hex(header.parent_id),
+        proposer=header.proposer,
+        timestamp_ms=header.timestamp_ms,
+        tx_root=to_hex(header.tx_root),
+        tx_count=header.tx_count,
+        state_height=header.state_height,
+        state_root=to_hex(header.state_root),
+        receipts_root=to_hex(header.receipts_root),
+        justify=qc_json(header.justify),
+    )
+
+
+def block_json(record: BlockRecord, hash_fn: Hasher) -> s.BlockJson:
+    block = record.block
+    return s.BlockJson(
+        height=block.header.height,
+        id=to_hex(record.block_id),
+        header=header_json(block.header),
+        transactions=[to_hex(tx_id(hash_fn, tx.body)) for tx in block.transactions],
+        signature=to_hex(block.signature),
+        certificate=None if record.certificate is None else qc_json(record.certificate),
+    )
+
+
+def account_json(record: AccountRecord, recent: list[bytes]) -> s.AccountJson:
+    account = record.account
+    return s.AccountJson(
+        address=to_hex(record.address),
+        exists=account is not None,
+        nonce=0 if account is None else account.nonce,
+        keys=[]
+        if account is None
+        else [
+            s.AccountKeyJson(key_type=k.key_type, public_key=to_hex(k.public_key))
+            for k in account.keys
+        ],
+        frozen=False if account is None else account.frozen,
+        balances=[s.BalanceJson(symbol=sym, amount=amount) for sym, amount in record.balances],
+        height=record.height,
+        recent_transactions=[to_hex(i) for i in recent],
+    )
+
+
+def asset_json(asset: Asset) -> s.AssetJson:
+    return s.AssetJson(
+        symbol=asset.symbol,
+        name=asset.name,
+        issuer=to_hex(asset.issuer),
+        decimals=asset.decimals,
+        supply_rule=asset.supply_rule.value,
+        max_supply=asset.max_supply,
+        burnable=asset.burnable,
+        supply=asset.supply,
+    )
+
+
+def state_json(record: StateRecord, header: BlockHeader | None) -> s.StateJson:
+    return s.StateJson(
+        key=to_hex(record.key),
+        value=None if record.value is None else to_hex(record.value),
+        version=record.version,
+        root=to_hex(record.root),
+        proof=to_hex(record.proof.to_bytes()),
+        header_height=record.header_height,
+        header=None if header is None else header_json(header),
+    )
+
+
+def status_json(status: NodeStatus) -> s.StatusJson:
+    return s.StatusJson(
+        name=status.name,
+        chain_id=status.chain_id,
+        suite=status.suite,
+        validator_index=status.validator_index,
+        height=status.height,
+        state_root=to_hex(status.state_root),
+        round=status.round,
+        leader=status.leader,
+        mempool_size=status.mempool_size,
+        validators=status.validators,
+        evidence=status.evidence,
+    )

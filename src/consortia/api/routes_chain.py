@@ -1,0 +1,100 @@
+"""``/v1/blocks``, ``/v1/genesis/raw`` and ``/v1/status``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from starlette.responses import Response
+
+from consortia.api import render
+from consortia.api import schemas as s
+from consortia.api.errors import NotAvailable, documented
+from consortia.api.params import U64_MAX, documented_ok, hex_bytes, json_response
+from consortia.codec import encode
+from consortia.crypto import get_suite
+from consortia.node.service import NodeService
+
+Height = Annotated[int, Path(ge=0, le=U64_MAX, description="Block height.")]
+NOT_FOUND = (404, "LEDGER_BLOCK_NOT_FOUND")
+
+
+def router(service: NodeService, genesis: Callable[[], bytes | None]) -> APIRouter:
+    """Routes bound to ``service``; ``genesis`` returns the canonical genesis bytes."""
+    api = APIRouter(prefix="/v1", tags=["chain"])
+    hash_fn = get_suite(service.suite).hash
+
+    def block_at(height: int) -> Response:
+        return json_response(render.block_json(service.reader.block(height), hash_fn))
+
+    @api.get(
+        "/blocks/latest",
+        summary="The latest executed block",
+        responses={**documented_ok(s.BlockJson, "The block."), **documented()},
+    )
+    async def latest_block() -> Response:
+        return block_at(service.reader.height())
+
+    @api.get(
+        "/blocks/by-id/{block_id}",
+        summary="A block by id",
+        responses={
+            **documented_ok(s.BlockJson, "The block."),
+            **documented(NOT_FOUND, (400, "API_BAD_HEX")),
+        },
+    )
+    async def block_by_id(
+        block_id: Annotated[str, Path(description="Block id (32-byte hex).")],
+    ) -> Response:
+        record = service.reader.block_by_id(hex_bytes(block_id, "block_id", length=32))
+        return json_response(render.block_json(record, hash_fn))
+
+    @api.get(
+        "/blocks/{height}",
+        summary="A block by height",
+        responses={**documented_ok(s.BlockJson, "The block."), **documented(NOT_FOUND)},
+    )
+    async def block(height: Height) -> Response:
+        return block_at(height)
+
+    @api.get(
+        "/blocks/{height}/raw",
+        summary="Canonical bytes of a block and its certificate",
+        description="For verifiers that trust only their own decoding (`consortia verify`).",
+        responses={**documented_ok(s.RawBlockJson, "The block bytes."), **documented(NOT_FOUND)},
+    )
+    async def raw_block(height: Height) -> Response:
+        record = service.reader.block(height)
+        certificate = record.certificate
+        return json_response(
+            s.RawBlockJson(
+                height=height,
+                block=s.to_hex(encode(record.block)),
+                certificate=None if certificate is None else s.to_hex(encode(certificate)),
+            )
+        )
+
+    @api.get(
+        "/genesis/raw",
+        summary="Canonical bytes of the genesis",
+        responses={
+            **documented_ok(s.RawGenesisJson, "genesis.bin as hex."),
+            **documented((404, "API_NOT_AVAILABLE")),
+        },
+    )
+    async def raw_genesis() -> Response:
+        data = genesis()
+        if data is None:
+            raise NotAvailable("this node does not serve its genesis file")
+        return json_response(s.RawGenesisJson(genesis=s.to_hex(data)))
+
+    @api.get(
+        "/status",
+        summary="The node's status",
+        responses={**documented_ok(s.StatusJson, "Status snapshot."), **documented()},
+    )
+    async def status() -> Response:
+        return json_response(render.status_json(service.status()))
+
+    return api

@@ -1,0 +1,276 @@
+"""The JSON documents of the REST API, as msgspec structs ([API-JSON.1]).
+
+One set of types serves three purposes: the server renders them, the
+OpenAPI document is generated from them, and the SDK decodes responses into
+them. Conventions: every byte string (ids, hashes, addresses, keys,
+signatures, raw encodings) is ``"0x"``-prefixed lowercase hex; integers are
+JSON numbers. This module imports neither FastAPI nor the node.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+import msgspec
+
+Hex = Annotated[str, msgspec.Meta(description="0x-prefixed lowercase hex")]
+"""Bytes on the wire."""
+
+MAX_BATCH: Final = 10_000
+"""Most transactions one batch submission may carry."""
+
+
+class Document(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every API document."""
+
+
+# ------------------------------------------------------------------ errors
+
+
+class ErrorDetail(Document, frozen=True):
+    """A stable error ``code`` and a human-readable ``message``."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(Document, frozen=True):
+    """Body of every error response."""
+
+    error: ErrorDetail
+
+
+# ------------------------------------------------------------- transactions
+
+
+class SubmitRequest(Document, frozen=True, forbid_unknown_fields=True):
+    """``POST /v1/transactions``: one canonical ``Transaction`` as hex."""
+
+    tx: Hex
+
+
+class BatchRequest(Document, frozen=True, forbid_unknown_fields=True):
+    """``POST /v1/transactions/batch``: up to 10,000 canonical transactions as hex."""
+
+    txs: Annotated[list[str], msgspec.Meta(max_length=MAX_BATCH)]
+
+
+class Submitted(Document, frozen=True):
+    """A transaction admitted to the mempool."""
+
+    tx_id: Hex
+    status: str = "pending"
+
+
+class BatchItem(Document, frozen=True, omit_defaults=True):
+    """Outcome of one batch item: ``tx_id`` when admitted, else ``error``."""
+
+    tx_id: Hex | None = None
+    error: ErrorDetail | None = None
+
+
+class BatchResponse(Document, frozen=True):
+    """Per-item outcomes, in request order."""
+
+    results: list[BatchItem]
+
+
+class EventJson(Document, frozen=True):
+    """An event a module emitted while executing a transaction."""
+
+    module: str
+    name: str
+    attributes: dict[str, str]
+
+
+class ReceiptJson(Document, frozen=True):
+    """Outcome of a committed transaction (``status`` is ``OK`` or an error code)."""
+
+    status: str
+    message: str
+    gas_used: int
+    events: list[EventJson]
+
+
+class TxJson(Document, frozen=True, kw_only=True):
+    """A transaction's signed body, key and signature, decoded."""
+
+    chain_id: str
+    sender: Hex
+    nonce: int
+    module: str
+    method: str
+    args: Hex
+    args_decoded: Any = None
+    """The method's argument struct as JSON, or null if the method is unknown."""
+    gas_limit: int
+    expiry_height: int
+    key_type: str
+    public_key: Hex
+    signature: Hex
+
+
+class TransactionJson(Document, frozen=True, omit_defaults=True):
+    """``status`` is ``committed`` (with position, body and receipt) or ``pending``."""
+
+    tx_id: Hex
+    status: str
+    height: int | None = None
+    index: int | None = None
+    tx: TxJson | None = None
+    receipt: ReceiptJson | None = None
+
+
+# ------------------------------------------------------------------ blocks
+
+
+class QuorumCertJson(Document, frozen=True):
+    """Signatures of 2f+1 of the validator weight on one block."""
+
+    epoch: int
+    round: int
+    height: int
+    block_id: Hex
+    signers: list[int]
+    signatures: list[Hex]
+
+
+class HeaderJson(Document, frozen=True):
+    """A block header, field by field (its hash is the block id)."""
+
+    chain_id: str
+    epoch: int
+    round: int
+    height: int
+    parent_id: Hex
+    proposer: int
+    timestamp_ms: int
+    tx_root: Hex
+    tx_count: int
+    state_height: int
+    state_root: Hex
+    receipts_root: Hex
+    justify: QuorumCertJson
+
+
+class BlockJson(Document, frozen=True):
+    """A committed block: header, transaction ids, proposer signature, certificate."""
+
+    height: int
+    id: Hex
+    header: HeaderJson
+    transactions: list[Hex]
+    signature: Hex
+    certificate: QuorumCertJson | None
+
+
+class RawBlockJson(Document, frozen=True):
+    """Canonical bytes of a block and of its certificate (for independent verifiers)."""
+
+    height: int
+    block: Hex
+    certificate: Hex | None
+
+
+class RawGenesisJson(Document, frozen=True):
+    """Canonical bytes of the genesis (``genesis.bin``)."""
+
+    genesis: Hex
+
+
+# ---------------------------------------------------------- accounts, state
+
+
+class AccountKeyJson(Document, frozen=True):
+    """A key allowed to sign for an account."""
+
+    key_type: str
+    public_key: Hex
+
+
+class BalanceJson(Document, frozen=True):
+    """Base units of one asset held."""
+
+    symbol: str
+    amount: int
+
+
+class AccountJson(Document, frozen=True):
+    """An account at the latest executed height (``exists`` false: never used)."""
+
+    address: Hex
+    exists: bool
+    nonce: int
+    keys: list[AccountKeyJson]
+    frozen: bool
+    balances: list[BalanceJson]
+    height: int
+    recent_transactions: list[Hex]
+
+
+class AssetJson(Document, frozen=True):
+    """An asset definition and its current supply (base units)."""
+
+    symbol: str
+    name: str
+    issuer: Hex
+    decimals: int
+    supply_rule: str
+    max_supply: int
+    burnable: bool
+    supply: int
+
+
+class StateJson(Document, frozen=True):
+    """A state value with its proof and the header that commits to its root.
+
+    Check offline: the proof shows ``key -> value`` under ``header.state_root``,
+    ``header.state_height == version``, and the header is certified by a QC.
+    """
+
+    key: Hex
+    value: Hex | None
+    version: int
+    root: Hex
+    proof: Hex
+    header_height: int | None
+    header: HeaderJson | None
+
+
+class StatusJson(Document, frozen=True):
+    """What a node reports about itself."""
+
+    name: str
+    chain_id: str
+    suite: str
+    validator_index: int | None
+    height: int
+    state_root: Hex
+    round: int
+    leader: int
+    mempool_size: int
+    validators: int
+    evidence: int
+
+
+ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
+    ErrorResponse,
+    SubmitRequest,
+    BatchRequest,
+    Submitted,
+    BatchResponse,
+    TransactionJson,
+    BlockJson,
+    RawBlockJson,
+    RawGenesisJson,
+    AccountJson,
+    AssetJson,
+    StateJson,
+    StatusJson,
+)
+"""Types published under ``components/schemas`` of the OpenAPI document."""
+
+
+def to_hex(data: bytes) -> str:
+    """``0x``-prefixed lowercase hex."""
+    return "0x" + data.hex()
