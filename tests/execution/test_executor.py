@@ -6,17 +6,20 @@ means the state root after the block equals the root before it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
 from consortia.codec import encode
 from consortia.crypto import KeyType
 from consortia.execution import gas
+from consortia.execution.policy import ChainPolicy
 from consortia.ledger.types import Event
 from consortia.modules.accounts.types import Account, AccountKey, AddKey, account_key
 from consortia.modules.assets.types import Create, Issue, SupplyRule, Transfer
 
-from .chain import Chain, address, key, make_tx
+from .chain import Chain, address, genesis_for, key, make_tx
 
 ALICE = key(KeyType.SM2, 1)
 BOB = key(KeyType.P256, 2)
@@ -276,3 +279,25 @@ def test_a_second_key_signs_for_the_account(chain: Chain) -> None:
     asset = chain.asset("CNY")
     assert asset is not None
     assert asset.issuer == address(ALICE)
+
+
+def test_gas_limit_above_the_policy_cap_is_refused_without_trace(chain: Chain) -> None:
+    """A faulty proposer's block may hold what the mempool refuses ([EXEC-TX.1] step 1)."""
+    cap = ChainPolicy().max_tx_gas
+    outcome = chain.run(make_tx(ALICE, 0, "assets", "create", create(), gas_limit=cap + 1))
+    assert outcome.receipt.status == "TX_GAS_LIMIT_TOO_HIGH"
+    assert outcome.receipt.gas_used == 0
+    assert_no_trace(chain)
+    at_cap = chain.run(make_tx(ALICE, 0, "assets", "create", create(), gas_limit=cap))
+    assert at_cap.receipt.status == "OK"
+
+
+def test_oversized_transaction_is_refused_without_trace(tmp_path: Path) -> None:
+    tx = make_tx(ALICE, 0, "assets", "create", create())
+    size = len(encode(tx))
+    small = Chain.open(tmp_path / "db", genesis_for(policy=ChainPolicy(max_tx_bytes=size - 1)))
+    try:
+        assert small.run(tx).receipt.status == "TX_TOO_LARGE"
+        assert small.roots[-1] == small.roots[-2]
+    finally:
+        small.close()

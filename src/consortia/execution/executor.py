@@ -2,8 +2,9 @@
 
 For each transaction ([EXEC-TX.1] in docs/spec/execution.md):
 
-1. check expiry and the sender's key and nonce; a transaction failing here
-   leaves no trace in state (status code in its receipt, no nonce used);
+1. check the policy's per-transaction caps (gas limit, encoded size), expiry,
+   and the sender's key and nonce; a transaction failing here leaves no trace
+   in state (status code in its receipt, no nonce used);
 2. consume the nonce;
 3. inside a checkpoint, meter gas and call the module method; on failure
    roll back the method's writes, keep the nonce, record the error code.
@@ -25,7 +26,9 @@ from consortia.execution.errors import (
     ExecutionError,
     Expired,
     FutureNonce,
+    GasLimitTooHigh,
     StaleNonce,
+    TxTooLarge,
     UnknownMethod,
 )
 from consortia.execution.gas import GasMeter
@@ -100,6 +103,12 @@ def execute_transaction(
         )
 
     try:
+        # The mempool enforces these caps too, but a faulty proposer's block
+        # may carry anything; the proposal check does not look at them.
+        if body.gas_limit > policy.max_tx_gas:
+            raise GasLimitTooHigh(f"gas limit {body.gas_limit} above cap {policy.max_tx_gas}")
+        if encoded_size > policy.max_tx_bytes:
+            raise TxTooLarge(f"transaction is {encoded_size} bytes, limit {policy.max_tx_bytes}")
         if block.height > body.expiry_height:
             raise Expired(f"expired at height {body.expiry_height}, block is {block.height}")
         expected = runtime.authority.next_nonce(state, body.sender, tx.key_type, tx.public_key)
