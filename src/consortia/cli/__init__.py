@@ -1,1 +1,1 @@
-"""The ``consortia`` command line (typer + rich); the entry point is :mod:`consortia.cli.main`."""
+"""The ``consortia`` command line (typer + rich); the entry point is ``cli.main:app``."""

@@ -1,23 +1,31 @@
-"""The ``consortia`` command: every command group mounted on one typer app."""
+"""``consortia``: the command line, one typer app mounting every command group."""
 
 from __future__ import annotations
 
 import typer
 
-from consortia.cli import bench_cmd, crypto_cmd, network_cmd, verify_cmd
+from consortia.cli import bench_cmd, client_cmd, crypto_cmd, network_cmd, verify_cmd
+from consortia.cli.asset_cmd import asset_app
+from consortia.cli.keys_cmd import keys_app
 
 app = typer.Typer(
+    name="consortia",
+    help="Consortia: a consortium blockchain. Run networks, manage keys, move assets, query.",
     no_args_is_help=True,
-    help="Consortia: a consortium BFT blockchain (national and international crypto suites).",
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
-app.add_typer(crypto_cmd.app, name="crypto")
+
 app.command("init")(network_cmd.init_command)
 app.add_typer(network_cmd.node_app, name="node")
 app.add_typer(network_cmd.devnet_app, name="devnet")
+app.add_typer(keys_app, name="keys")
+app.add_typer(asset_app, name="asset")
+app.add_typer(client_cmd.query_app, name="query")
+app.add_typer(client_cmd.tx_app, name="tx")
+app.add_typer(crypto_cmd.app, name="crypto")
 app.add_typer(bench_cmd.bench_app, name="bench")
 app.command("export")(verify_cmd.export_command)
 app.command("verify")(verify_cmd.verify_command)
 
-
-if __name__ == "__main__":
-    app()
+__all__ = ["app"]
