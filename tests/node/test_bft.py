@@ -153,3 +153,36 @@ def test_clock_skew_of_seconds_keeps_safety_and_liveness(tmp_path: Path) -> None
             _commit_one(net, nonce + 1, nonce, sender_seed=11)
         net.wait_height(2, start + 5, timeout_s=60)
         _assert_same_chain(net, [0, 1, 2, 3])
+
+
+def test_new_node_starts_from_a_verified_state_snapshot(tmp_path: Path) -> None:
+    """[NET-SNAPSHOT.1]: a node that was never started joins from a snapshot, not genesis."""
+    import httpx
+    import msgspec
+
+    from consortia.node.config import render_config
+
+    with live_network(tmp_path, validators=4, timing=FAST, start=[0, 1, 2]) as net:
+        sender = t.key(KeyType.SM2, 21)
+        raws = [t.create_asset(sender, 0), t.issue(sender, 1, sender.public_key().address(), 900)]
+        net.submit(raws)
+        net.wait_committed(t.identifier(raws[-1]))
+        net.wait_height(0, 8)
+        home = NodeHome(net.home(3))
+        config = msgspec.structs.replace(home.load_config(), state_sync=True)
+        home.config_file.write_text(render_config(config), encoding="utf-8")
+        net.processes.start(net.names[3])
+        target = net.height(0) + 3
+        net.wait_height(3, target, timeout_s=60)
+        assert httpx.get(f"{net.api(3)}/v1/blocks/1", timeout=5).status_code == 404
+        _assert_same_chain_from(net, [0, 3], target - 2)
+        account = httpx.get(
+            f"{net.api(3)}/v1/accounts/0x{sender.public_key().address().hex()}", timeout=5
+        ).json()
+        assert {"symbol": "CNY", "amount": 900} in account["balances"]
+
+
+def _assert_same_chain_from(net: LiveNetwork, nodes: list[int], first: int) -> None:
+    top = min(net.height(i) for i in nodes)
+    chains = {i: _block_ids(net, i, range(first, top + 1)) for i in nodes}
+    assert all(chains[i] == chains[nodes[0]] for i in nodes)

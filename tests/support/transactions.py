@@ -9,7 +9,8 @@ from consortia.ledger.types import Transaction, tx_id
 from consortia.modules.assets.types import Create, Issue, SupplyRule, Transfer
 
 CHAIN_ID = "consortia-devnet"
-EXPIRY = 1_000_000
+EXPIRY = 90_000
+"""Below the default policy's max_expiry_blocks (100,000) ahead of a young chain."""
 
 
 def key(key_type: KeyType, seed: int) -> PrivateKey:

@@ -37,7 +37,8 @@ from consortia.ledger.types import Transaction, tx_id
 from consortia.node.init import init_network
 from consortia.node.processes import NodeProcesses
 
-EXPIRY = 10**9
+EXPIRY = 90_000
+"""Expiry height of benchmark transactions: within policy's max_expiry_blocks of a young chain."""
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,25 @@ class BlockStore:
                 db=self._db["accounts"],
             )
 
+    def install_base(self, txn: lmdb.Transaction, block: Block, block_id: bytes) -> None:
+        """Store ``block`` as the tip right after genesis, skipping the heights between.
+
+        For a node that starts from a verified state snapshot at
+        ``block.header.height`` ([NET-SNAPSHOT.1]): the store must hold only the
+        genesis block. Heights between are absent (``BlockNotFound``); later
+        blocks append on top as usual. Transactions of the base block are not
+        indexed (their receipts are not part of a snapshot).
+
+        Raises:
+            InvalidBlockSequence: the store holds more than genesis, or the height is 0.
+        """
+        if self.latest_height(txn) != 0 or block.header.height == 0:
+            raise InvalidBlockSequence("a base block goes right after genesis, in a fresh store")
+        height_key = _u64_key(block.header.height)
+        txn.put(block_id, encode(block.header.height), db=self._db["heights"])
+        txn.put(height_key, encode(block), db=self._db["blocks"])
+        txn.put(height_key, encode(block_id), db=self._db["block_ids"])
+
     def put_receipts(
         self,
         txn: lmdb.Transaction,

@@ -17,6 +17,8 @@ from consortia.ledger.types import Block, ChainId, PublicKeyBytes, QuorumCert, S
 DOMAIN_HELLO: Final = b"CONSORTIA/HELLO/v1\x00"
 MAX_SYNC_BLOCKS: Final = 256
 MAX_GOSSIP_TXS: Final = 10_000
+MAX_SNAPSHOT_CHUNK: Final = 4_096
+"""Most state entries in one snapshot chunk."""
 
 
 class HelloData(Canonical, frozen=True):
@@ -86,6 +88,45 @@ class TxGossip(Canonical, frozen=True, tag=8):
     txs: tuple[bytes, ...]
 
 
+class SnapshotOfferRequest(Canonical, frozen=True, tag=9):
+    """Ask a peer which recent state it can serve ([NET-SNAPSHOT.1])."""
+
+    request_id: U64
+
+
+class SnapshotOffer(Canonical, frozen=True, tag=10):
+    """A state version with what certifies it.
+
+    ``base`` is the committed block at height v (its QC ``base_qc``); ``proof``
+    is a later certified block whose header carries ``state_height = v`` and
+    the state root of v (its QC ``proof_qc``).
+    """
+
+    request_id: U64
+    base: Block
+    base_qc: QuorumCert
+    proof: Block
+    proof_qc: QuorumCert
+
+
+class SnapshotChunkRequest(Canonical, frozen=True, tag=11):
+    """Ask for state entries of ``version`` from key ``start`` on."""
+
+    request_id: U64
+    version: U64
+    start: bytes
+    limit: U64
+
+
+class SnapshotChunk(Canonical, frozen=True, tag=12):
+    """State entries in key order; ``next_start`` is None after the last chunk."""
+
+    request_id: U64
+    version: U64
+    entries: tuple[tuple[bytes, bytes], ...]
+    next_start: bytes | None
+
+
 WireMessage = (
     Hello
     | ProposalMsg
@@ -95,6 +136,10 @@ WireMessage = (
     | BlockRequest
     | BlockResponse
     | TxGossip
+    | SnapshotOfferRequest
+    | SnapshotOffer
+    | SnapshotChunkRequest
+    | SnapshotChunk
 )
 
 

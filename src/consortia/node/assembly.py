@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
 import lmdb
 
@@ -32,7 +31,7 @@ from consortia.ledger.types import Hasher, block_id, tx_id
 from consortia.mempool import Mempool
 from consortia.network.certs import TlsFiles
 from consortia.network.transport import P2PNetwork, PeerAddress
-from consortia.node.config import ConfigError, NodeConfig, NodeHome
+from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
 from consortia.node.driver import ConsensusDriver, LocalNetwork, Network
 from consortia.node.events import EventBus
 from consortia.node.execution_service import (
@@ -48,9 +47,6 @@ from consortia.node.service import NodeService
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
-
-LEDGER_MAP_SIZE: Final = 1 << 36
-"""64 GiB of address space for the ledger environment (sparse on disk)."""
 
 
 def load_genesis(home: NodeHome) -> Genesis:

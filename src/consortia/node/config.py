@@ -16,11 +16,14 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
 from consortia.errors import NodeError
+
+LEDGER_MAP_SIZE: Final = 1 << 36
+"""64 GiB of address space for the ledger environment (sparse on disk)."""
 
 
 class ConfigError(NodeError):
@@ -59,6 +62,9 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 3_000
     max_clock_skew_ms: Annotated[int, msgspec.Meta(ge=0)] = 60_000
     """Proposals stamped further ahead of the local clock are refused."""
+    state_sync: bool = False
+    """On first start (empty ledger), begin from a peer's verified state snapshot
+    instead of replaying every block from genesis."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,8 @@ def render_config(config: NodeConfig) -> str:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)

@@ -137,6 +137,21 @@ class LedgerReader:
         raw = self._read(lambda txn: self._tree.get(txn, definition_key(symbol)))
         return None if raw is None else decode(raw, Asset)
 
+    def state_entries(
+        self, version: int, start: bytes, limit: int
+    ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
+        """Up to ``limit`` state entries of ``version`` from key ``start``, and where to resume."""
+
+        def read(txn: lmdb.Transaction) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
+            entries: list[tuple[bytes, bytes]] = []
+            for key, value in self._tree.iterate(txn, version, start=start):
+                if len(entries) == limit:
+                    return entries, key
+                entries.append((key, value))
+            return entries, None
+
+        return self._read(read)
+
     def state(self, key: bytes, version: int | None = None) -> StateRecord:
         """A state value with its proof at ``version`` (default: newest certified one)."""
 

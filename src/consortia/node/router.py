@@ -25,6 +25,8 @@ from consortia.network.messages import (
     BlockRequest,
     BlockResponse,
     ProposalMsg,
+    SnapshotChunkRequest,
+    SnapshotOfferRequest,
     SyncInfo,
     TimeoutMsgWire,
     TxGossip,
@@ -32,6 +34,7 @@ from consortia.network.messages import (
     WireMessage,
 )
 from consortia.network.transport import P2PNetwork
+from consortia.node import snapshot
 from consortia.node.driver import ConsensusDriver
 from consortia.node.reader import LedgerReader
 
@@ -168,6 +171,12 @@ class Router:
             self._on_blocks(peer, message)
         elif isinstance(message, TxGossip):
             await self._admit_gossip(message.txs)
+        elif isinstance(message, SnapshotOfferRequest):
+            answer = snapshot.offer(self._reader, message.request_id)
+            if answer is not None and self.p2p is not None:
+                self.p2p.send(peer, answer)
+        elif isinstance(message, SnapshotChunkRequest) and self.p2p is not None:
+            self.p2p.send(peer, snapshot.chunk(self._reader, message))
 
     # -------------------------------------------------------------------- sync
 

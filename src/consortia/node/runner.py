@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from consortia.node.assembly import Node
+from consortia.node.config import NodeHome
 
 
 def run_node(home: Path) -> None:
@@ -17,6 +18,10 @@ def run_node(home: Path) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if NodeHome(home).load_config().state_sync and not NodeHome(home).ledger_dir.exists():
+        from consortia.node.snapshot import sync_from_snapshot
+
+        asyncio.run(sync_from_snapshot(home))
     node = Node.open(home)
 
     async def main() -> None:

@@ -453,30 +453,37 @@ class StateTree:
         return record[1:] if record[0] == _LIVE else None
 
     def iterate(
-        self, txn: lmdb.Transaction, version: int | None, prefix: bytes = b""
+        self,
+        txn: lmdb.Transaction,
+        version: int | None,
+        prefix: bytes = b"",
+        *,
+        start: bytes = b"",
     ) -> Iterator[tuple[bytes, bytes]]:
         """All ``(key, value)`` present at ``version`` whose key starts with ``prefix``.
 
-        Yields in raw-key byte order, streaming from a cursor (keep ``txn`` open
-        while iterating). At the latest version this is a plain range scan; at an
-        older one each key changed since is looked up in the history.
+        Yields in raw-key byte order from ``max(prefix, start)`` on, streaming
+        from a cursor (keep ``txn`` open while iterating). At the latest version
+        this is a plain range scan; at an older one each key changed since is
+        looked up in the history. ``start`` lets a caller resume a long scan
+        (state snapshots are served in chunks).
 
         Raises:
             VersionNotFound: ``version`` was never written or has been pruned.
         """
-        if not isinstance(prefix, bytes):
-            raise StateError("prefix must be bytes")
+        if not isinstance(prefix, bytes) or not isinstance(start, bytes):
+            raise StateError("prefix and start must be bytes")
         resolved = self._resolve(txn, version)
         if resolved is None:
             return iter(())
-        return self._iterate(txn, resolved, prefix)
+        return self._iterate(txn, resolved, prefix, max(prefix, start))
 
     def _iterate(
-        self, txn: lmdb.Transaction, version: int, prefix: bytes
+        self, txn: lmdb.Transaction, version: int, prefix: bytes, start: bytes
     ) -> Iterator[tuple[bytes, bytes]]:
         stored_prefix = _KEY_PREFIX + prefix
         cursor = txn.cursor(db=self._keys)
-        if not cursor.set_range(stored_prefix):
+        if not cursor.set_range(_KEY_PREFIX + start):
             return
         for raw_stored_key, raw_record in cursor:
             stored_key = _bytes(raw_stored_key)
@@ -513,6 +520,31 @@ class StateTree:
         expected = 0 if latest is None else latest + 1
         if version != expected:
             raise InvalidVersion(f"state version {version} applied; expected {expected}")
+        return self._apply(txn, version, updates, latest)
+
+    def restore(self, txn: lmdb.Transaction, version: int, items: Mapping[bytes, bytes]) -> bytes:
+        """Write a complete state snapshot as the first version ``version``; return its root.
+
+        For a node that starts from a verified snapshot instead of replaying
+        from genesis: the tree must be empty, and the caller compares the
+        returned root with a certified one before committing ``txn``.
+
+        Raises:
+            InvalidVersion: the tree already holds a version.
+        """
+        _check_version(version)
+        latest = self.latest_version(txn)
+        if latest is not None:
+            raise InvalidVersion(f"restore needs an empty tree; it holds version {latest}")
+        return self._apply(txn, version, items, None)
+
+    def _apply(
+        self,
+        txn: lmdb.Transaction,
+        version: int,
+        updates: Mapping[bytes, bytes | None],
+        latest: int | None,
+    ) -> bytes:
         for key, value in updates.items():
             _check_key(key)
             if value is not None:
