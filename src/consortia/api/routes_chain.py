@@ -1,4 +1,4 @@
-"""``/v1/blocks``, ``/v1/genesis/raw`` and ``/v1/status``."""
+"""``/v1/blocks``, ``/v1/genesis/raw``, ``/v1/status`` and ``/v1/evidence``."""
 
 from __future__ import annotations
 
@@ -96,5 +96,28 @@ def router(service: NodeService, genesis: Callable[[], bytes | None]) -> APIRout
     )
     async def status() -> Response:
         return json_response(render.status_json(service.status()))
+
+    @api.get(
+        "/evidence",
+        summary="Equivocation evidence this node has seen",
+        description="Each item: a validator that signed two conflicting proposals or votes.",
+        responses={
+            **documented_ok(s.EvidenceJson, "A JSON array of evidence items."),
+            **documented(),
+        },
+    )
+    async def evidence() -> Response:
+        return json_response(
+            [
+                s.EvidenceJson(
+                    kind=item.kind,
+                    round=item.round,
+                    author=item.author,
+                    first=s.to_hex(item.first),
+                    second=s.to_hex(item.second),
+                )
+                for item in service.core.evidence
+            ]
+        )
 
     return api

@@ -253,6 +253,19 @@ class StatusJson(Document, frozen=True):
     evidence: int
 
 
+class EvidenceJson(Document, frozen=True):
+    """Proof that validator ``author`` signed two conflicting messages in ``round``."""
+
+    kind: str
+    """``proposal`` or ``vote``."""
+    round: int
+    author: int
+    first: Hex
+    """Block id of the first message."""
+    second: Hex
+    """Block id of the conflicting message."""
+
+
 ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
     ErrorResponse,
     SubmitRequest,
@@ -267,6 +280,7 @@ ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
     AssetJson,
     StateJson,
     StatusJson,
+    EvidenceJson,
 )
 """Types published under ``components/schemas`` of the OpenAPI document."""
 
