@@ -78,3 +78,38 @@ def node_in_thread(
     finally:
         loop.call_soon_threadsafe(task_box[0].cancel)
         thread.join(timeout_s)
+
+
+def signed_tx(
+    key: PrivateKey,
+    nonce: int,
+    module: str,
+    method: str,
+    args: object,
+    *,
+    chain_id: str = "consortia-devnet",
+    expiry_height: int = 10_000,
+    gas_limit: int = 1_000_000,
+) -> bytes:
+    """Canonical bytes of a signed transaction."""
+    from consortia.codec import encode
+    from consortia.ledger.types import Transaction, TxBody, tx_signing_bytes
+
+    body = TxBody(
+        chain_id=chain_id,
+        sender=key.public_key().address(),
+        nonce=nonce,
+        module=module,
+        method=method,
+        args=encode(args),
+        gas_limit=gas_limit,
+        expiry_height=expiry_height,
+    )
+    return encode(
+        Transaction(
+            body=body,
+            key_type=key.key_type.value,
+            public_key=key.public_key().to_bytes(),
+            signature=key.sign(tx_signing_bytes(body)),
+        )
+    )
