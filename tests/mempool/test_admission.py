@@ -101,10 +101,11 @@ def test_full_by_count_and_by_bytes() -> None:
     add(mempool, transfer(ALICE, 0))
     add(mempool, transfer(BOB, 0))
     assert code(add(mempool, transfer(CAROL, 0))) == "MEMPOOL_FULL"
-    tx = transfer(ALICE, 0)
-    by_bytes = pool(max_bytes=2 * len(encode(tx)) - 1)
-    assert code(add(by_bytes, tx)) == "OK"
-    assert code(add(by_bytes, transfer(ALICE, 1))) == "MEMPOOL_FULL"
+    by_bytes = pool(max_bytes=399)
+    assert code(add(by_bytes, transfer(ALICE, 0), size=200)) == "OK"
+    assert code(add(by_bytes, transfer(ALICE, 1), size=200)) == "MEMPOOL_FULL"
+    assert code(add(by_bytes, transfer(ALICE, 1), size=199)) == "OK"
+    assert by_bytes.size_bytes == 399
 
 
 def test_rate_limited_with_a_fake_clock() -> None:
