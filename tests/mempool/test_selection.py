@@ -79,7 +79,8 @@ def test_remove_committed_drops_committed_and_stale_nonces() -> None:
     mempool = pool()
     for n in range(4):
         add(mempool, transfer(ALICE, n))
-    add(mempool, transfer(BOB, 0))
+    bob = transfer(BOB, 0)
+    add(mempool, bob)
     committed = [transfer(ALICE, 0, amount=99), transfer(ALICE, 1)]  # another body at nonce 0
     after = Nonces({addr(ALICE): 2})
     mempool.remove_committed(committed, after)
@@ -91,7 +92,7 @@ def test_remove_committed_drops_committed_and_stale_nonces() -> None:
     ]
     mempool.remove_committed([transfer(ALICE, 3)], Nonces({addr(ALICE): 4}))
     assert len(mempool) == 1
-    assert mempool.size_bytes == len(encode(transfer(BOB, 0)))
+    assert mempool.size_bytes == len(encode(bob))  # signatures vary in length
 
 
 def test_remove_committed_for_unknown_senders_is_harmless() -> None:
