@@ -380,7 +380,7 @@ def tx_send(
     method: Annotated[str, typer.Option("--method", help="Method, e.g. transfer.")],
     args_json: Annotated[str, typer.Option("--args-json", help="Arguments as a JSON object.")],
     from_: Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")],
-    gas_limit: Annotated[int, typer.Option(help="Gas limit.")] = 1_000_000,
+    gas_limit: Annotated[int, typer.Option(help="Gas limit.")] = 200_000,
     wait: WaitOpt = 10.0,
     node: NodeOpt = None,
     home: HomeOpt = DEFAULT_HOME,

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 MAX_WAIT_S: Final = 60.0
 """Longest ``wait`` the node accepts on submission."""
-DEFAULT_GAS_LIMIT: Final = 1_000_000
+DEFAULT_GAS_LIMIT: Final = 200_000
 DEFAULT_EXPIRY_BLOCKS: Final = 1_000
 
 Bytesish = bytes | str
