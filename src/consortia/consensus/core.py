@@ -404,10 +404,11 @@ class ConsensusCore:
             return existing
         high_qc = self.tree.highest_qc
         tc = self.tree.highest_tc
-        data, signature = self._safety.sign_timeout(
-            round_, high_qc, tc if tc is not None and tc.round == round_ - 1 else None
+        last_tc = tc if tc is not None and tc.round == round_ - 1 else None
+        data, signature = self._safety.sign_timeout(round_, high_qc, last_tc)
+        return TimeoutMsg(
+            data=data, high_qc=high_qc, author=self.me, signature=signature, last_tc=last_tc
         )
-        return TimeoutMsg(data=data, high_qc=high_qc, author=self.me, signature=signature)
 
     def on_timeout_msg(self, msg: TimeoutMsg) -> list[Action]:
         """Collect another validator's timeout; amplify at f+1, form a TC at quorum.
@@ -424,13 +425,17 @@ class ConsensusCore:
             raise InvalidVote("timeout's high QC round does not match its QC")
         if data.round < self.current_round or data.round > self.current_round + ROUND_WINDOW:
             return []
+        actions: list[Action] = []
+        tc = msg.last_tc
+        if tc is not None and tc.round + 1 == data.round and tc.round >= self.current_round:
+            self.committee.verify_tc(tc)
+            actions += self._process_tc(tc)
         if msg.author in self._timeouts.get(data.round, {}):
             return []
         key = self.committee.public_keys[msg.author]
         if not key.verify(timeout_signing_bytes(data), msg.signature):
             raise InvalidVote(f"bad timeout signature from validator {msg.author}")
         self.committee.verify_qc(msg.high_qc)
-        actions: list[Action] = []
         if msg.high_qc.block_id in self.tree:
             actions += self._process_qc(msg.high_qc)
         elif msg.high_qc.round > self.tree.highest_qc.round:

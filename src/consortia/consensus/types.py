@@ -62,15 +62,6 @@ class TimeoutData(Canonical, frozen=True):
     """Round of the highest QC the signer holds."""
 
 
-class TimeoutMsg(Canonical, frozen=True):
-    """A signed timeout carrying the signer's highest QC."""
-
-    data: TimeoutData
-    high_qc: QuorumCert
-    author: U64
-    signature: SignatureBytes
-
-
 class TimeoutCert(Canonical, frozen=True):
     """Timeouts of 2f+1 weight for one round; lets the next round start without a QC."""
 
@@ -84,6 +75,19 @@ class TimeoutCert(Canonical, frozen=True):
     def max_high_qc_round(self) -> int:
         """Highest QC round any signer reported (Jolteon's ``tc.hqc_round``)."""
         return max(self.high_qc_rounds, default=0)
+
+
+class TimeoutMsg(Canonical, frozen=True):
+    """A signed timeout carrying the signer's highest QC and, if the signer entered
+    this round by timeout, the TC of the previous round ([CONS-TIMEOUT.2]): a
+    validator that missed that TC catches up from any timeout it receives."""
+
+    data: TimeoutData
+    high_qc: QuorumCert
+    author: U64
+    signature: SignatureBytes
+    last_tc: TimeoutCert | None = None
+    """TC of round ``data.round - 1`` (self-certifying, so outside the signature)."""
 
 
 class Proposal(Canonical, frozen=True):
