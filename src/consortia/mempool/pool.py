@@ -247,15 +247,18 @@ class Mempool:
         max_bytes: int,
         next_nonce: NonceLookup,
         exclude: Iterable[bytes] = (),
+        max_gas: int | None = None,
     ) -> list[PooledTx]:
         """Transactions for a block: consecutive nonces per sender, oldest senders first.
 
         ``next_nonce`` must count transactions already in uncommitted blocks;
-        ``exclude`` names ids already in such blocks.
+        ``exclude`` names ids already in such blocks; the gas limits of the
+        chosen transactions add up to at most ``max_gas`` (the block gas limit).
         """
         excluded = set(exclude)
         chosen: list[PooledTx] = []
         total = 0
+        gas = 0
         for address, sender in self._senders.items():
             nonce = next_nonce(address)
             while len(chosen) < max_txs:
@@ -267,8 +270,11 @@ class Mempool:
                     continue
                 if total + pooled.size > max_bytes:
                     return chosen
+                if max_gas is not None and gas + pooled.tx.body.gas_limit > max_gas:
+                    return chosen
                 chosen.append(pooled)
                 total += pooled.size
+                gas += pooled.tx.body.gas_limit
             if len(chosen) >= max_txs:
                 break
         return chosen

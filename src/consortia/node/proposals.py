@@ -119,6 +119,7 @@ class BlockProposer:
             max_txs=policy.max_block_txs,
             max_bytes=policy.max_block_bytes,
             next_nonce=next_nonce,
+            max_gas=policy.block_gas_limit,
         )
         recent = in_flight[:2]
         flushing = any(b.transactions for b in recent) or bool(backlog)
@@ -189,6 +190,9 @@ class ProposalChecker:
         size = sum(len(encode(tx)) for tx in txs)
         if size > policy.max_block_bytes:
             raise InvalidProposal(f"block payload is {size} bytes, limit {policy.max_block_bytes}")
+        gas = sum(tx.body.gas_limit for tx in txs)
+        if gas > policy.block_gas_limit:
+            raise InvalidProposal(f"block asks for {gas} gas, limit {policy.block_gas_limit}")
         self._check_state(header, parent.header)
         self._check_transactions(txs, header.chain_id, policy.allowed_key_types)
 
