@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,14 +24,8 @@ WebSocket `/v1/events`.
 """
 
 
-def create_app(service: NodeService, *, genesis: bytes | None = None) -> FastAPI:
-    """The HTTP application serving ``service``.
-
-    Parameters:
-        service: the node's public operations.
-        genesis: canonical genesis bytes for ``/v1/genesis/raw``; when omitted,
-            read from ``genesis.bin`` in the node home that holds the ledger.
-    """
+def create_app(service: NodeService) -> FastAPI:
+    """The HTTP application serving ``service`` (the node's public operations)."""
     app = FastAPI(
         title="Consortia node API",
         version=__version__,
@@ -42,28 +34,14 @@ def create_app(service: NodeService, *, genesis: bytes | None = None) -> FastAPI
         docs_url="/docs",
         redoc_url=None,
     )
-    genesis_source = (lambda: genesis) if genesis is not None else _genesis_from_home(service)
     app.include_router(routes_transactions.router(service))
-    app.include_router(routes_chain.router(service, genesis_source))
+    app.include_router(routes_chain.router(service))
     app.include_router(routes_state.router(service))
     app.include_router(events.router(service))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _genesis_from_home(service: NodeService) -> Any:
-    """Reads ``<home>/genesis.bin``, the home being two levels above the ledger directory."""
-
-    def read() -> bytes | None:
-        env = getattr(service.reader, "_env", None)
-        with contextlib.suppress(Exception):
-            ledger_dir = Path(env.path())  # type: ignore[union-attr]
-            return (ledger_dir.parent.parent / "genesis.bin").read_bytes()
-        return None
-
-    return read
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -9,7 +9,6 @@ Tree::
           ├── BodyTooLarge       API_BODY_TOO_LARGE     413 body above the endpoint's limit
           ├── RouteNotFound      API_NOT_FOUND          404 no such route
           ├── MethodNotAllowed   API_METHOD_NOT_ALLOWED 405 route exists, method does not
-          ├── NotAvailable       API_NOT_AVAILABLE      404 this node cannot serve the resource
           └── Internal           INTERNAL               500 unexpected; logged by the node
 
 Every other :class:`NodeError` keeps its own ``code`` and ``http_status``
@@ -70,13 +69,6 @@ class MethodNotAllowed(ApiError):
 
     code = "API_METHOD_NOT_ALLOWED"
     http_status = 405
-
-
-class NotAvailable(ApiError):
-    """This node cannot serve the resource."""
-
-    code = "API_NOT_AVAILABLE"
-    http_status = 404
 
 
 class Internal(ApiError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -10,7 +9,7 @@ from starlette.responses import Response
 
 from consortia.api import render
 from consortia.api import schemas as s
-from consortia.api.errors import NotAvailable, documented
+from consortia.api.errors import documented
 from consortia.api.params import U64_MAX, documented_ok, hex_bytes, json_response
 from consortia.codec import encode
 from consortia.crypto import get_suite
@@ -20,8 +19,8 @@ Height = Annotated[int, Path(ge=0, le=U64_MAX, description="Block height.")]
 NOT_FOUND = (404, "LEDGER_BLOCK_NOT_FOUND")
 
 
-def router(service: NodeService, genesis: Callable[[], bytes | None]) -> APIRouter:
-    """Routes bound to ``service``; ``genesis`` returns the canonical genesis bytes."""
+def router(service: NodeService) -> APIRouter:
+    """Routes bound to ``service``."""
     api = APIRouter(prefix="/v1", tags=["chain"])
     hash_fn = get_suite(service.suite).hash
 
@@ -78,16 +77,10 @@ def router(service: NodeService, genesis: Callable[[], bytes | None]) -> APIRout
     @api.get(
         "/genesis/raw",
         summary="Canonical bytes of the genesis",
-        responses={
-            **documented_ok(s.RawGenesisJson, "genesis.bin as hex."),
-            **documented((404, "API_NOT_AVAILABLE")),
-        },
+        responses={**documented_ok(s.RawGenesisJson, "genesis.bin as hex."), **documented()},
     )
     async def raw_genesis() -> Response:
-        data = genesis()
-        if data is None:
-            raise NotAvailable("this node does not serve its genesis file")
-        return json_response(s.RawGenesisJson(genesis=s.to_hex(data)))
+        return json_response(s.RawGenesisJson(genesis=s.to_hex(service.genesis)))
 
     @api.get(
         "/status",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import lmdb
 
-from consortia.codec import decode
+from consortia.codec import decode, encode
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
 from consortia.consensus.core import ConsensusCore
 from consortia.consensus.pacemaker import PacemakerConfig
@@ -183,6 +183,7 @@ class Node:
             name=config.name,
             chain_id=genesis.chain_id,
             suite=genesis.suite,
+            genesis=encode(genesis),
             validator_index=me,
             reader=reader,
             mempool=mempool,

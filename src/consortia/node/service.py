@@ -28,6 +28,7 @@ class NodeService:
         name: str,
         chain_id: str,
         suite: str,
+        genesis: bytes,
         validator_index: int | None,
         reader: LedgerReader,
         mempool: Mempool,
@@ -38,6 +39,8 @@ class NodeService:
         self.name = name
         self.chain_id = chain_id
         self.suite = suite
+        self.genesis = genesis
+        """Canonical bytes of the chain's genesis (``genesis.bin``)."""
         self.validator_index = validator_index
         self.reader = reader
         self.mempool = mempool
