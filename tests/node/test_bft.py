@@ -108,13 +108,13 @@ def test_garbage_on_the_p2p_port_does_not_disturb(tmp_path: Path) -> None:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        with (
-            socket.create_connection(("127.0.0.1", config.p2p_port), timeout=5) as raw,
-            pytest.raises((ssl.SSLError, OSError)),
-            context.wrap_socket(raw) as tls,
-        ):
-            tls.sendall(b"\xff" * 1024)  # no client certificate: refused
-            tls.recv(1)
+        with socket.create_connection(("127.0.0.1", config.p2p_port), timeout=5) as raw:
+            try:  # TLS 1.3 without a client certificate: the node ends the connection
+                with context.wrap_socket(raw) as tls:
+                    tls.sendall(b"\xff" * 1024)
+                    assert tls.recv(1) == b""
+            except (ssl.SSLError, ConnectionError):
+                pass
         _commit_one(net, 0, 0)
         _assert_same_chain(net, [0, 1, 2, 3])
 

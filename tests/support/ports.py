@@ -11,8 +11,8 @@ def free_ports(count: int) -> list[int]:
     try:
         for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
         return [s.getsockname()[1] for s in sockets]
     finally:
         for sock in sockets:
@@ -29,8 +29,8 @@ def free_block(size: int) -> int:
         try:
             for port in range(base, base + size):
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind(("127.0.0.1", port))
                 socks.append(sock)
+                sock.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue
