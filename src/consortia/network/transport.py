@@ -143,9 +143,14 @@ class P2PNetwork:
     async def start(self) -> None:
         """Listen and start dialing higher-indexed peers."""
         host, port = self._listen
-        self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=self._server_ctx, limit=2**16
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, host, port, ssl=self._server_ctx, limit=2**16
+            )
+        except OSError as exc:
+            raise NetworkError(
+                f"cannot listen for peers on {host}:{port}: {exc.strerror}"
+            ) from None
         for peer in self._peers.values():
             if peer.index > self.me:
                 self._dialers.append(asyncio.create_task(self._dial_forever(peer)))
