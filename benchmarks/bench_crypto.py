@@ -1,4 +1,7 @@
-"""Micro-benchmark entry point; the code lives in consortia.bench.crypto_micro (also `consortia bench crypto`)."""
+"""Micro-benchmark entry point (also `consortia bench crypto`).
+
+The code lives in consortia.bench.crypto_micro so the installed CLI can run it.
+"""
 
 from consortia.bench.crypto_micro import main
 

@@ -1,4 +1,7 @@
-"""Micro-benchmark entry point; the code lives in consortia.bench.state_micro (also `consortia bench state`)."""
+"""Micro-benchmark entry point (also `consortia bench state`).
+
+The code lives in consortia.bench.state_micro so the installed CLI can run it.
+"""
 
 from consortia.bench.state_micro import main
 
