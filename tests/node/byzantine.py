@@ -80,8 +80,11 @@ class ByzantineValidator:
     def stop(self) -> None:
         if self.p2p is not None:
             asyncio.run_coroutine_threadsafe(self.p2p.close(), self.loop).result(10)
+        # Let cancelled link tasks finish before the loop stops and closes.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self.loop.close()
 
     # --------------------------------------------------------------- misbehaviour
 

@@ -94,5 +94,8 @@ class ProxyMesh:
     def close(self) -> None:
         for proxy in self.proxies.values():
             asyncio.run_coroutine_threadsafe(proxy.close(), self._loop).result(5)
+        # Let cancelled link tasks finish before the loop stops and closes.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()

@@ -75,6 +75,7 @@ class BlockProposer:
         min_interval_ms: int,
         idle_interval_ms: int,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        monotonic_ms: Callable[[], int] = lambda: time.monotonic_ns() // 1_000_000,
     ) -> None:
         self._chain_id = chain_id
         self._epoch = epoch
@@ -87,13 +88,23 @@ class BlockProposer:
         self._min_interval = min_interval_ms
         self._idle_interval = idle_interval_ms
         self._clock = clock_ms
+        self._monotonic_ms = monotonic_ms
+        self._parent_id = b""
+        self._parent_seen_ms = 0
 
     def build(
         self, parent: Block, parent_id: bytes, round_: int, justify: QuorumCert
     ) -> Block | None:
-        """An unsigned block for ``round_``, or None while there is nothing to do yet."""
+        """An unsigned block for ``round_``, or None while there is nothing to do yet.
+
+        Pacing is measured on the local monotonic clock from when this parent
+        was first offered, never from its timestamp, so a proposer whose wall
+        clock is skewed cannot hold the others back ([NODE-INTERVAL.1]).
+        """
+        if parent_id != self._parent_id:
+            self._parent_id, self._parent_seen_ms = parent_id, self._monotonic_ms()
         now = max(self._clock(), parent.header.timestamp_ms)
-        elapsed = now - parent.header.timestamp_ms
+        elapsed = self._monotonic_ms() - self._parent_seen_ms
         if elapsed < self._min_interval:
             return None
         executed = self._execution.executed_height
