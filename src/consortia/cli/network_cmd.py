@@ -118,18 +118,14 @@ def devnet_up(
     network = NodeProcesses(home)
     try:
         network.start_all()
-        table = Table(title=f"Consortia devnet ({home})")
-        for column in ("node", "pid", "API", "API docs", "log"):
-            table.add_column(column)
+        console.print(f"Consortia devnet in {home}: {len(entries)} validators", highlight=False)
         for entry in entries:
-            table.add_row(
-                entry.name,
-                str(network.pid(entry.name)),
-                entry.api,
-                f"{entry.api}/docs",
-                str(entry.home / "node.log"),
+            console.print(
+                f"  {entry.name}  pid {network.pid(entry.name)}  API {entry.api}  "
+                f"API docs {entry.api}/docs  log {entry.home / 'node.log'}",
+                highlight=False,
+                soft_wrap=True,
             )
-        console.print(table)
         console.print("Press Ctrl-C to stop.")
         while not network.exited():
             time.sleep(0.5)

@@ -287,16 +287,25 @@ class ConsensusCore:
         if seen != bid:
             self._record(Equivocation("proposal", header.round, header.proposer, seen, bid))
             return []
-        actions = self.process_certificates(proposal)
-        if header.round != self.current_round:
-            if header.round > self.current_round + ROUND_WINDOW:
-                raise InvalidProposal(f"round {header.round} is far ahead of {self.current_round}")
-            return actions
         if header.parent_id != header.justify.block_id:
             raise InvalidProposal("block does not extend the block its QC certifies")
-        if header.parent_id not in self.tree:
-            return actions
-        return actions + self._accept_proposal(proposal, bid)
+        actions = self.process_certificates(proposal)
+        try:
+            if header.round != self.current_round:
+                if header.round > self.current_round + ROUND_WINDOW:
+                    raise InvalidProposal(
+                        f"round {header.round} is far ahead of {self.current_round}"
+                    )
+                return actions
+            if header.parent_id not in self.tree:
+                return actions
+            return actions + self._accept_proposal(proposal, bid)
+        except ConsensusError:
+            # The certificates were valid and already applied (commits, a new round and
+            # its timer): their actions must reach the node even if the block is refused.
+            if actions:
+                return actions
+            raise
 
     def _accept_proposal(
         self, proposal: Proposal, bid: bytes, *, own: bool = False
@@ -425,17 +434,21 @@ class ConsensusCore:
             raise InvalidVote("timeout's high QC round does not match its QC")
         if data.round < self.current_round or data.round > self.current_round + ROUND_WINDOW:
             return []
+        # Verify everything before changing any state: a badly signed message must not
+        # move us to a new round (and lose that round's timer with the exception).
+        duplicate = msg.author in self._timeouts.get(data.round, {})
+        if not duplicate:
+            key = self.committee.public_keys[msg.author]
+            if not key.verify(timeout_signing_bytes(data), msg.signature):
+                raise InvalidVote(f"bad timeout signature from validator {msg.author}")
+            self.committee.verify_qc(msg.high_qc)
         actions: list[Action] = []
         tc = msg.last_tc
         if tc is not None and tc.round + 1 == data.round and tc.round >= self.current_round:
             self.committee.verify_tc(tc)
             actions += self._process_tc(tc)
-        if msg.author in self._timeouts.get(data.round, {}):
-            return []
-        key = self.committee.public_keys[msg.author]
-        if not key.verify(timeout_signing_bytes(data), msg.signature):
-            raise InvalidVote(f"bad timeout signature from validator {msg.author}")
-        self.committee.verify_qc(msg.high_qc)
+        if duplicate:
+            return actions
         if msg.high_qc.block_id in self.tree:
             actions += self._process_qc(msg.high_qc)
         elif msg.high_qc.round > self.tree.highest_qc.round:
@@ -486,13 +499,18 @@ class ConsensusCore:
             ConsensusError: a certificate is invalid.
         """
         actions: list[Action] = []
-        if tc is not None and (
+        new_tc = tc is not None and (
             self.tree.highest_tc is None or tc.round > self.tree.highest_tc.round
-        ):
+        )
+        if new_tc:
+            assert tc is not None
             self.committee.verify_tc(tc)
-            actions += self._process_tc(tc)
         if qc.round > self.tree.highest_qc.round:
             self.committee.verify_qc(qc)
+        if new_tc:
+            assert tc is not None
+            actions += self._process_tc(tc)
+        if qc.round > self.tree.highest_qc.round:
             if qc.block_id in self.tree:
                 actions += self._process_qc(qc)
             else:
@@ -507,19 +525,26 @@ class ConsensusCore:
         """
         self.committee.verify_qc(qc)
         actions: list[Action] = []
-        for block, bid in blocks:
-            if bid in self.tree:
-                continue
-            parent = self.tree.get(block.header.parent_id)
-            if parent is None:
-                raise InvalidProposal("synced block does not chain to the tree")
-            self.committee.verify_qc(block.header.justify)
-            self._validator.validate(block, parent, certified=True)
-            self.tree.insert_block(block, bid)
-            self._store.save_block(bid, block, self.tree.highest_qc)
-            if block.header.justify.block_id in self.tree:
-                actions += self._process_qc(block.header.justify)
-        return actions + self._process_qc(qc)
+        try:
+            for block, bid in blocks:
+                if bid in self.tree or block.header.height <= self.tree.root.header.height:
+                    continue  # known, or committed meanwhile (a late response)
+                parent = self.tree.get(block.header.parent_id)
+                if parent is None:
+                    raise InvalidProposal("synced block does not chain to the tree")
+                self.committee.verify_qc(block.header.justify)
+                self._validator.validate(block, parent, certified=True)
+                self.tree.insert_block(block, bid)
+                self._store.save_block(bid, block, self.tree.highest_qc)
+                if block.header.justify.block_id in self.tree:
+                    actions += self._process_qc(block.header.justify)
+            if qc.block_id not in self.tree and qc.height <= self.tree.root.header.height:
+                return actions
+            return actions + self._process_qc(qc)
+        except ConsensusError:
+            if actions:
+                return actions  # blocks already inserted may have committed: keep those
+            raise
 
 
 __all__ = [

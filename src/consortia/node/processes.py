@@ -122,7 +122,8 @@ class NodeProcesses:
         """SIGTERM node ``name`` and wait; returns its exit code (killed after the timeout)."""
         proc = self._procs.pop(name)
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            # The whole process group: a wrapper (e.g. faketime) may not exec the node.
+            os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
