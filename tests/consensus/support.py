@@ -252,17 +252,28 @@ class MemoryPendingStore:
 
 
 class CounterBuilder:
-    """:class:`BlockBuilder` that always proposes an empty block tagged by a counter."""
+    """:class:`BlockBuilder` that proposes an empty block tagged by a counter.
 
-    def __init__(self, proposer: int, tag: bytes = b"") -> None:
+    ``now_ms`` is the (virtual) clock. With ``paced`` it builds at most one block per
+    clock value, as the node's proposer waits ``min_block_interval_ms``: a single
+    validator forms its own QC inside ``try_propose`` and would otherwise propose
+    again, recursively, within one call. The driver's tick proposes later.
+    """
+
+    def __init__(self, proposer: int, tag: bytes = b"", *, paced: bool = True) -> None:
         self.proposer = proposer
         self.tag = tag
         self.counter = 0
         self.now_ms = GENESIS_TIMESTAMP_MS
+        self.paced = paced
+        self._last_built_ms = -1
 
     def build(
         self, parent: Block, parent_id: bytes, round_: int, justify: QuorumCert
     ) -> Block | None:
+        if self.paced and self.now_ms == self._last_built_ms:
+            return None
+        self._last_built_ms = self.now_ms
         self.counter += 1
         block = unsigned_block(
             parent,
