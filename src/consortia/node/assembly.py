@@ -25,7 +25,7 @@ from consortia.consensus.safety import SafetyRules
 from consortia.consensus.storage import ConsensusStorage
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
-from consortia.genesis import Genesis, build_genesis, default_runtime, genesis_qc
+from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id, tx_id
 from consortia.mempool import Mempool
@@ -34,12 +34,7 @@ from consortia.network.transport import P2PNetwork, PeerAddress
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
 from consortia.node.driver import ConsensusDriver, LocalNetwork, Network
 from consortia.node.events import EventBus
-from consortia.node.execution_service import (
-    Executed,
-    ExecutionRoots,
-    ExecutionService,
-    record_roots,
-)
+from consortia.node.execution_service import Executed, ExecutionService, install_genesis
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.reader import LedgerReader
 from consortia.node.router import Router
@@ -95,14 +90,7 @@ class Node:
         tree = StateTree(env, hash_fn)
         with env.begin(write=True) as txn:
             if store.latest_height(txn) is None:
-                block, bid = build_genesis(genesis, runtime, tree, txn)
-                store.append_block(txn, block, bid, [])
-                store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
-                header = block.header
-                roots = ExecutionRoots(
-                    state_root=header.state_root, receipts_root=header.receipts_root
-                )
-                record_roots(store, txn, 0, roots, 0)
+                install_genesis(store, tree, txn, genesis, runtime)
         with env.begin() as txn:
             height = store.latest_height(txn)
             assert height is not None

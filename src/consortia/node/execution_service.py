@@ -25,9 +25,10 @@ from consortia.execution.executor import Runtime, execute_block
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
+from consortia.genesis import Genesis, build_genesis, genesis_qc
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Hasher, Receipt, receipt_leaf, tx_id
+from consortia.ledger.types import Block, Hasher, Receipt, receipt_leaf, tx_id
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,20 @@ def record_roots(
     store.put_meta(txn, _roots_key(height), encode(roots))
     if store.get_meta(txn, _certified_key(state_height)) is None:
         store.put_meta(txn, _certified_key(state_height), encode(CertifiedBy(height)))
+
+
+def install_genesis(
+    store: BlockStore, tree: StateTree, txn: lmdb.Transaction, genesis: Genesis, runtime: Runtime
+) -> tuple[Block, bytes]:
+    """Write the genesis state, block, certificate and execution roots into a fresh store."""
+    block, bid = build_genesis(genesis, runtime, tree, txn)
+    store.append_block(txn, block, bid, [])
+    store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
+    roots = ExecutionRoots(
+        state_root=block.header.state_root, receipts_root=block.header.receipts_root
+    )
+    record_roots(store, txn, 0, roots, 0)
+    return block, bid
 
 
 @dataclass(frozen=True, slots=True)

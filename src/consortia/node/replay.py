@@ -16,9 +16,9 @@ import lmdb
 
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import get_suite
-from consortia.genesis import Genesis, build_genesis, default_runtime
+from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
-from consortia.node.execution_service import apply_block, read_roots
+from consortia.node.execution_service import apply_block, install_genesis, read_roots
 from consortia.state import StateTree
 
 
@@ -44,8 +44,7 @@ def replay_chain(source: Path, target: Path, genesis: Genesis) -> ReplayReport:
         src_store, dst_store = BlockStore(src_env), BlockStore(dst_env)
         dst_tree = StateTree(dst_env, hash_fn)
         with dst_env.begin(write=True) as txn:
-            block, bid = build_genesis(genesis, runtime, dst_tree, txn)
-            dst_store.append_block(txn, block, bid, [])
+            _, bid = install_genesis(dst_store, dst_tree, txn, genesis, runtime)
         with src_env.begin() as txn:
             top = src_store.latest_height(txn)
             assert top is not None

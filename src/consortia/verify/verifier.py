@@ -32,7 +32,8 @@ from consortia.consensus.errors import ConsensusError
 from consortia.consensus.validators import Committee
 from consortia.crypto import KeyType, PublicKey, get_suite, verify_batch
 from consortia.crypto.errors import CryptoError
-from consortia.genesis import Genesis, build_genesis, default_runtime
+from consortia.errors import NodeError
+from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -44,7 +45,12 @@ from consortia.ledger.types import (
     tx_leaf,
     tx_signing_bytes,
 )
-from consortia.node.execution_service import ExecutionRoots, apply_block, read_roots
+from consortia.node.execution_service import (
+    ExecutionRoots,
+    apply_block,
+    install_genesis,
+    read_roots,
+)
 from consortia.state import StateTree
 
 
@@ -96,14 +102,8 @@ def verify_chain(
         try:
             store, tree = BlockStore(env), StateTree(env, hash_fn)
             with env.begin(write=True) as txn:
-                genesis_block, genesis_id = build_genesis(genesis, runtime, tree, txn)
-                store.append_block(txn, genesis_block, genesis_id, [])
+                _, genesis_id = install_genesis(store, tree, txn, genesis, runtime)
             committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
-            roots = {
-                0: ExecutionRoots(
-                    genesis_block.header.state_root, genesis_block.header.receipts_root
-                )
-            }
             previous: Block | None = None
             previous_id = b""
             try:
@@ -120,19 +120,11 @@ def verify_chain(
                         _check_block(committee, block, bid, previous, previous_id, hash_fn)
                         if execute:
                             assert certificate is not None
-                            _check_roots(block, roots)
-                            apply_block(
-                                env,
-                                store,
-                                tree,
-                                runtime,
-                                hash_fn,
-                                CommittedBlock(block, bid, certificate),
-                            )
                             with env.begin() as txn:
-                                found = read_roots(store, txn, height)
-                            assert found is not None
-                            roots[height] = found
+                                _check_roots(
+                                    block, read_roots(store, txn, block.header.state_height)
+                                )
+                            _execute(env, store, tree, hash_fn, block, bid, certificate)
                     if certificate is not None:
                         _check_certificate(committee, certificate, block, bid, height)
                     report.blocks += 1
@@ -189,9 +181,25 @@ def _check_block(
         raise _Bad(height, f"state height {header.state_height} out of range")
 
 
-def _check_roots(block: Block, roots: dict[int, ExecutionRoots]) -> None:
+def _execute(
+    env: lmdb.Environment,
+    store: BlockStore,
+    tree: StateTree,
+    hash_fn: Hasher,
+    block: Block,
+    bid: bytes,
+    certificate: QuorumCert,
+) -> None:
+    try:
+        apply_block(
+            env, store, tree, default_runtime(), hash_fn, CommittedBlock(block, bid, certificate)
+        )
+    except NodeError as exc:  # e.g. a transaction committed twice
+        raise _Bad(block.header.height, f"block cannot be executed: {exc.message}") from None
+
+
+def _check_roots(block: Block, expected: ExecutionRoots | None) -> None:
     header = block.header
-    expected = roots.get(header.state_height)
     if expected is None:
         raise _Bad(header.height, f"state height {header.state_height} was never executed")
     if header.state_root != expected.state_root:
