@@ -90,3 +90,24 @@ def bench_run(
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         console.print(f"report written to {out}")
+
+
+@bench_app.command("failover")
+def bench_failover(
+    validators: Annotated[int, typer.Option(help="Validators of the local network.")] = 4,
+    suite: Annotated[str, typer.Option(help="sm or intl.")] = "sm",
+    trials: Annotated[int, typer.Option(help="Leader kills to time.")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+) -> None:
+    """Seconds from killing the current leader (SIGKILL) to the next commit."""
+    from consortia.bench.failover import run_failover
+
+    report = run_failover(validators=validators, suite=suite, trials=trials)
+    table = Table(title=f"consortia bench failover: {validators} validators, {suite} suite")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, _fmt(value))
+    console.print(table)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
