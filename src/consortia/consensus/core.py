@@ -342,13 +342,15 @@ class ConsensusCore:
         if data.round + 1 < self.current_round or data.round > self.current_round + ROUND_WINDOW:
             return []
         first = self._vote_seen.get((data.round, vote.author))
-        if first is not None:
-            if first != data.block_id:
-                self._record(Equivocation("vote", data.round, vote.author, first, data.block_id))
+        if first == data.block_id:
             return []
         key = self.committee.public_keys[vote.author]
         if not key.verify(vote_signing_bytes(data), vote.signature):
             raise InvalidVote(f"bad vote signature from validator {vote.author}")
+        if first is not None:
+            # Evidence only once the conflicting vote is proven to be the author's.
+            self._record(Equivocation("vote", data.round, vote.author, first, data.block_id))
+            return []
         self._vote_seen[(data.round, vote.author)] = data.block_id
         tally = self._votes.setdefault((data.round, data.block_id), _VoteTally())
         tally.signatures[vote.author] = vote.signature
