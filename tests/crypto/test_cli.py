@@ -12,8 +12,6 @@ from typer.testing import CliRunner
 from consortia.cli.crypto_cmd import app
 from consortia.crypto import KeyType, PrivateKey, PublicKey, sha256, sm3
 
-from .vectors import requires_openssl
-
 runner = CliRunner()
 
 
@@ -127,7 +125,6 @@ def _module(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@requires_openssl
 def test_subprocess_round_trip_with_openssl(tmp_path: Path) -> None:
     key, pub, msg, sig = tmp_path / "k.pem", tmp_path / "p.pem", tmp_path / "m", tmp_path / "s"
     msg.write_bytes(b"via subprocess")

@@ -9,10 +9,6 @@ import pytest
 
 from consortia.crypto import KeyType, PrivateKey, PublicKey
 
-from .vectors import requires_openssl
-
-pytestmark = requires_openssl
-
 
 def _openssl(*args: str) -> bytes:
     return subprocess.run(["openssl", *args], check=True, capture_output=True).stdout

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 GMT_PRIVATE = bytes.fromhex("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")
 GMT_PUBLIC = bytes.fromhex(
     "04"
@@ -24,4 +20,3 @@ GMT_CIPHERTEXT = bytes.fromhex(
     "95D30383B54E39D609D160AFCB1908D0BD8766041321886CA989CA9C7D58087307CA93092D651EFA"
 )
 
-requires_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")

@@ -6,6 +6,7 @@ their lifetimes are explicit (context managers, idempotent ``close()``).
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, Generic, TypeVar
@@ -36,7 +37,7 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
 
 
-class _Actions(Generic[R]):
+class _Actions(abc.ABC, Generic[R]):
     """High-level transactions, written once over ``send`` (R: a record or its coroutine)."""
 
     def send(
@@ -113,8 +114,9 @@ class _Actions(Generic[R]):
     # implemented by each client
     _nonces: NonceBook
 
+    @abc.abstractmethod
     def _drive(self, flow: Flow[s.TransactionJson]) -> R:
-        raise NotImplementedError
+        """Run ``flow`` with this client's transport (blocking or awaitable)."""
 
 
 def _request_options(state: ClientState, call: Call[Any], timeout: float) -> dict[str, Any]:
