@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from consortia.codec import encode
@@ -149,3 +150,43 @@ def test_genesis_accounts_exist_with_nonce_zero(tmp_path: Path) -> None:
         assert chain.nonce(address(SECOND)) == 1
     finally:
         chain.close()
+
+
+# A key is a point, whatever its SEC1 encoding (65-byte 04||x||y or 33-byte 02/03||x).
+
+
+def compressed(k: PrivateKey) -> bytes:
+    point = k.public_key().to_bytes()
+    return bytes([2 + (point[-1] & 1)]) + point[1:33]
+
+
+def test_the_compressed_encoding_of_a_registered_key_is_already_registered(owner: Owner) -> None:
+    assert owner.add(SECOND).receipt.status == "OK"
+    again = AddKey(AccountKey(key_type="secp256k1", public_key=compressed(SECOND)))
+    assert owner.send("add_key", again).receipt.status == "ACCOUNTS_KEY_EXISTS"
+    assert owner.keys() == (account_key_of(OWNER), account_key_of(SECOND))
+
+
+def test_a_key_removed_by_one_encoding_cannot_sign_in_the_other(owner: Owner) -> None:
+    """[ACCT-AUTH.1]: revoking a key revokes the point, not just the bytes named."""
+    registered = AccountKey(key_type="secp256k1", public_key=compressed(SECOND))
+    assert owner.send("add_key", AddKey(registered)).receipt.status == "OK"
+    assert owner.remove(SECOND).receipt.status == "OK"  # named by its 65-byte encoding
+    assert owner.keys() == (account_key_of(OWNER),)
+    for public_key in (compressed(SECOND), SECOND.public_key().to_bytes()):
+        args = AddKey(account_key_of(STRANGER))
+        tx = make_tx(SECOND, owner.nonce, "accounts", "add_key", args, sender=address(OWNER))
+        tx = msgspec.structs.replace(tx, public_key=public_key)
+        assert owner.chain.run(tx).receipt.status == "TX_UNAUTHORIZED"
+
+
+def test_a_registered_key_signs_in_either_encoding(chain: Chain) -> None:
+    """[ACCT-CREATE.1] with a compressed key, then [ACCT-AUTH.1] with the uncompressed one."""
+    first = make_tx(SECOND, 0, "accounts", "add_key", AddKey(account_key_of(STRANGER)))
+    first = msgspec.structs.replace(first, public_key=compressed(SECOND))
+    assert chain.run(first).receipt.status == "OK"
+    second = make_tx(
+        SECOND, 1, "accounts", "remove_key", RemoveKey(STRANGER.public_key().to_bytes())
+    )
+    assert chain.run(second).receipt.status == "OK"
+    assert chain.nonce(address(SECOND)) == 2

@@ -43,6 +43,27 @@ def key_address(key_type: str, public_key: bytes) -> bytes:
         raise BadArguments(f"invalid {key_type} public key: {exc}") from None
 
 
+@lru_cache(maxsize=65_536)
+def key_point(key_type: str, public_key: bytes) -> bytes:
+    """The uncompressed point of a key, whichever SEC1 encoding it came in (cached)."""
+    try:
+        return PublicKey.from_bytes(KeyType(key_type), public_key).to_bytes()
+    except (CryptoError, ValueError) as exc:
+        raise BadArguments(f"invalid {key_type} public key: {exc}") from None
+
+
+def is_key(key: AccountKey, key_type: str, public_key: bytes) -> bool:
+    """Whether ``key`` is the point ``public_key`` of ``key_type``, in either encoding."""
+    if key.key_type != key_type:
+        return False
+    if key.public_key == public_key:
+        return True
+    try:
+        return key_point(key.key_type, key.public_key) == key_point(key_type, public_key)
+    except BadArguments:
+        return False
+
+
 def load_account(state: StateView, address: bytes) -> Account | None:
     """The account at ``address``, if it exists."""
     return state.get_struct(account_key(address), Account)
@@ -64,7 +85,7 @@ def authorize_sender(state: StateView, sender: bytes, key_type: str, public_key:
                 f"account {sender.hex()}"
             )
         return Account(nonce=0, keys=(AccountKey(key_type=key_type, public_key=public_key),))
-    if not any(k.public_key == public_key and k.key_type == key_type for k in account.keys):
+    if not any(is_key(k, key_type, public_key) for k in account.keys):
         raise Unauthorized(f"key is not registered to account {sender.hex()}")
     if account.frozen:
         raise AccountFrozen(f"account {sender.hex()} is frozen")
@@ -75,7 +96,11 @@ def _add_key(ctx: TxContext, args: AddKey) -> None:
     account = load_account(ctx.state, ctx.sender)
     assert account is not None, "the executor creates the sender's account first"
     key_address(args.key.key_type, args.key.public_key)  # validates the point
-    if any(k.public_key == args.key.public_key for k in account.keys):
+    new = args.key
+    if any(
+        k.public_key == new.public_key or is_key(k, new.key_type, new.public_key)
+        for k in account.keys
+    ):
         raise KeyAlreadyRegistered("key is already registered to this account")
     if len(account.keys) >= MAX_KEYS:
         raise TooManyKeys(f"an account holds at most {MAX_KEYS} keys")
@@ -89,7 +114,11 @@ def _add_key(ctx: TxContext, args: AddKey) -> None:
 def _remove_key(ctx: TxContext, args: RemoveKey) -> None:
     account = load_account(ctx.state, ctx.sender)
     assert account is not None, "the executor creates the sender's account first"
-    remaining = tuple(k for k in account.keys if k.public_key != args.public_key)
+    remaining = tuple(
+        k
+        for k in account.keys
+        if k.public_key != args.public_key and not is_key(k, k.key_type, args.public_key)
+    )
     if len(remaining) == len(account.keys):
         raise KeyNotRegistered("key is not registered to this account")
     if not remaining:
