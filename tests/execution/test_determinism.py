@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .chain import Chain
+from .hashseed_run import BLOCKS, run_fixed_sequence
 from .workload import draw_block
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def test_two_environments_agree_at_every_version(data: st.DataObject) -> None:
             right.close()
 
 
-def test_roots_do_not_depend_on_the_hash_seed() -> None:
+def test_roots_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     outputs = []
     for seed in ("1", "2024"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
@@ -60,4 +61,17 @@ def test_roots_do_not_depend_on_the_hash_seed() -> None:
         )
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
-    assert len(outputs[0].split()) == 9  # genesis and eight blocks
+    assert len(outputs[0].split()) == 1 + 2 + BLOCKS  # genesis, setup, random blocks
+    # And this process (pytest's own hash seed) agrees with both.
+    roots, _ = run_fixed_sequence(tmp_path / "db")
+    assert outputs[0].split() == [r.hex() for r in roots]
+
+
+def test_the_fixed_sequence_fails_at_every_stage(tmp_path: Path) -> None:
+    """The sequence the hash-seed test compares holds failures of each kind, not only OKs."""
+    _, statuses = run_fixed_sequence(tmp_path / "db")
+    seen = set(statuses)
+    assert statuses[:11] == ["OK"] * 11  # the setup blocks
+    assert statuses[11:].count("OK") >= 5
+    assert seen & {"TX_STALE_NONCE", "TX_FUTURE_NONCE", "TX_UNAUTHORIZED"}  # no trace
+    assert any(s.startswith(("ASSET_", "ACCOUNTS_")) for s in seen)  # rolled back, nonce used
