@@ -125,3 +125,29 @@ def test_evict_expired_drops_what_the_height_passed() -> None:
     assert mempool.evict_expired(HEIGHT + 5) == 1
     assert len(mempool) == 0
     assert mempool.size_bytes == 0
+
+
+def test_selection_stops_at_the_block_gas_limit() -> None:
+    """[EXEC-BLOCKGAS.1]: the chosen gas limits add up to at most ``max_gas``."""
+    mempool = pool()
+    for n in range(3):
+        add(mempool, transfer(ALICE, n, gas_limit=40_000))
+    add(mempool, transfer(BOB, 0, gas_limit=10_000))
+    unlimited = mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces())
+    assert len(unlimited) == 4
+    chosen = mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces(), max_gas=90_000)
+    # Selection stops at the first transaction that does not fit; BOB's would have.
+    assert nonces_of(chosen) == [(addr(ALICE), 0), (addr(ALICE), 1)]
+    exact = mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces(), max_gas=130_000)
+    assert len(exact) == 4
+    assert mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces(), max_gas=0) == []
+
+
+def test_selection_does_not_remove_anything() -> None:
+    mempool = pool()
+    for n in range(3):
+        add(mempool, transfer(ALICE, n))
+    first = mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces())
+    again = mempool.select(max_txs=10, max_bytes=10**9, next_nonce=Nonces())
+    assert [p.tx_id for p in first] == [p.tx_id for p in again]
+    assert len(mempool) == 3

@@ -2,8 +2,9 @@
 
 The model predicts every admission code (in [MEMPOOL-ADMIT.1] order), keeps
 pending transactions by (sender, nonce) and senders in first-pending order,
-and computes the exact selection. Invariants after every step: one entry per
-(sender, nonce), the count and byte total equal the model's.
+and computes the exact selection (with and without a block gas limit).
+Invariants after every step: one entry per (sender, nonce), the count and
+byte total equal the model's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ CACHE: dict[tuple[int, int, int, int], Transaction] = {}
 def tx_for(sender: int, nonce: int, amount: int, expiry: int) -> Transaction:
     cache_key = (sender, nonce, amount, expiry)
     if cache_key not in CACHE:
-        CACHE[cache_key] = transfer(SENDERS[sender], nonce, amount, expiry=HEIGHT + expiry)
+        gas_limit = 100_000 * amount  # two gas limits, so the gas budget bites
+        CACHE[cache_key] = transfer(
+            SENDERS[sender], nonce, amount, expiry=HEIGHT + expiry, gas_limit=gas_limit
+        )
     return CACHE[cache_key]
 
 
@@ -42,6 +46,7 @@ class Entry:
     tx_id: bytes
     size: int
     expiry: int
+    gas: int
 
 
 class MempoolMachine(RuleBasedStateMachine):
@@ -109,7 +114,7 @@ class MempoolMachine(RuleBasedStateMachine):
                 if sender not in self.order:
                     self.order.append(sender)
                 self.pending[(sender, tx.body.nonce)] = Entry(
-                    tx_id(sm3, tx.body), size, tx.body.expiry_height
+                    tx_id(sm3, tx.body), size, tx.body.expiry_height, tx.body.gas_limit
                 )
 
     @rule(sender=st.integers(0, len(SENDERS) - 1), steps=st.integers(1, 3))
@@ -133,11 +138,18 @@ class MempoolMachine(RuleBasedStateMachine):
             del self.pending[k]
         self.forget_empty_senders()
 
-    @rule(max_txs=st.integers(0, 10), max_bytes=st.sampled_from([0, 250, 600, 10**6]))
-    def select(self, max_txs: int, max_bytes: int) -> None:
-        chosen = self.pool.select(max_txs=max_txs, max_bytes=max_bytes, next_nonce=self.nonces)
+    @rule(
+        max_txs=st.integers(0, 10),
+        max_bytes=st.sampled_from([0, 250, 600, 10**6]),
+        max_gas=st.sampled_from([None, 0, 250_000, 500_000]),
+    )
+    def select(self, max_txs: int, max_bytes: int, max_gas: int | None) -> None:
+        chosen = self.pool.select(
+            max_txs=max_txs, max_bytes=max_bytes, next_nonce=self.nonces, max_gas=max_gas
+        )
         expected: list[bytes] = []
         total = 0
+        gas = 0
         done = False
         for sender in self.order:
             nonce = self.nonces(sender)
@@ -146,8 +158,12 @@ class MempoolMachine(RuleBasedStateMachine):
                 if total + entry.size > max_bytes:
                     done = True
                     break
+                if max_gas is not None and gas + entry.gas > max_gas:
+                    done = True
+                    break
                 expected.append(entry.tx_id)
                 total += entry.size
+                gas += entry.gas
                 nonce += 1
         assert [p.tx_id for p in chosen] == expected
 
