@@ -2,15 +2,17 @@
 
 Block timing ([NODE-INTERVAL.1], docs/consensus.md): a leader proposes as soon
 as it holds transactions and ``min_block_interval_ms`` has passed since the
-parent; while uncommitted transactions remain in the last two blocks it keeps
-proposing (empty blocks carry the QCs that commit them); otherwise it proposes
+parent; while the parent or grandparent holds transactions it keeps proposing
+(empty blocks carry the QCs that commit them and tell every validator so); otherwise it proposes
 an empty block only after ``idle_block_interval_ms``. This is empty-block
 suppression with a bounded idle interval.
 
 State roots ([NODE-STATE-ROOT.1]): a block carries the state and receipts
-roots of the highest height its proposer has executed (never below its
-parent's ``state_height``); voters check them against their own execution,
-so every executed root is certified by a QC a few blocks later.
+roots of a height its proposer has executed, never below its parent's
+``state_height`` and at most two below the parent (the height the parent's QC
+committed), so voters have already executed it when the proposal arrives and
+execution stays off the round's critical path; voters check the roots against
+their own execution, so every executed root is certified a few blocks later.
 """
 
 from __future__ import annotations
@@ -110,7 +112,11 @@ class BlockProposer:
         executed = self._execution.executed_height
         if executed < parent.header.state_height:
             return None
-        roots = self._reader.roots(executed)
+        # Certify a height the voters have had a round to execute: the one the
+        # parent's own QC committed (two below the parent with consecutive
+        # rounds), not the one this block's QC commits just now ([NODE-STATE-ROOT.1]).
+        state_height = max(parent.header.state_height, min(executed, parent.header.height - 2))
+        roots = self._reader.roots(state_height)
         if roots is None:
             return None
         in_flight = pending_chain(self._tree, parent_id)
@@ -132,7 +138,11 @@ class BlockProposer:
             next_nonce=next_nonce,
             max_gas=policy.block_gas_limit,
         )
-        recent = in_flight[:2]
+        # The parent and grandparent, committed or not: while either holds
+        # transactions, the next blocks carry the QCs that tell everyone of
+        # their commit, so keep proposing even without new transactions.
+        grandparent = self._tree.get(parent.header.parent_id)
+        recent = [parent] if grandparent is None else [parent, grandparent]
         flushing = any(b.transactions for b in recent) or bool(backlog)
         if not chosen and not flushing and elapsed < self._idle_interval:
             return None
@@ -147,7 +157,7 @@ class BlockProposer:
             timestamp_ms=now,
             tx_root=merkle_root(self._hash, [tx_leaf(self._hash, tx) for tx in transactions]),
             tx_count=len(transactions),
-            state_height=executed,
+            state_height=state_height,
             state_root=roots.state_root,
             receipts_root=roots.receipts_root,
             justify=justify,
