@@ -15,7 +15,7 @@ from consortia.codec import encode
 from consortia.crypto import KeyType
 from consortia.execution import gas
 from consortia.execution.policy import ChainPolicy
-from consortia.ledger.types import Event
+from consortia.ledger.types import Event, Transaction, tx_id
 from consortia.modules.accounts.types import Account, AccountKey, AddKey, account_key
 from consortia.modules.assets.types import Create, Issue, SupplyRule, Transfer
 
@@ -301,3 +301,66 @@ def test_oversized_transaction_is_refused_without_trace(tmp_path: Path) -> None:
         assert small.roots[-1] == small.roots[-2]
     finally:
         small.close()
+
+
+def test_receipt_ids_and_indexes_follow_the_block(chain: Chain) -> None:
+    txs = [
+        make_tx(ALICE, 0, "assets", "create", create()),
+        make_tx(BOB, 5, "assets", "create", create("USD")),  # future nonce: still a receipt
+        make_tx(CAROL, 0, "assets", "create", create("CNY")),  # module failure
+    ]
+    outcomes = chain.execute(txs)
+    assert [o.receipt.tx_id for o in outcomes] == [tx_id(chain.hash_fn, t.body) for t in txs]
+    assert [o.receipt.index for o in outcomes] == [0, 1, 2]
+    assert [o.receipt.status for o in outcomes] == ["OK", "TX_FUTURE_NONCE", "ASSET_EXISTS"]
+
+
+def test_a_failure_rolls_back_only_its_own_transaction(chain: Chain) -> None:
+    outcomes = chain.execute(
+        [
+            make_tx(ALICE, 0, "assets", "create", create()),
+            make_tx(ALICE, 1, "assets", "transfer", Transfer("CNY", address(BOB), 1)),
+            make_tx(ALICE, 2, "assets", "issue", Issue("CNY", address(BOB), 7)),
+        ]
+    )
+    assert [o.receipt.status for o in outcomes] == ["OK", "ASSET_INSUFFICIENT_BALANCE", "OK"]
+    assert chain.balance(address(BOB), "CNY") == 7
+    assert chain.nonce(address(ALICE)) == 3
+
+
+def test_a_new_senders_account_survives_its_failing_first_transaction(chain: Chain) -> None:
+    """[ACCT-CREATE.1] happens in step 2, before the module runs, and is not rolled back."""
+    outcome = chain.run(make_tx(BOB, 0, "assets", "issue", Issue("CNY", address(BOB), 1)))
+    assert outcome.receipt.status == "ASSET_NOT_FOUND"
+    assert chain.account(address(BOB)) == Account(
+        nonce=1, keys=(AccountKey(key_type="p256", public_key=BOB.public_key().to_bytes()),)
+    )
+
+
+def test_out_of_gas_at_the_event_rolls_back_the_writes_before_it(chain: Chain) -> None:
+    """Gas is charged before the work: the writes went through, the event did not fit."""
+    chain.run(make_tx(ALICE, 0, "assets", "create", create()))
+    chain.run(make_tx(ALICE, 1, "assets", "issue", Issue("CNY", address(ALICE), 100)))
+    before = chain.dump(b"assets/")
+    written = len(encode([60])) + len(encode([40]))
+    work = 2_000 + 3 * gas.STATE_READ + 2 * gas.STATE_WRITE + gas.PER_WRITTEN_BYTE * written
+
+    def cost(t: Transaction) -> int:
+        return gas.TX_BASE + gas.PER_TX_BYTE * len(encode(t)) + work + gas.EVENT
+
+    # A limit inside the event's 200 gas; signatures vary in length, so re-sign until it is.
+    limit = cost(make_tx(ALICE, 2, "assets", "transfer", Transfer("CNY", address(BOB), 40))) - 100
+    tx = make_tx(ALICE, 2, "assets", "transfer", Transfer("CNY", address(BOB), 40), gas_limit=limit)
+    while not cost(tx) - gas.EVENT <= limit < cost(tx):
+        limit += 1 if limit < cost(tx) - gas.EVENT else -1
+        tx = make_tx(
+            ALICE, 2, "assets", "transfer", Transfer("CNY", address(BOB), 40), gas_limit=limit
+        )
+    short = chain.run(tx)
+    assert short.receipt.status == "TX_OUT_OF_GAS"
+    assert "event" in short.receipt.message
+    assert short.receipt.gas_used == limit
+    assert short.receipt.events == ()
+    assert short.touched == ()
+    assert chain.dump(b"assets/") == before
+    assert chain.nonce(address(ALICE)) == 3
