@@ -172,9 +172,33 @@ def tx_leaf(hash_fn: Hasher, tx: Transaction) -> bytes:
     return hash_fn(DOMAIN_TX_LEAF + encode(tx))
 
 
+class ReceiptCommitment(Canonical, frozen=True):
+    """The consensus-relevant part of a receipt: everything but ``message``.
+
+    Failure messages are explanations for people (some quote a library's
+    wording), so they stay out of ``receipts_root``; the stable ``status``
+    code is what validators agree on ([LEDGER-RECEIPT.2]).
+    """
+
+    tx_id: Hash32
+    height: U64
+    index: U64
+    status: str
+    gas_used: U64
+    events: tuple[Event, ...]
+
+
 def receipt_leaf(hash_fn: Hasher, receipt: Receipt) -> bytes:
-    """Leaf digest of a receipt in ``receipts_root``."""
-    return hash_fn(DOMAIN_RECEIPT_LEAF + encode(receipt))
+    """Leaf digest of a receipt in ``receipts_root`` (its message excluded)."""
+    commitment = ReceiptCommitment(
+        tx_id=receipt.tx_id,
+        height=receipt.height,
+        index=receipt.index,
+        status=receipt.status,
+        gas_used=receipt.gas_used,
+        events=receipt.events,
+    )
+    return hash_fn(DOMAIN_RECEIPT_LEAF + encode(commitment))
 
 
 def block_id(hash_fn: Hasher, header: BlockHeader) -> bytes:
