@@ -13,6 +13,8 @@ import lmdb
 from consortia.codec import U64, Canonical, encode
 from consortia.consensus.types import ValidatorSet
 from consortia.crypto import get_suite
+from consortia.errors import NodeError
+from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
@@ -26,7 +28,8 @@ from consortia.ledger.types import (
     block_id,
 )
 from consortia.modules import accounts, assets
-from consortia.modules.accounts.types import GenesisAccount
+from consortia.modules.accounts.handlers import key_address
+from consortia.modules.accounts.types import MAX_KEYS, GenesisAccount
 from consortia.state import StateTree
 
 VALIDATORS_KEY: Final = b"chain/validators"
@@ -43,6 +46,53 @@ class Genesis(Canonical, frozen=True):
     policy: ChainPolicy
     validators: ValidatorSet
     accounts: tuple[GenesisAccount, ...] = ()
+
+
+class InvalidGenesis(NodeError):
+    """The genesis file breaks a rule every network must hold to."""
+
+    code = "GENESIS_INVALID"
+
+
+def validate_genesis(genesis: Genesis) -> None:
+    """Check what decoding alone cannot ([GENESIS-VALID.1]).
+
+    Raises:
+        InvalidGenesis: naming the first broken rule.
+    """
+    get_suite(genesis.suite)
+    validators = genesis.validators.validators
+    if not validators:
+        raise InvalidGenesis("the genesis validator set is empty")
+    for field, values in (
+        ("name", [v.name for v in validators]),
+        ("public key", [v.public_key for v in validators]),
+    ):
+        if len(set(values)) != len(values):
+            raise InvalidGenesis(f"two genesis validators share a {field}")
+    consensus_type = get_suite(genesis.suite).consensus_key_type.value
+    for v in validators:
+        if v.weight == 0:
+            raise InvalidGenesis(f"validator {v.name} has weight 0")
+        if v.key_type != consensus_type:
+            raise InvalidGenesis(
+                f"validator {v.name} has a {v.key_type} key; suite needs {consensus_type}"
+            )
+        if key_address(v.key_type, v.public_key) != v.address:
+            raise InvalidGenesis(f"validator {v.name}'s address is not its key's address")
+    addresses = [a.address for a in genesis.accounts]
+    if len(set(addresses)) != len(addresses):
+        raise InvalidGenesis("two genesis accounts share an address")
+    for account in genesis.accounts:
+        if not 1 <= len(account.keys) <= MAX_KEYS:
+            raise InvalidGenesis(
+                f"genesis account {account.address.hex()} needs 1 to {MAX_KEYS} keys"
+            )
+        for key in account.keys:
+            try:
+                key_address(key.key_type, key.public_key)
+            except ExecutionError as exc:
+                raise InvalidGenesis(f"invalid key in genesis: {exc.message}") from None
 
 
 def default_runtime() -> Runtime:
@@ -63,7 +113,12 @@ def genesis_qc(genesis_block_id: bytes, epoch: int) -> QuorumCert:
 def build_genesis(
     genesis: Genesis, runtime: Runtime, tree: StateTree, txn: lmdb.Transaction
 ) -> tuple[Block, bytes]:
-    """Write the genesis state as version 0 and return the genesis block and its id."""
+    """Write the genesis state as version 0 and return the genesis block and its id.
+
+    Raises:
+        InvalidGenesis: see :func:`validate_genesis`.
+    """
+    validate_genesis(genesis)
     hash_fn = get_suite(genesis.suite).hash
     view = StateView(tree, txn, None)
     view.put_struct(POLICY_KEY, genesis.policy)
