@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
@@ -41,6 +42,8 @@ from consortia.node.reader import LedgerReader
 log = logging.getLogger(__name__)
 
 GOSSIP_INTERVAL_S: Final = 0.02
+REQUEST_TIMEOUT_S: Final = 2.0
+"""A block request unanswered for this long may be sent again (to any peer)."""
 INBOX_SIZE: Final = 65_536
 
 
@@ -68,7 +71,8 @@ class Router:
         self._inbox: asyncio.Queue[tuple[int, WireMessage]] = asyncio.Queue(INBOX_SIZE)
         self._gossip: list[bytes] = []
         self._requests = itertools.count(1)
-        self._inflight: dict[int, bytes] = {}
+        self._inflight: dict[int, tuple[bytes, float]] = {}
+        """Block requests awaiting an answer: id -> (target block id, monotonic send time)."""
         self.dropped_inbound = 0
 
     # ----------------------------------------------------------- driver.Network
@@ -92,10 +96,17 @@ class Router:
 
     def _request(self, peer: int, target: bytes) -> None:
         assert self.p2p is not None
-        if target in self._inflight.values():
+        now = time.monotonic()
+        # Forget requests nobody answered (peer gone), so the block is asked for again.
+        self._inflight = {
+            i: (t, sent)
+            for i, (t, sent) in self._inflight.items()
+            if now - sent < REQUEST_TIMEOUT_S
+        }
+        if any(t == target for t, _ in self._inflight.values()):
             return
         request_id = next(self._requests)
-        self._inflight[request_id] = target
+        self._inflight[request_id] = (target, now)
         from_height = self._core.tree.root.header.height + 1
         candidates = [peer, *[i for i in self.p2p.connected() if i != peer]]
         for candidate in candidates:
@@ -155,7 +166,10 @@ class Router:
             proposal = message.proposal
             guarded(lambda: core.process_certificates(proposal))
             height = proposal.block.header.state_height
-            if not await self._wait_executed(height, self._wait_s):
+            # Only a committed height can be certified; never wait on any other.
+            if height <= core.tree.root.header.height and not await self._wait_executed(
+                height, self._wait_s
+            ):
                 log.warning("state height %d not executed in time; not voting", height)
                 return
             guarded(lambda: core.on_proposal(proposal))
@@ -240,9 +254,10 @@ class Router:
         return record.certificate if record.block_id == bid else None
 
     def _on_blocks(self, peer: int, response: BlockResponse) -> None:
-        target = self._inflight.pop(response.request_id, None)
-        if target is None or not response.blocks:
+        pending = self._inflight.pop(response.request_id, None)
+        if pending is None or not response.blocks:
             return
+        target = pending[0]
         blocks = [(b, block_id(self._hash, b.header)) for b in response.blocks]
         for (_prev, prev_id), (block, _) in itertools.pairwise(blocks):
             if block.header.parent_id != prev_id:
