@@ -27,9 +27,12 @@ from consortia.ledger.types import (
     QuorumCert,
     block_id,
 )
-from consortia.modules import accounts, assets
+from consortia.modules import accounts, assets, governance
 from consortia.modules.accounts.handlers import key_address
 from consortia.modules.accounts.types import MAX_KEYS, GenesisAccount
+from consortia.modules.governance.charter import validate_charter
+from consortia.modules.governance.errors import InvalidCharter
+from consortia.modules.governance.types import Charter
 from consortia.state import StateTree
 
 VALIDATORS_KEY: Final = b"chain/validators"
@@ -46,6 +49,8 @@ class Genesis(Canonical, frozen=True):
     policy: ChainPolicy
     validators: ValidatorSet
     accounts: tuple[GenesisAccount, ...] = ()
+    governance: Charter = Charter()
+    """The charter: organisations, committee, thresholds, roles, permissions."""
 
 
 class InvalidGenesis(NodeError):
@@ -93,13 +98,18 @@ def validate_genesis(genesis: Genesis) -> None:
                 key_address(key.key_type, key.public_key)
             except ExecutionError as exc:
                 raise InvalidGenesis(f"invalid key in genesis: {exc.message}") from None
+    try:
+        validate_charter(genesis.governance)
+    except InvalidCharter as exc:
+        raise InvalidGenesis(exc.message) from None
 
 
 def default_runtime() -> Runtime:
-    """The native modules every chain runs, and the accounts authority."""
+    """The native modules every chain runs, the accounts authority, governance permissions."""
     return Runtime(
-        modules={m.name: m for m in (accounts.MODULE, assets.MODULE)},
+        modules={m.name: m for m in (accounts.MODULE, assets.MODULE, governance.MODULE)},
         authority=accounts.AUTHORITY,
+        permissions=governance.PERMISSIONS,
     )
 
 

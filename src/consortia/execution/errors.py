@@ -14,6 +14,7 @@ Tree::
      ├── FutureNonce               TX_FUTURE_NONCE
      ├── Unauthorized              TX_UNAUTHORIZED     key not registered to sender
      ├── AccountFrozen             TX_ACCOUNT_FROZEN
+     ├── PermissionDenied          TX_PERMISSION_DENIED no role may call module.method
      ├── UnknownMethod             TX_UNKNOWN_METHOD
      ├── BadArguments              TX_BAD_ARGS
      ├── OutOfGas                  TX_OUT_OF_GAS
@@ -97,6 +98,13 @@ class AccountFrozen(ExecutionError):
     """The sender account is frozen."""
 
     code = "TX_ACCOUNT_FROZEN"
+    http_status = 403
+
+
+class PermissionDenied(ExecutionError):
+    """The permission table lets no role of the sender call this module.method."""
+
+    code = "TX_PERMISSION_DENIED"
     http_status = 403
 
 

@@ -3,8 +3,9 @@
 For each transaction ([EXEC-TX.1] in docs/spec/execution.md):
 
 1. check the policy's per-transaction caps (gas limit, encoded size), expiry,
-   and the sender's key and nonce; a transaction failing here leaves no trace
-   in state (status code in its receipt, no nonce used);
+   the sender's key and nonce, and (for a method that exists) the runtime's
+   permission checker; a transaction failing here leaves no trace in state
+   (status code in its receipt, no nonce used);
 2. consume the nonce;
 3. inside a checkpoint, meter gas and call the module method; on failure
    roll back the method's writes, keep the nonce, record the error code.
@@ -52,12 +53,27 @@ class SenderAuthority(Protocol):
         ...
 
 
+class PermissionChecker(Protocol):
+    """Decides who may call which module method (the governance module)."""
+
+    def check(self, state: StateView, sender: bytes, module: str, method: str) -> None:
+        """Return if ``sender`` may call ``module.method``; raise PermissionDenied otherwise."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """The modules of a chain and the authority over senders."""
+    """The modules of a chain, the authority over senders and the permission checker."""
 
     modules: Mapping[str, Module]
     authority: SenderAuthority
+    permissions: PermissionChecker | None = None
+    """None: every account may call every method."""
+
+    def has_method(self, module: str, method: str) -> bool:
+        """Whether ``module.method`` exists."""
+        mod = self.modules.get(module)
+        return mod is not None and method in mod.methods
 
     def method(self, module: str, method: str) -> Method[Any]:
         """Look up a method; raises :class:`UnknownMethod`."""
@@ -116,6 +132,8 @@ def execute_transaction(
             raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
         if body.nonce > expected:
             raise FutureNonce(f"nonce {body.nonce} is ahead of next nonce {expected}")
+        if runtime.permissions is not None and runtime.has_method(body.module, body.method):
+            runtime.permissions.check(state, body.sender, body.module, body.method)
     except ExecutionError as exc:
         return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
     runtime.authority.consume_nonce(state, body.sender, tx.key_type, tx.public_key)

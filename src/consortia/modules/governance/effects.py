@@ -1,0 +1,283 @@
+"""What each proposal kind does when its thresholds are met ([GOV-EFFECT.1] in spec.md).
+
+Each effect reads and writes state through ``ctx.state`` and raises a
+ModuleError to refuse; the caller runs it inside its own checkpoint, so a
+refused effect leaves no write behind and the proposal is marked ``failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import msgspec
+
+from consortia.codec import CodecError, decode, encode
+from consortia.consensus.types import ValidatorInfo, ValidatorSet
+from consortia.execution.errors import ExecutionError
+from consortia.execution.module import TxContext
+from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.execution.state_view import StateView
+from consortia.modules.accounts.handlers import key_address, load_account
+from consortia.modules.accounts.types import Account, account_key
+from consortia.modules.governance.errors import (
+    BadPayload,
+    OrganisationExists,
+    ValidatorConflict,
+)
+from consortia.modules.governance.state import (
+    load_committee,
+    load_member,
+    load_org,
+    store_committee,
+    store_member,
+    with_role,
+    without_role,
+)
+from consortia.modules.governance.types import (
+    PAYLOAD_TYPES,
+    VALIDATORS_KEY,
+    VALIDATORS_NEXT_KEY,
+    AccountTarget,
+    AddOrganisation,
+    AddValidator,
+    ApproveContract,
+    ContractApproval,
+    Governor,
+    GrantRole,
+    Organisation,
+    Proposal,
+    ProposalKind,
+    RemoveOrganisation,
+    RemoveValidator,
+    RevokeRole,
+    ReweightValidator,
+    Role,
+    ScheduledUpgrade,
+    ScheduleUpgrade,
+    SetPolicy,
+    contract_key,
+    org_key,
+    upgrade_key,
+)
+
+
+def decode_payload(kind: ProposalKind, payload: bytes) -> Any:
+    """The payload struct of ``kind``; raises BadPayload."""
+    try:
+        return decode(payload, PAYLOAD_TYPES[kind])
+    except CodecError as exc:
+        raise BadPayload(f"{kind.value} payload: {exc.message}") from None
+
+
+def policy_with(policy: ChainPolicy, change: SetPolicy) -> ChainPolicy:
+    """``policy`` with one field changed; raises BadPayload for an unknown field or bad value."""
+    fields = ChainPolicy.__struct_fields__
+    if change.parameter not in fields:
+        raise BadPayload(f"no policy parameter {change.parameter!r}; one of {', '.join(fields)}")
+    value: object = change.strings if change.parameter == "allowed_key_types" else change.integer
+    if change.parameter == "allowed_key_types" and not change.strings:
+        raise BadPayload("allowed_key_types needs at least one key type")
+    updated = msgspec.structs.replace(policy, **{change.parameter: value})
+    try:
+        return decode(encode(updated), ChainPolicy)
+    except (CodecError, msgspec.ValidationError) as exc:
+        raise BadPayload(f"policy {change.parameter}: {exc}") from None
+
+
+def precheck(state: StateView, kind: ProposalKind, payload: bytes) -> None:
+    """Refuse at proposal time what could never execute (bad payload, unknown parameter)."""
+    args = decode_payload(kind, payload)
+    if kind is ProposalKind.SET_POLICY:
+        current = state.get_struct(POLICY_KEY, ChainPolicy) or ChainPolicy()
+        policy_with(current, args)
+    if kind in (ProposalKind.GRANT_ROLE, ProposalKind.REVOKE_ROLE) and args.role is Role.MEMBER:
+        raise BadPayload("the member role comes with register_account, not by proposal")
+
+
+def _add_org(ctx: TxContext, args: AddOrganisation) -> None:
+    if ctx.state.get(org_key(args.name)) is not None:
+        raise OrganisationExists(f"organisation {args.name!r} exists")
+    if not args.admins:
+        raise BadPayload("an organisation needs at least one admin")
+    for admin in args.admins:
+        member = load_member(ctx.state, admin)
+        if member.organisation and member.organisation != args.name:
+            raise BadPayload(f"{admin.hex()} belongs to organisation {member.organisation!r}")
+        store_member(ctx.state, admin, with_role(member, Role.ORG_ADMIN, args.name))
+    admins = tuple(sorted(set(args.admins)))
+    org = Organisation(name=args.name, admins=admins, ca_cert=args.ca_cert)
+    ctx.state.put_struct(org_key(args.name), org)
+
+
+def _remove_org(ctx: TxContext, args: RemoveOrganisation) -> None:
+    org = load_org(ctx.state, args.name)
+    for admin in org.admins:
+        store_member(ctx.state, admin, without_role(load_member(ctx.state, admin), Role.ORG_ADMIN))
+    ctx.state.delete(org_key(args.name))
+
+
+def _grant_role(ctx: TxContext, args: GrantRole) -> None:
+    member = load_member(ctx.state, args.address)
+    organisation = args.organisation or member.organisation
+    if args.role is Role.ORG_ADMIN:
+        if not organisation:
+            raise BadPayload("org_admin needs an organisation")
+        org = load_org(ctx.state, organisation)
+        admins = tuple(sorted({*org.admins, args.address}))
+        ctx.state.put_struct(
+            org_key(org.name), Organisation(name=org.name, admins=admins, ca_cert=org.ca_cert)
+        )
+    elif args.organisation:
+        load_org(ctx.state, args.organisation)
+    if member.organisation and organisation != member.organisation:
+        raise BadPayload(f"{args.address.hex()} belongs to organisation {member.organisation!r}")
+    if args.role is Role.GOVERNOR:
+        seats = [g for g in load_committee(ctx.state).governors if g.address != args.address]
+        store_committee(ctx.state, [*seats, Governor(address=args.address, weight=args.weight)])
+    store_member(ctx.state, args.address, with_role(member, args.role, organisation))
+
+
+def _revoke_role(ctx: TxContext, args: RevokeRole) -> None:
+    member = load_member(ctx.state, args.address)
+    if args.role not in member.roles:
+        raise BadPayload(f"{args.address.hex()} does not hold {args.role.value}")
+    if args.role is Role.GOVERNOR:
+        seats = [g for g in load_committee(ctx.state).governors if g.address != args.address]
+        if not seats:
+            raise BadPayload("the committee cannot lose its last governor")
+        store_committee(ctx.state, seats)
+    if args.role is Role.ORG_ADMIN and member.organisation:
+        org = load_org(ctx.state, member.organisation)
+        admins = tuple(a for a in org.admins if a != args.address)
+        ctx.state.put_struct(
+            org_key(org.name), Organisation(name=org.name, admins=admins, ca_cert=org.ca_cert)
+        )
+    store_member(ctx.state, args.address, without_role(member, args.role))
+
+
+def _set_policy(ctx: TxContext, args: SetPolicy) -> None:
+    current = ctx.state.get_struct(POLICY_KEY, ChainPolicy)
+    assert current is not None, "genesis writes the chain policy"
+    ctx.state.put_struct(POLICY_KEY, policy_with(current, args))
+
+
+def _set_frozen(ctx: TxContext, address: bytes, frozen: bool) -> None:
+    account = load_account(ctx.state, address)
+    if account is None:
+        raise BadPayload(f"no account {address.hex()}")
+    updated = Account(nonce=account.nonce, keys=account.keys, frozen=frozen)
+    ctx.state.put_struct(account_key(address), updated)
+    ctx.touched.add(address)
+
+
+def _freeze(ctx: TxContext, args: AccountTarget) -> None:
+    _set_frozen(ctx, args.address, True)
+
+
+def _unfreeze(ctx: TxContext, args: AccountTarget) -> None:
+    _set_frozen(ctx, args.address, False)
+
+
+def _approve_contract(ctx: TxContext, args: ApproveContract, proposal_id: int) -> None:
+    record = ContractApproval(
+        code_hash=args.code_hash, proposal_id=proposal_id, height=ctx.block.height, note=args.note
+    )
+    ctx.state.put_struct(contract_key(args.code_hash), record)
+
+
+def _schedule_upgrade(ctx: TxContext, args: ScheduleUpgrade, proposal_id: int) -> None:
+    if args.activation_height <= ctx.block.height:
+        raise BadPayload(
+            f"activation height {args.activation_height} is not above height {ctx.block.height}"
+        )
+    record = ScheduledUpgrade(
+        module=args.module,
+        version=args.version,
+        activation_height=args.activation_height,
+        proposal_id=proposal_id,
+    )
+    ctx.state.put_struct(upgrade_key(args.module), record)
+
+
+def _next_set(state: StateView) -> ValidatorSet:
+    """The pending next set if one was requested, else the current set with epoch + 1."""
+    pending = state.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet)
+    if pending is not None:
+        return pending
+    current = state.get_struct(VALIDATORS_KEY, ValidatorSet)
+    assert current is not None, "genesis writes the validator set"
+    return ValidatorSet(epoch=current.epoch + 1, validators=current.validators)
+
+
+def _write_next(state: StateView, epoch: int, validators: tuple[ValidatorInfo, ...]) -> None:
+    if not validators:
+        raise ValidatorConflict("the validator set cannot become empty")
+    state.put_struct(VALIDATORS_NEXT_KEY, ValidatorSet(epoch=epoch, validators=validators))
+
+
+def _add_validator(ctx: TxContext, args: AddValidator) -> None:
+    nxt = _next_set(ctx.state)
+    new = args.validator
+    for v in nxt.validators:
+        if new.name == v.name or new.address == v.address or new.public_key == v.public_key:
+            raise ValidatorConflict(f"validator {new.name} clashes with {v.name}")
+    if new.weight == 0:
+        raise BadPayload("a validator needs a positive weight")
+    if nxt.validators and new.key_type != nxt.validators[0].key_type:
+        raise BadPayload(f"validator key type must be {nxt.validators[0].key_type}")
+    try:
+        derived = key_address(new.key_type, new.public_key)
+    except ExecutionError as exc:
+        raise BadPayload(exc.message) from None
+    if derived != new.address:
+        raise BadPayload(f"validator {new.name}'s address is not its key's address")
+    _write_next(ctx.state, nxt.epoch, (*nxt.validators, new))
+
+
+def _find(nxt: ValidatorSet, name: str) -> ValidatorInfo:
+    for v in nxt.validators:
+        if v.name == name:
+            return v
+    raise ValidatorConflict(f"no validator {name!r} in the next set")
+
+
+def _remove_validator(ctx: TxContext, args: RemoveValidator) -> None:
+    nxt = _next_set(ctx.state)
+    _find(nxt, args.name)
+    _write_next(ctx.state, nxt.epoch, tuple(v for v in nxt.validators if v.name != args.name))
+
+
+def _reweight_validator(ctx: TxContext, args: ReweightValidator) -> None:
+    nxt = _next_set(ctx.state)
+    _find(nxt, args.name)
+    validators = tuple(
+        msgspec.structs.replace(v, weight=args.weight) if v.name == args.name else v
+        for v in nxt.validators
+    )
+    _write_next(ctx.state, nxt.epoch, validators)
+
+
+_SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {
+    ProposalKind.ADD_ORGANISATION: _add_org,
+    ProposalKind.REMOVE_ORGANISATION: _remove_org,
+    ProposalKind.GRANT_ROLE: _grant_role,
+    ProposalKind.REVOKE_ROLE: _revoke_role,
+    ProposalKind.SET_POLICY: _set_policy,
+    ProposalKind.FREEZE_ACCOUNT: _freeze,
+    ProposalKind.UNFREEZE_ACCOUNT: _unfreeze,
+    ProposalKind.ADD_VALIDATOR: _add_validator,
+    ProposalKind.REMOVE_VALIDATOR: _remove_validator,
+    ProposalKind.REWEIGHT_VALIDATOR: _reweight_validator,
+}
+
+
+def apply(ctx: TxContext, proposal: Proposal) -> None:
+    """Carry out ``proposal``'s effect; raises a ModuleError to refuse it."""
+    args = decode_payload(proposal.kind, proposal.payload)
+    if proposal.kind is ProposalKind.APPROVE_CONTRACT:
+        _approve_contract(ctx, args, proposal.id)
+    elif proposal.kind is ProposalKind.SCHEDULE_UPGRADE:
+        _schedule_upgrade(ctx, args, proposal.id)
+    else:
+        _SIMPLE[proposal.kind](ctx, args)

@@ -1,0 +1,82 @@
+"""Reads and writes of governance records shared by the handlers, effects and genesis."""
+
+from __future__ import annotations
+
+from consortia.execution.state_view import StateView
+from consortia.modules.governance.errors import OrganisationNotFound, ProposalNotFound
+from consortia.modules.governance.types import (
+    COMMITTEE_KEY,
+    THRESHOLDS_KEY,
+    Committee,
+    Governor,
+    Member,
+    Organisation,
+    Proposal,
+    Role,
+    Thresholds,
+    member_key,
+    org_key,
+    proposal_key,
+)
+
+NO_ROLES = Member(roles=())
+
+
+def load_member(state: StateView, address: bytes) -> Member:
+    """Roles and organisation of ``address`` (no roles if never recorded)."""
+    return state.get_struct(member_key(address), Member) or NO_ROLES
+
+
+def store_member(state: StateView, address: bytes, member: Member) -> None:
+    """Write ``member`` with sorted, unique roles; delete the record if it holds nothing."""
+    roles = tuple(sorted(set(member.roles)))
+    if not roles and not member.organisation:
+        if state.get(member_key(address)) is not None:
+            state.delete(member_key(address))
+        return
+    state.put_struct(member_key(address), Member(roles=roles, organisation=member.organisation))
+
+
+def with_role(member: Member, role: Role, organisation: str | None = None) -> Member:
+    """``member`` plus ``role`` (and ``organisation`` if given)."""
+    org = member.organisation if organisation is None else organisation
+    return Member(roles=(*member.roles, role), organisation=org)
+
+
+def without_role(member: Member, role: Role) -> Member:
+    """``member`` minus ``role``."""
+    return Member(
+        roles=tuple(r for r in member.roles if r != role), organisation=member.organisation
+    )
+
+
+def load_committee(state: StateView) -> Committee:
+    """The committee (empty if the charter named none)."""
+    return state.get_struct(COMMITTEE_KEY, Committee) or Committee(governors=())
+
+
+def store_committee(state: StateView, governors: list[Governor]) -> None:
+    """Write the committee sorted by address."""
+    ordered = tuple(sorted(governors, key=lambda g: g.address))
+    state.put_struct(COMMITTEE_KEY, Committee(governors=ordered))
+
+
+def load_thresholds(state: StateView) -> Thresholds:
+    """Thresholds in force."""
+    return state.get_struct(THRESHOLDS_KEY, Thresholds) or Thresholds(entries=())
+
+
+def load_org(state: StateView, name: str) -> Organisation:
+    """Organisation ``name``; raises OrganisationNotFound."""
+    found = state.get_struct(org_key(name), Organisation)
+    if found is None:
+        raise OrganisationNotFound(f"no organisation {name!r}")
+    return found
+
+
+def load_proposal(state: StateView, proposal_id: int) -> Proposal:
+    """Proposal ``proposal_id``; raises ProposalNotFound."""
+    found = state.get_struct(proposal_key(proposal_id), Proposal)
+    if found is None:
+        raise ProposalNotFound(f"no proposal {proposal_id}")
+    return found

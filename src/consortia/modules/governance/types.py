@@ -1,0 +1,426 @@
+"""Governance state, the charter in genesis, and the arguments of the governance methods.
+
+Everything stored is a canonical struct; every collection is a tuple kept
+sorted by its key (address, name, module/method), so the encoding never
+depends on insertion or dict order.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Final
+
+import msgspec
+
+from consortia.codec import U64, Address, Canonical, Hash32, Name
+from consortia.consensus.types import ValidatorInfo
+from consortia.ledger.types import PublicKeyBytes
+from consortia.modules.accounts.types import AccountKey
+
+PREFIX: Final = b"governance/"
+MEMBER_PREFIX: Final = b"governance/members/"
+ORG_PREFIX: Final = b"governance/orgs/"
+PROPOSAL_PREFIX: Final = b"governance/proposals/"
+CONTRACT_PREFIX: Final = b"governance/contracts/"
+UPGRADE_PREFIX: Final = b"governance/upgrades/"
+COMMITTEE_KEY: Final = b"governance/committee"
+PERMISSIONS_KEY: Final = b"governance/permissions"
+THRESHOLDS_KEY: Final = b"governance/thresholds"
+NEXT_PROPOSAL_KEY: Final = b"governance/next_proposal"
+VALIDATORS_KEY: Final = b"chain/validators"
+"""The validator set in force (the same key as ``consortia.genesis.VALIDATORS_KEY``)."""
+VALIDATORS_NEXT_KEY: Final = b"chain/validators_next"
+"""Requested next validator set; consensus does not read it yet (see spec.md)."""
+ANY: Final = "*"
+"""Method wildcard of a permission rule."""
+
+Weight = Annotated[int, msgspec.Meta(ge=1)]
+"""A positive voting weight."""
+
+
+class Role(StrEnum):
+    """What an account may do beyond ordinary transactions."""
+
+    ORG_ADMIN = "org_admin"
+    """Registers and revokes the keys of its organisation's accounts."""
+    GOVERNOR = "governor"
+    """Proposes and votes, with its committee weight."""
+    VALIDATOR_OPERATOR = "validator_operator"
+    """Operates a validator of its organisation (recorded; no method needs it yet)."""
+    AUDITOR = "auditor"
+    """Regulator/auditor read access (recorded; every read is public in v1)."""
+    MEMBER = "member"
+    """An account registered by its organisation's admin."""
+
+
+class ProposalKind(StrEnum):
+    """What a proposal does when executed; each has its payload type (PAYLOAD_TYPES)."""
+
+    ADD_ORGANISATION = "add_organisation"
+    REMOVE_ORGANISATION = "remove_organisation"
+    GRANT_ROLE = "grant_role"
+    REVOKE_ROLE = "revoke_role"
+    SET_POLICY = "set_policy"
+    FREEZE_ACCOUNT = "freeze_account"
+    UNFREEZE_ACCOUNT = "unfreeze_account"
+    APPROVE_CONTRACT = "approve_contract"
+    SCHEDULE_UPGRADE = "schedule_upgrade"
+    ADD_VALIDATOR = "add_validator"
+    REMOVE_VALIDATOR = "remove_validator"
+    REWEIGHT_VALIDATOR = "reweight_validator"
+
+
+class Choice(StrEnum):
+    """A governor's vote."""
+
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+
+
+class Status(StrEnum):
+    """Where a proposal stands; ``expired`` is derived from the height, never stored."""
+
+    OPEN = "open"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    """Thresholds were met but the effect was refused (code in ``outcome``); state unchanged."""
+    EXPIRED = "expired"
+
+
+# ------------------------------------------------------------------ charter
+
+
+class Fraction(Canonical, frozen=True):
+    """``numerator / denominator`` of weight, compared with integer arithmetic only."""
+
+    numerator: U64
+    denominator: Weight
+
+
+TWO_THIRDS: Final = Fraction(numerator=2, denominator=3)
+
+
+class Threshold(Canonical, frozen=True):
+    """How much weight a proposal kind needs to execute."""
+
+    kind: str
+    """A ProposalKind value, or ``default`` for kinds without their own entry."""
+    participation: Fraction = TWO_THIRDS
+    """Weight that voted (yes, no or abstain) over the committee's total weight."""
+    approval: Fraction = TWO_THIRDS
+    """Yes weight over yes + no weight (abstentions count for participation only)."""
+
+
+class Organisation(Canonical, frozen=True):
+    """A member organisation of the consortium."""
+
+    name: Name
+    admins: tuple[Address, ...]
+    """Accounts holding ``org_admin`` for this organisation (sorted)."""
+    ca_cert: bytes = b""
+    """PEM of the organisation's CA certificate (empty if not given)."""
+
+
+class Governor(Canonical, frozen=True):
+    """A committee seat: an account and its voting weight."""
+
+    address: Address
+    weight: Weight
+
+
+class RoleGrant(Canonical, frozen=True):
+    """An initial role of an account (charter ``[[role]]``)."""
+
+    address: Address
+    role: Role
+    organisation: str = ""
+
+
+class Permission(Canonical, frozen=True):
+    """Who may call ``module.method`` (``method`` ``*``: every method of the module)."""
+
+    module: Name
+    method: str
+    roles: tuple[Role, ...] = ()
+    """Any of these roles suffices; empty means every account."""
+
+
+DEFAULT_PERMISSIONS: Final = (
+    Permission(module="accounts", method=ANY),
+    Permission(module="assets", method=ANY),
+    Permission(module="governance", method="propose", roles=(Role.GOVERNOR,)),
+    Permission(module="governance", method="register_account", roles=(Role.ORG_ADMIN,)),
+    Permission(module="governance", method="revoke_key", roles=(Role.ORG_ADMIN,)),
+    Permission(module="governance", method="vote", roles=(Role.GOVERNOR,)),
+)
+
+
+class Charter(Canonical, frozen=True):
+    """The ``governance`` section of the genesis: who governs, and by which rules."""
+
+    organisations: tuple[Organisation, ...] = ()
+    governors: tuple[Governor, ...] = ()
+    thresholds: tuple[Threshold, ...] = (Threshold(kind="default"),)
+    roles: tuple[RoleGrant, ...] = ()
+    permissions: tuple[Permission, ...] = DEFAULT_PERMISSIONS
+
+
+# -------------------------------------------------------------------- state
+
+
+class Member(Canonical, frozen=True):
+    """An account's roles and organisation (key ``governance/members/<address>``)."""
+
+    roles: tuple[Role, ...]
+    """Sorted, no duplicates."""
+    organisation: str = ""
+
+
+class Committee(Canonical, frozen=True):
+    """The governing committee, sorted by address."""
+
+    governors: tuple[Governor, ...]
+
+    def weight_of(self, address: bytes) -> int:
+        """Weight of ``address`` (0 if it has no seat)."""
+        return next((g.weight for g in self.governors if g.address == address), 0)
+
+    @property
+    def total(self) -> int:
+        """Sum of all weights."""
+        return sum(g.weight for g in self.governors)
+
+
+class Permissions(Canonical, frozen=True):
+    """The permission table, sorted by (module, method)."""
+
+    rules: tuple[Permission, ...]
+
+
+class Thresholds(Canonical, frozen=True):
+    """Thresholds in force, sorted by kind."""
+
+    entries: tuple[Threshold, ...]
+
+    def for_kind(self, kind: str) -> Threshold:
+        """The kind's own entry, else ``default``, else 2/3 and 2/3."""
+        by_kind = {t.kind: t for t in self.entries}
+        return by_kind.get(kind) or by_kind.get("default") or Threshold(kind="default")
+
+
+class Vote(Canonical, frozen=True):
+    """A governor's current vote on a proposal."""
+
+    voter: Address
+    choice: Choice
+    height: U64
+
+
+class HistoryEntry(Canonical, frozen=True):
+    """One step of a proposal's life."""
+
+    height: U64
+    action: str
+    """``proposed``, ``voted``, ``executed`` or ``failed``."""
+    actor: bytes
+    detail: str = ""
+
+
+class Proposal(Canonical, frozen=True):
+    """A proposal and its votes (key ``governance/proposals/<id, 8 bytes big-endian>``)."""
+
+    id: U64
+    kind: ProposalKind
+    payload: bytes
+    """Canonical bytes of the kind's payload struct."""
+    proposer: Address
+    created_height: U64
+    deadline_height: U64
+    """Last height at which a vote is accepted."""
+    status: Status
+    votes: tuple[Vote, ...] = ()
+    """One per voter, sorted by voter."""
+    history: tuple[HistoryEntry, ...] = ()
+    outcome: str = ""
+    """Empty, or the error code and message of a refused effect."""
+    closed_height: U64 = 0
+
+
+class Counter(Canonical, frozen=True):
+    """A stored counter."""
+
+    value: U64
+
+
+class ContractApproval(Canonical, frozen=True):
+    """An approved contract bytecode hash."""
+
+    code_hash: Hash32
+    proposal_id: U64
+    height: U64
+    note: str = ""
+
+
+class ScheduledUpgrade(Canonical, frozen=True):
+    """A module upgrade approved for an activation height (not applied by v1)."""
+
+    module: Name
+    version: str
+    activation_height: U64
+    proposal_id: U64
+
+
+# ------------------------------------------------------------------ payloads
+
+
+class AddOrganisation(Canonical, frozen=True):
+    """Admit an organisation; its admins receive ``org_admin``."""
+
+    name: Name
+    admins: tuple[Address, ...]
+    ca_cert: bytes = b""
+
+
+class RemoveOrganisation(Canonical, frozen=True):
+    """Remove an organisation; its admins lose ``org_admin``."""
+
+    name: Name
+
+
+class GrantRole(Canonical, frozen=True):
+    """Give ``role`` to ``address`` (``weight``: the committee seat of a governor)."""
+
+    address: Address
+    role: Role
+    organisation: str = ""
+    weight: Weight = 1
+
+
+class RevokeRole(Canonical, frozen=True):
+    """Take ``role`` from ``address`` (a governor also loses its seat)."""
+
+    address: Address
+    role: Role
+
+
+class SetPolicy(Canonical, frozen=True):
+    """Set one ChainPolicy field: ``integer`` for numeric fields, ``strings`` for lists."""
+
+    parameter: str
+    integer: U64 = 0
+    strings: tuple[str, ...] = ()
+
+
+class AccountTarget(Canonical, frozen=True):
+    """Freeze or unfreeze ``address``."""
+
+    address: Address
+
+
+class ApproveContract(Canonical, frozen=True):
+    """Record an approved contract bytecode hash."""
+
+    code_hash: Hash32
+    note: str = ""
+
+
+class ScheduleUpgrade(Canonical, frozen=True):
+    """Record a module upgrade to activate at ``activation_height``."""
+
+    module: Name
+    version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    activation_height: U64
+
+
+class AddValidator(Canonical, frozen=True):
+    """Request a validator's admission to the next validator set."""
+
+    validator: ValidatorInfo
+
+
+class RemoveValidator(Canonical, frozen=True):
+    """Request a validator's removal from the next validator set."""
+
+    name: Name
+
+
+class ReweightValidator(Canonical, frozen=True):
+    """Request a new weight for a validator in the next validator set."""
+
+    name: Name
+    weight: Weight
+
+
+PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
+    ProposalKind.ADD_ORGANISATION: AddOrganisation,
+    ProposalKind.REMOVE_ORGANISATION: RemoveOrganisation,
+    ProposalKind.GRANT_ROLE: GrantRole,
+    ProposalKind.REVOKE_ROLE: RevokeRole,
+    ProposalKind.SET_POLICY: SetPolicy,
+    ProposalKind.FREEZE_ACCOUNT: AccountTarget,
+    ProposalKind.UNFREEZE_ACCOUNT: AccountTarget,
+    ProposalKind.APPROVE_CONTRACT: ApproveContract,
+    ProposalKind.SCHEDULE_UPGRADE: ScheduleUpgrade,
+    ProposalKind.ADD_VALIDATOR: AddValidator,
+    ProposalKind.REMOVE_VALIDATOR: RemoveValidator,
+    ProposalKind.REWEIGHT_VALIDATOR: ReweightValidator,
+}
+
+
+# ------------------------------------------------------------------- methods
+
+
+class Propose(Canonical, frozen=True):
+    """``governance.propose``: open a proposal (governors only)."""
+
+    kind: ProposalKind
+    payload: bytes
+    """Canonical bytes of ``PAYLOAD_TYPES[kind]``."""
+    deadline_height: U64
+
+
+class CastVote(Canonical, frozen=True):
+    """``governance.vote``: vote on an open proposal; a later vote replaces an earlier one."""
+
+    proposal_id: U64
+    choice: Choice
+
+
+class RegisterAccount(Canonical, frozen=True):
+    """``governance.register_account``: an org admin registers keys of an account of its org."""
+
+    address: Address
+    keys: Annotated[tuple[AccountKey, ...], msgspec.Meta(min_length=1, max_length=16)]
+
+
+class RevokeKey(Canonical, frozen=True):
+    """``governance.revoke_key``: an org admin removes a key from an account of its org."""
+
+    address: Address
+    public_key: PublicKeyBytes
+
+
+def member_key(address: bytes) -> bytes:
+    """State key of an account's roles."""
+    return MEMBER_PREFIX + address
+
+
+def org_key(name: str) -> bytes:
+    """State key of an organisation."""
+    return ORG_PREFIX + name.encode()
+
+
+def proposal_key(proposal_id: int) -> bytes:
+    """State key of a proposal (big-endian id: key order is id order)."""
+    return PROPOSAL_PREFIX + proposal_id.to_bytes(8, "big")
+
+
+def contract_key(code_hash: bytes) -> bytes:
+    """State key of a contract approval."""
+    return CONTRACT_PREFIX + code_hash
+
+
+def upgrade_key(module: str) -> bytes:
+    """State key of a module's scheduled upgrade."""
+    return UPGRADE_PREFIX + module.encode()

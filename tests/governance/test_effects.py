@@ -1,0 +1,125 @@
+"""Each proposal kind's effect once executed ([GOV-EFFECT.1])."""
+
+from __future__ import annotations
+
+from tests.execution.chain import address, key
+
+from consortia.consensus.types import ValidatorInfo, ValidatorSet
+from consortia.crypto import KeyType
+from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.genesis import VALIDATORS_KEY
+from consortia.modules.assets.types import Create, SupplyRule
+from consortia.modules.governance.state import load_committee
+from consortia.modules.governance.types import (
+    VALIDATORS_NEXT_KEY,
+    AccountTarget,
+    AddOrganisation,
+    AddValidator,
+    GrantRole,
+    Organisation,
+    ProposalKind,
+    RemoveOrganisation,
+    RemoveValidator,
+    RevokeRole,
+    ReweightValidator,
+    Role,
+    ScheduledUpgrade,
+    ScheduleUpgrade,
+    SetPolicy,
+    Status,
+    org_key,
+    upgrade_key,
+)
+
+from .helpers import ALICE, G2, Gov
+
+NEW_ADMIN = key(KeyType.SM2, 400)
+
+
+def test_validators_key_matches_genesis() -> None:
+    from consortia.modules.governance.types import VALIDATORS_KEY as GOV_KEY
+
+    assert GOV_KEY == VALIDATORS_KEY
+
+
+def test_add_and_remove_organisation(gov: Gov) -> None:
+    add = AddOrganisation(name="org9", admins=(address(NEW_ADMIN),), ca_cert=b"PEM")
+    assert gov.pass_(ProposalKind.ADD_ORGANISATION, add).status is Status.EXECUTED
+    org = gov.chain.read(lambda v: v.get_struct(org_key("org9"), Organisation))
+    assert org is not None and org.admins == (address(NEW_ADMIN),)
+    assert gov.member(address(NEW_ADMIN)).roles == (Role.ORG_ADMIN,)
+    again = gov.pass_(ProposalKind.ADD_ORGANISATION, add)
+    assert again.status is Status.FAILED and again.outcome.startswith("GOV_ORG_EXISTS")
+    assert gov.pass_(ProposalKind.REMOVE_ORGANISATION, RemoveOrganisation("org9")).status is (
+        Status.EXECUTED
+    )
+    assert gov.chain.read(lambda v: v.get(org_key("org9"))) is None
+    assert Role.ORG_ADMIN not in gov.member(address(NEW_ADMIN)).roles
+
+
+def test_grant_and_revoke_governor(gov: Gov) -> None:
+    grant = GrantRole(address=address(ALICE), role=Role.GOVERNOR, weight=3)
+    gov.pass_(ProposalKind.GRANT_ROLE, grant)
+    committee = gov.chain.read(load_committee)
+    assert committee.weight_of(address(ALICE)) == 3 and committee.total == 7
+    gov_revoke = RevokeRole(address=address(G2), role=Role.GOVERNOR)
+    out = gov.pass_(ProposalKind.REVOKE_ROLE, gov_revoke)  # G1 + G3 = 3 of 7: not enough
+    assert out.status is Status.OPEN
+    assert gov.vote(ALICE, out.id).receipt.status == "OK"
+    assert gov.proposal(out.id).status is Status.EXECUTED
+    assert gov.chain.read(load_committee).weight_of(address(G2)) == 0
+    assert Role.GOVERNOR not in gov.member(address(G2)).roles
+
+
+def test_set_policy(gov: Gov) -> None:
+    gov.pass_(ProposalKind.SET_POLICY, SetPolicy(parameter="max_tx_bytes", integer=4_096))
+    gov.pass_(ProposalKind.SET_POLICY, SetPolicy(parameter="allowed_key_types", strings=("sm2",)))
+    policy = gov.chain.read(lambda v: v.get_struct(POLICY_KEY, ChainPolicy))
+    assert policy is not None
+    assert policy.max_tx_bytes == 4_096 and policy.allowed_key_types == ("sm2",)
+
+
+def test_freeze_and_unfreeze(gov: Gov) -> None:
+    gov.pass_(ProposalKind.FREEZE_ACCOUNT, AccountTarget(address(ALICE)))
+    args = Create("CNY", "yuan", 2, SupplyRule.UNLIMITED, 0)
+    assert gov.send(ALICE, "assets", "create", args).receipt.status == "TX_ACCOUNT_FROZEN"
+    gov.pass_(ProposalKind.UNFREEZE_ACCOUNT, AccountTarget(address(ALICE)))
+    assert gov.send(ALICE, "assets", "create", args).receipt.status == "OK"
+    missing = gov.pass_(ProposalKind.FREEZE_ACCOUNT, AccountTarget(b"\x09" * 20))
+    assert missing.status is Status.FAILED
+
+
+def test_schedule_upgrade(gov: Gov) -> None:
+    gov.pass_(
+        ProposalKind.SCHEDULE_UPGRADE,
+        ScheduleUpgrade(module="assets", version="2", activation_height=1_000),
+    )
+    found = gov.chain.read(lambda v: v.get_struct(upgrade_key("assets"), ScheduledUpgrade))
+    assert found is not None and found.activation_height == 1_000 and found.proposal_id == 1
+
+
+def test_validator_changes_write_next_set_only(gov: Gov) -> None:
+    current = gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet))
+    assert current is not None
+    new_key = key(KeyType.SM2, 500)
+    info = ValidatorInfo(
+        name="org9-v0",
+        organisation="org9",
+        address=address(new_key),
+        key_type="sm2",
+        public_key=new_key.public_key().to_bytes(),
+        weight=1,
+    )
+    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
+    gov.pass_(ProposalKind.REWEIGHT_VALIDATOR, ReweightValidator(name="org9-v0", weight=5))
+    nxt = gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet))
+    assert nxt is not None and nxt.epoch == current.epoch + 1
+    assert [(v.name, v.weight) for v in nxt.validators] == [("v0", 1), ("org9-v0", 5)]
+    assert gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet)) == current
+    gov.pass_(ProposalKind.REMOVE_VALIDATOR, RemoveValidator(name="v0"))
+    nxt = gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet))
+    assert nxt is not None and [v.name for v in nxt.validators] == ["org9-v0"]
+    last = gov.pass_(ProposalKind.REMOVE_VALIDATOR, RemoveValidator(name="org9-v0"))
+    assert last.status is Status.FAILED and "GOV_VALIDATOR_CONFLICT" in last.outcome
+    dup = gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
+    assert dup.status is Status.FAILED

@@ -1,0 +1,109 @@
+"""Permissions checked by the executor; org admins register and revoke their accounts' keys."""
+
+from __future__ import annotations
+
+from tests.execution.chain import address, key, make_tx
+
+from consortia.crypto import KeyType
+from consortia.modules.accounts.types import AccountKey
+from consortia.modules.assets.types import Create, SupplyRule
+from consortia.modules.governance.types import (
+    GrantRole,
+    Permission,
+    Permissions,
+    ProposalKind,
+    RegisterAccount,
+    RevokeKey,
+    Role,
+)
+
+from .helpers import ADMIN, ALICE, BOB, Gov
+
+EMPLOYEE = key(KeyType.SM2, 300)
+SECOND = key(KeyType.SM2, 301)
+
+
+def _akey(k: object) -> AccountKey:
+    from consortia.crypto import PrivateKey
+
+    assert isinstance(k, PrivateKey)
+    return AccountKey(key_type=k.key_type.value, public_key=k.public_key().to_bytes())
+
+
+def _restrict_assets(gov: Gov) -> None:
+    """Poke a table where only auditors may call assets.* (what no proposal kind sets yet)."""
+    from consortia.codec import encode
+    from consortia.modules.governance.types import DEFAULT_PERMISSIONS, PERMISSIONS_KEY
+
+    rules = [r for r in DEFAULT_PERMISSIONS if r.module != "assets"]
+    rules.append(Permission(module="assets", method="*", roles=(Role.AUDITOR,)))
+    table = Permissions(rules=tuple(sorted(rules, key=lambda r: (r.module, r.method))))
+    gov.chain.poke(PERMISSIONS_KEY, encode(table))
+
+
+def test_permission_denied_leaves_state_unchanged(gov: Gov) -> None:
+    _restrict_assets(gov)
+    before = gov.chain.dump()
+    args = Create("CNY", "yuan", 2, SupplyRule.UNLIMITED, 0)
+    out = gov.send(ALICE, "assets", "create", args)
+    assert out.receipt.status == "TX_PERMISSION_DENIED"
+    assert "auditor" in out.receipt.message
+    assert out.receipt.gas_used == 0
+    assert gov.chain.dump() == before  # nonce not consumed either
+    gov.pass_(ProposalKind.GRANT_ROLE, GrantRole(address=address(ALICE), role=Role.AUDITOR))
+    assert gov.send(ALICE, "assets", "create", args).receipt.status == "OK"
+
+
+def test_unknown_method_keeps_its_own_code(gov: Gov) -> None:
+    out = gov.chain.run(
+        make_tx(ALICE, 0, "governance", "nope", GrantRole(b"\x01" * 20, Role.AUDITOR))
+    )
+    assert out.receipt.status == "TX_UNKNOWN_METHOD"
+
+
+def test_admin_registers_and_revokes_keys(gov: Gov) -> None:
+    who = address(EMPLOYEE)
+    out = gov.send(
+        ADMIN, "governance", "register_account", RegisterAccount(who, (_akey(EMPLOYEE),))
+    )
+    assert out.receipt.status == "OK", out.receipt.message
+    assert gov.member(who).organisation == "org1"
+    assert Role.MEMBER in gov.member(who).roles
+    assert gov.send(EMPLOYEE, "accounts", "add_key", _akey_args(SECOND)).receipt.status == "OK"
+    revoke = RevokeKey(who, EMPLOYEE.public_key().to_bytes())
+    assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "OK"
+    nonce = gov.chain.nonce(who)
+    out = gov.chain.run(make_tx(EMPLOYEE, nonce, "accounts", "add_key", _akey_args(BOB)))
+    assert out.receipt.status == "TX_UNAUTHORIZED"  # the revoked key no longer signs
+    out = gov.chain.run(make_tx(SECOND, nonce, "accounts", "add_key", _akey_args(BOB), sender=who))
+    assert out.receipt.status == "OK"
+    assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "GOV_KEY_NOT_FOUND"
+
+
+def test_revoking_the_last_key_locks_the_account(gov: Gov) -> None:
+    who = address(EMPLOYEE)
+    gov.send(ADMIN, "governance", "register_account", RegisterAccount(who, (_akey(EMPLOYEE),)))
+    revoke = RevokeKey(who, EMPLOYEE.public_key().to_bytes())
+    assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "OK"
+    out = gov.chain.run(make_tx(EMPLOYEE, 0, "accounts", "add_key", _akey_args(BOB)))
+    assert out.receipt.status == "TX_UNAUTHORIZED"
+
+
+def test_admin_limits(gov: Gov) -> None:
+    # a non-admin is stopped by the permission table
+    args = RegisterAccount(address(EMPLOYEE), (_akey(EMPLOYEE),))
+    assert gov.send(ALICE, "governance", "register_account", args).receipt.status == (
+        "TX_PERMISSION_DENIED"
+    )
+    # an admin cannot take over an account outside its organisation
+    grab = RegisterAccount(address(ALICE), (_akey(EMPLOYEE),))
+    out = gov.send(ADMIN, "governance", "register_account", grab)
+    assert out.receipt.status == "GOV_NOT_ORG_ADMIN"
+    revoke = RevokeKey(address(ALICE), ALICE.public_key().to_bytes())
+    assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "GOV_NOT_ORG_ADMIN"
+
+
+def _akey_args(k: object) -> object:
+    from consortia.modules.accounts.types import AddKey
+
+    return AddKey(_akey(k))
