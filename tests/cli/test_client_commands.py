@@ -39,7 +39,7 @@ def test_keys(live: InProcessNode, tmp_path: Path) -> None:
     assert run(live, "keys", "new", "k1", *ring, code=2)["error"]["code"] == "CLI_KEY_EXISTS"
     assert run(live, "keys", "show", "nope", *ring, code=2)["error"]["code"] == "CLI_NO_SUCH_KEY"
     default = run(live, "keys", "list")
-    assert {k["name"] for k in default} == {"alice", "bob"}
+    assert {k["name"] for k in default} == {"alice", "bob", "org1-admin"}  # init: org admin
 
 
 def test_asset_flow_and_queries(live: InProcessNode) -> None:

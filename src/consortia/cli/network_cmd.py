@@ -41,6 +41,10 @@ def init_command(
     chain_id: Annotated[str, typer.Option(help="Chain id.")] = "consortia-devnet",
     base_port: Annotated[int, typer.Option(help="API port of the first node.")] = 8545,
     reset: Annotated[bool, typer.Option(help="Replace an existing network.")] = False,
+    charter: Annotated[
+        Path | None,
+        typer.Option(help="Charter TOML (docs/governance.md); default: one admin per org."),
+    ] = None,
 ) -> None:
     """Create a new network: genesis, keys and one home per node."""
     try:
@@ -52,6 +56,7 @@ def init_command(
             chain_id=chain_id,
             base_api_port=base_port,
             overwrite=reset,
+            charter=charter,
         )
     except NodeError as exc:
         raise _fail(exc) from None

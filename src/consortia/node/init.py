@@ -4,7 +4,9 @@
 
     DIR/network.json              the nodes, their homes and API URLs
     DIR/genesis.json              readable copy of the genesis
-    DIR/keys/<name>.pem           demo user keys (sm2 on sm chains, p256 on intl)
+    DIR/keys/<name>.pem           user keys (sm2 on sm chains, p256 on intl): the demo
+                                  users, each organisation's admin (<org>-admin) or the
+                                  accounts a --charter file names
     DIR/orgs/<org>/ca.pem, ca.key each organisation's transport CA
     DIR/<org>-v<i>/               one node home per validator (see config.py), with
         tls/node.key, node.pem    its TLS key and certificate, issued by its org's CA
@@ -17,6 +19,7 @@ own machine and started there with ``consortia node start --home``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +34,12 @@ from consortia.execution.policy import ChainPolicy
 from consortia.genesis import Genesis
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.network.certs import TlsFiles, create_ca, issue_node_cert
+from consortia.node.charter import CharterError, default_charter, load_charter
 from consortia.node.config import ConfigError, NodeConfig, NodeHome, PeerConfig, render_config
 
 DEMO_USERS: Final = ("alice", "bob")
 NETWORK_FILE: Final = "network.json"
+_KEY_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +64,26 @@ def init_network(
     base_p2p_port: int = 26656,
     genesis_time_ms: int = 0,
     overwrite: bool = False,
+    charter: Path | None = None,
 ) -> list[NodeEntry]:
     """Write a new network of ``validators`` nodes spread over ``orgs`` organisations.
 
+    Parameters:
+        charter: a charter TOML file (docs/governance.md); without one, each
+            organisation gets an admin key ``<org>-admin`` that is a governor
+            of weight 1, with thresholds 2/3 and 2/3.
+
     Raises:
         ConfigError: bad counts, unknown suite, or ``root`` already holds a network.
+        CharterError: the charter file is invalid (``CONFIG_CHARTER_INVALID``).
     """
     if validators < 1 or orgs < 1 or orgs > validators:
         raise ConfigError(
             f"need validators >= 1 and 1 <= orgs <= validators (got {validators}, {orgs})"
         )
     crypto_suite = get_suite(suite)
-    if (root / NETWORK_FILE).exists():
-        if not overwrite:
-            raise ConfigError(f"{root} already holds a network; use --reset to replace it")
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if (root / NETWORK_FILE).exists() and not overwrite:
+        raise ConfigError(f"{root} already holds a network; use --reset to replace it")
     consensus_type = crypto_suite.consensus_key_type
     entries: list[NodeEntry] = []
     infos: list[ValidatorInfo] = []
@@ -105,6 +114,29 @@ def init_network(
         )
     user_type = KeyType.SM2 if suite == "sm" else KeyType.P256
     users = {name: PrivateKey.generate(user_type) for name in DEMO_USERS}
+    org_names = tuple(sorted({info.organisation for info in infos}))
+    cas = {org: create_ca(org) for org in org_names}
+    ca_pems = {org: cas[org].cert_pem for org in org_names}
+
+    def resolve(account: str, field: str) -> bytes:
+        if account.startswith(("0x", "0X")):
+            try:
+                address = bytes.fromhex(account[2:])
+            except ValueError:
+                address = b""
+            if len(address) != 20:
+                raise CharterError(f"{field}: {account!r} is not a 20-byte hex address")
+            return address
+        if not _KEY_NAME.fullmatch(account):
+            raise CharterError(f"{field}: {account!r} is neither 0x<address> nor a key name")
+        if account not in users:
+            users[account] = PrivateKey.generate(user_type)
+        return users[account].public_key().address()
+
+    if charter is None:
+        governance = default_charter(org_names, resolve, ca_pems)
+    else:
+        governance = load_charter(charter, resolve, ca_pems, org_names)
     genesis = Genesis(
         chain_id=chain_id,
         suite=suite,
@@ -120,14 +152,16 @@ def init_network(
             )
             for key in users.values()
         ),
+        governance=governance,
     )
     genesis_bytes = encode(genesis)
+    if (root / NETWORK_FILE).exists():  # only now: a bad charter leaves the old network
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
     (root / "keys").mkdir(exist_ok=True)
     for name, key in users.items():
         _write_secret(root / "keys" / f"{name}.pem", key.to_pem())
-    cas = {}
-    for org in sorted({info.organisation for info in infos}):
-        cas[org] = create_ca(org)
+    for org in org_names:
         (root / "orgs" / org).mkdir(parents=True)
         _write_secret(root / "orgs" / org / "ca.key", cas[org].key_pem)
         (root / "orgs" / org / "ca.pem").write_bytes(cas[org].cert_pem)
