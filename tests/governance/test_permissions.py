@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.execution.chain import address, key, make_tx
 
 from consortia.crypto import KeyType
-from consortia.modules.accounts.types import AccountKey
+from consortia.modules.accounts.types import AccountKey, account_key
 from consortia.modules.assets.types import Create, SupplyRule
 from consortia.modules.governance.types import (
     GrantRole,
@@ -49,7 +49,10 @@ def test_permission_denied_leaves_state_unchanged(gov: Gov) -> None:
     assert out.receipt.status == "TX_PERMISSION_DENIED"
     assert "auditor" in out.receipt.message
     assert out.receipt.gas_used == 0
-    assert gov.chain.dump() == before  # nonce not consumed either
+    after = gov.chain.dump()
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed == {account_key(address(ALICE))}  # only the nonce, consumed
+    assert gov.chain.nonce(address(ALICE)) == 1
     gov.pass_(ProposalKind.GRANT_ROLE, GrantRole(address=address(ALICE), role=Role.AUDITOR))
     assert gov.send(ALICE, "assets", "create", args).receipt.status == "OK"
 

@@ -74,6 +74,12 @@ def test_non_governor_vote_rejected_with_code(gov: Gov) -> None:
     out = gov.vote(ALICE, pid)
     assert out.receipt.status == "TX_PERMISSION_DENIED"
     assert gov.chain.dump(b"governance/") == before
+    # a governor without weight (the role without a seat) is refused by the module
+    from consortia.codec import encode
+    from consortia.modules.governance.types import Member, Role, member_key
+
+    gov.chain.poke(member_key(ALICE.public_key().address()), encode(Member(roles=(Role.GOVERNOR,))))
+    assert gov.vote(ALICE, pid).receipt.status == "GOV_NOT_GOVERNOR"
 
 
 def test_double_vote_counts_once_and_change_replaces(gov: Gov) -> None:

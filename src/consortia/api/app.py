@@ -9,7 +9,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from consortia import __version__
-from consortia.api import events, routes_chain, routes_state, routes_transactions
+from consortia.api import (
+    events,
+    routes_chain,
+    routes_governance,
+    routes_state,
+    routes_transactions,
+)
 from consortia.api.errors import EXCEPTION_HANDLERS
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
@@ -37,6 +43,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_transactions.router(service))
     app.include_router(routes_chain.router(service))
     app.include_router(routes_state.router(service))
+    app.include_router(routes_governance.router(service))
     app.include_router(events.router(service))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)

@@ -266,6 +266,100 @@ class EvidenceJson(Document, frozen=True):
     """Block id of the conflicting message."""
 
 
+# --------------------------------------------------------------- governance
+
+
+class VoteJson(Document, frozen=True):
+    """A governor's current vote and the weight it counts with now."""
+
+    voter: Hex
+    choice: str
+    weight: int
+    height: int
+
+
+class HistoryJson(Document, frozen=True):
+    """One step of a proposal: ``proposed``, ``voted``, ``executed`` or ``failed``."""
+
+    height: int
+    action: str
+    actor: Hex
+    detail: str
+
+
+class TallyJson(Document, frozen=True):
+    """Weights voted so far against the committee's total and the kind's thresholds."""
+
+    yes: int
+    no: int
+    abstain: int
+    total: int
+    participation: str
+    """Required participation, e.g. ``2/3``."""
+    approval: str
+
+
+class ProposalJson(Document, frozen=True):
+    """A proposal, its votes, tally and history (status: open, executed, failed, expired)."""
+
+    id: int
+    kind: str
+    payload: Hex
+    payload_decoded: Any
+    proposer: Hex
+    created_height: int
+    deadline_height: int
+    status: str
+    outcome: str
+    closed_height: int
+    votes: list[VoteJson]
+    tally: TallyJson
+    history: list[HistoryJson]
+    height: int
+    """Height of the state this was read from."""
+
+
+class ProposalListJson(Document, frozen=True):
+    """Proposals, newest first."""
+
+    proposals: list[ProposalJson]
+    height: int
+
+
+class OrganisationJson(Document, frozen=True):
+    """A member organisation."""
+
+    name: str
+    admins: list[Hex]
+    ca_cert: str
+    """PEM text (empty if none)."""
+
+
+class GovernorJson(Document, frozen=True):
+    """A committee seat."""
+
+    address: Hex
+    weight: int
+
+
+class OrganisationsJson(Document, frozen=True):
+    """Every organisation and the governing committee."""
+
+    organisations: list[OrganisationJson]
+    committee: list[GovernorJson]
+    height: int
+
+
+class RolesJson(Document, frozen=True):
+    """An account's roles, organisation and committee weight (0: no seat)."""
+
+    address: Hex
+    roles: list[str]
+    organisation: str
+    weight: int
+    height: int
+
+
 ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
     ErrorResponse,
     SubmitRequest,
@@ -281,6 +375,10 @@ ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
     StateJson,
     StatusJson,
     EvidenceJson,
+    ProposalJson,
+    ProposalListJson,
+    OrganisationsJson,
+    RolesJson,
 )
 """Types published under ``components/schemas`` of the OpenAPI document."""
 

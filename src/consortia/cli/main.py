@@ -6,6 +6,7 @@ import typer
 
 from consortia.cli import bench_cmd, client_cmd, crypto_cmd, network_cmd, verify_cmd
 from consortia.cli.asset_cmd import asset_app
+from consortia.cli.gov_cmd import gov_app, org_app, role_app
 from consortia.cli.keys_cmd import keys_app
 
 app = typer.Typer(
@@ -21,6 +22,9 @@ app.add_typer(network_cmd.node_app, name="node")
 app.add_typer(network_cmd.devnet_app, name="devnet")
 app.add_typer(keys_app, name="keys")
 app.add_typer(asset_app, name="asset")
+app.add_typer(gov_app, name="gov")
+app.add_typer(org_app, name="org")
+app.add_typer(role_app, name="role")
 app.add_typer(client_cmd.query_app, name="query")
 app.add_typer(client_cmd.tx_app, name="tx")
 app.add_typer(crypto_cmd.app, name="crypto")

@@ -3,10 +3,12 @@
 For each transaction ([EXEC-TX.1] in docs/spec/execution.md):
 
 1. check the policy's per-transaction caps (gas limit, encoded size), expiry,
-   the sender's key and nonce, and (for a method that exists) the runtime's
-   permission checker; a transaction failing here leaves no trace in state
-   (status code in its receipt, no nonce used);
-2. consume the nonce;
+   and the sender's key and nonce; a transaction failing here leaves no trace
+   in state (status code in its receipt, no nonce used);
+2. consume the nonce; then, for a method that exists, ask the runtime's
+   permission checker: a denied transaction ends here (its code in the
+   receipt, no gas, nothing written but the nonce — the nonce is consumed so
+   that the mempool drops the transaction and no block repeats it);
 3. inside a checkpoint, meter gas and call the module method; on failure
    roll back the method's writes, keep the nonce, record the error code.
 
@@ -132,11 +134,14 @@ def execute_transaction(
             raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
         if body.nonce > expected:
             raise FutureNonce(f"nonce {body.nonce} is ahead of next nonce {expected}")
-        if runtime.permissions is not None and runtime.has_method(body.module, body.method):
-            runtime.permissions.check(state, body.sender, body.module, body.method)
     except ExecutionError as exc:
         return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
     runtime.authority.consume_nonce(state, body.sender, tx.key_type, tx.public_key)
+    if runtime.permissions is not None and runtime.has_method(body.module, body.method):
+        try:
+            runtime.permissions.check(state, body.sender, body.module, body.method)
+        except ExecutionError as exc:
+            return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
 
     meter = GasMeter(limit=body.gas_limit)
     ctx = TxContext(

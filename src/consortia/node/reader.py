@@ -137,6 +137,28 @@ class LedgerReader:
         raw = self._read(lambda txn: self._tree.get(txn, definition_key(symbol)))
         return None if raw is None else decode(raw, Asset)
 
+    def structs(self, prefix: bytes, type_: type[T]) -> tuple[int, list[tuple[bytes, T]]]:
+        """Latest executed height and each ``(key, value)`` under ``prefix``, decoded, in order."""
+
+        def read(txn: lmdb.Transaction) -> tuple[int, list[tuple[bytes, T]]]:
+            height = self._store.latest_height(txn)
+            assert height is not None
+            found = [(k, decode(v, type_)) for k, v in self._tree.iterate(txn, height, prefix)]
+            return height, found
+
+        return self._read(read)
+
+    def struct(self, key: bytes, type_: type[T]) -> tuple[int, T | None]:
+        """Latest executed height and the value at ``key`` decoded as ``type_``."""
+
+        def read(txn: lmdb.Transaction) -> tuple[int, T | None]:
+            height = self._store.latest_height(txn)
+            assert height is not None
+            raw = self._tree.get(txn, key)
+            return height, None if raw is None else decode(raw, type_)
+
+        return self._read(read)
+
     def state_entries(
         self, version: int, start: bytes, limit: int
     ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:

@@ -138,6 +138,26 @@ def state(key: Bytesish, version: int | None = None) -> Call[s.StateJson]:
     return Call("GET", f"/v1/state/{as_hex(key)}", _reader(s.StateJson), params=params)
 
 
+def proposals(status: str | None = None, limit: int = 100) -> Call[s.ProposalListJson]:
+    params: dict[str, Any] = {"limit": limit}
+    if status is not None:
+        params["status"] = status
+    path = "/v1/governance/proposals"
+    return Call("GET", path, _reader(s.ProposalListJson), params=params)
+
+
+def proposal(proposal_id: int) -> Call[s.ProposalJson]:
+    return Call("GET", f"/v1/governance/proposals/{int(proposal_id)}", _reader(s.ProposalJson))
+
+
+def organisations() -> Call[s.OrganisationsJson]:
+    return Call("GET", "/v1/governance/organisations", _reader(s.OrganisationsJson))
+
+
+def roles(address: Bytesish) -> Call[s.RolesJson]:
+    return Call("GET", f"/v1/governance/roles/{as_hex(address)}", _reader(s.RolesJson))
+
+
 # ------------------------------------------------------------ multi-step flows
 
 Flow = Generator[Call[Any], Any, T]

@@ -203,6 +203,22 @@ class Client(_Actions[s.TransactionJson]):
         """A state value with its proof (check it with ``verify_state_record``)."""
         return self._call(calls.state(key, version))
 
+    def proposals(self, status: str | None = None, limit: int = 100) -> s.ProposalListJson:
+        """Governance proposals, newest first (optionally only one status)."""
+        return self._call(calls.proposals(status, limit))
+
+    def proposal(self, proposal_id: int) -> s.ProposalJson:
+        """One proposal with votes, tally and history."""
+        return self._call(calls.proposal(proposal_id))
+
+    def organisations(self) -> s.OrganisationsJson:
+        """Member organisations and the committee."""
+        return self._call(calls.organisations())
+
+    def roles(self, address: Bytesish) -> s.RolesJson:
+        """An account's roles, organisation and committee weight."""
+        return self._call(calls.roles(address))
+
     def close(self) -> None:
         """Close the connection pool (idempotent)."""
         if self.state_ is ClientState.OPEN:
@@ -283,6 +299,22 @@ class AsyncClient(_Actions[Coroutine[Any, Any, s.TransactionJson]]):
     async def state(self, key: Bytesish, version: int | None = None) -> s.StateJson:
         """A state value with its proof (check it with ``verify_state_record``)."""
         return await self._call(calls.state(key, version))
+
+    async def proposals(self, status: str | None = None, limit: int = 100) -> s.ProposalListJson:
+        """Governance proposals, newest first (optionally only one status)."""
+        return await self._call(calls.proposals(status, limit))
+
+    async def proposal(self, proposal_id: int) -> s.ProposalJson:
+        """One proposal with votes, tally and history."""
+        return await self._call(calls.proposal(proposal_id))
+
+    async def organisations(self) -> s.OrganisationsJson:
+        """Member organisations and the committee."""
+        return await self._call(calls.organisations())
+
+    async def roles(self, address: Bytesish) -> s.RolesJson:
+        """An account's roles, organisation and committee weight."""
+        return await self._call(calls.roles(address))
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """The node's event stream (``block``, ``tx``, ``lagged``) until the socket closes."""

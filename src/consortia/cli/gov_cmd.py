@@ -1,0 +1,234 @@
+"""``consortia gov``, ``consortia org`` and ``consortia role``: governance from the command line.
+
+``gov propose KIND --payload-json '{...}'`` builds the kind's payload struct
+from JSON (bytes and addresses as hex), as ``tx send`` does for arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from consortia.api.jsonable import from_plain, parse_hex, to_plain
+from consortia.cli.client_cmd import (
+    DEFAULT_HOME,
+    Context,
+    HomeOpt,
+    JsonOpt,
+    KeyringOpt,
+    NodeOpt,
+    WaitOpt,
+    handles_errors,
+    out,
+    report_transaction,
+    show_fields,
+    usage,
+)
+from consortia.codec import decode, encode
+from consortia.modules.governance.types import (
+    PAYLOAD_TYPES,
+    PERMISSIONS_KEY,
+    CastVote,
+    Choice,
+    Permissions,
+    ProposalKind,
+    Propose,
+    Role,
+)
+
+gov_app = typer.Typer(
+    help="Propose, vote on and inspect governance proposals.", no_args_is_help=True
+)
+org_app = typer.Typer(help="Member organisations and the committee.", no_args_is_help=True)
+role_app = typer.Typer(help="Roles of accounts and what each role may call.", no_args_is_help=True)
+
+FromOpt = Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")]
+
+
+@gov_app.command("propose")
+@handles_errors
+def gov_propose(
+    kind: Annotated[ProposalKind, typer.Argument(help="Proposal kind.")],
+    payload_json: Annotated[
+        str, typer.Option("--payload-json", help="The kind's payload as a JSON object.")
+    ],
+    from_: FromOpt,
+    deadline: Annotated[
+        int | None, typer.Option("--deadline", help="Last height votes are accepted.")
+    ] = None,
+    blocks: Annotated[
+        int, typer.Option("--blocks", min=0, help="Deadline = current height + BLOCKS.")
+    ] = 1_000,
+    wait: WaitOpt = 10.0,
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    keyring: KeyringOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a proposal (governors only); its id is in the proposal_created event."""
+    try:
+        data = json.loads(payload_json)
+    except ValueError as exc:
+        usage(f"--payload-json is not JSON: {exc}", "CLI_BAD_ARGS")
+    payload = from_plain(data, PAYLOAD_TYPES[kind])
+    ctx = Context(home, node, as_json, keyring)
+    signer = ctx.signer(from_)
+    with ctx.client() as client:
+        until = deadline if deadline is not None else client.status().height + blocks
+        args = Propose(kind=kind, payload=encode(payload), deadline_height=until)
+        record = client.send(signer, "governance", "propose", args, wait=wait, check=False)
+    report_transaction(ctx, record)
+
+
+@gov_app.command("vote")
+@handles_errors
+def gov_vote(
+    proposal_id: Annotated[int, typer.Argument(help="Proposal id.", min=0)],
+    choice: Annotated[Choice, typer.Argument(help="yes, no or abstain.")],
+    from_: FromOpt,
+    wait: WaitOpt = 10.0,
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    keyring: KeyringOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Vote (governors only); a later vote replaces an earlier one."""
+    ctx = Context(home, node, as_json, keyring)
+    signer = ctx.signer(from_)
+    with ctx.client() as client:
+        args = CastVote(proposal_id=proposal_id, choice=choice)
+        record = client.send(signer, "governance", "vote", args, wait=wait, check=False)
+    report_transaction(ctx, record)
+
+
+@gov_app.command("show")
+@handles_errors
+def gov_show(
+    proposal_id: Annotated[int, typer.Argument(help="Proposal id.", min=0)],
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    as_json: JsonOpt = False,
+) -> None:
+    """A proposal: payload, status, tally, votes and history."""
+    ctx = Context(home, node, as_json)
+    with ctx.client() as client:
+        found = client.proposal(proposal_id)
+
+    def human() -> None:
+        fields = {k: v for k, v in to_plain(found).items() if k not in ("votes", "history")}
+        show_fields(f"proposal {found.id}", fields)
+        for h in found.history:
+            out.print(f"  {h.height:>6}  {h.action:<9} {h.actor}  {h.detail}")
+
+    ctx.emit(found, human)
+
+
+@gov_app.command("list")
+@handles_errors
+def gov_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only open, executed, failed or expired.")
+    ] = None,
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    as_json: JsonOpt = False,
+) -> None:
+    """Proposals, newest first."""
+    ctx = Context(home, node, as_json)
+    with ctx.client() as client:
+        listed = client.proposals(status)
+
+    def human() -> None:
+        table = Table("id", "kind", "status", "yes/no/abstain of total", "deadline")
+        for p in listed.proposals:
+            t = p.tally
+            votes = f"{t.yes}/{t.no}/{t.abstain} of {t.total}"
+            table.add_row(str(p.id), p.kind, p.status, votes, str(p.deadline_height))
+        out.print(table)
+
+    ctx.emit(listed, human)
+
+
+@org_app.command("list")
+@handles_errors
+def org_list(node: NodeOpt = None, home: HomeOpt = DEFAULT_HOME, as_json: JsonOpt = False) -> None:
+    """Organisations and the governing committee."""
+    ctx = Context(home, node, as_json)
+    with ctx.client() as client:
+        found = client.organisations()
+
+    def human() -> None:
+        table = Table("organisation", "admins")
+        for o in found.organisations:
+            table.add_row(o.name, "\n".join(o.admins))
+        out.print(table)
+        for g in found.committee:
+            out.print(f"governor {g.address} weight {g.weight}")
+
+    ctx.emit(found, human)
+
+
+@org_app.command("show")
+@handles_errors
+def org_show(
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    as_json: JsonOpt = False,
+) -> None:
+    """One organisation: admins and CA certificate."""
+    ctx = Context(home, node, as_json)
+    with ctx.client() as client:
+        found = [o for o in client.organisations().organisations if o.name == name]
+    if not found:
+        usage(f"no organisation {name!r}", "GOV_ORG_NOT_FOUND")
+    ctx.emit(found[0], lambda: show_fields(f"organisation {name}", to_plain(found[0])))
+
+
+@role_app.command("show")
+@handles_errors
+def role_show(
+    who: Annotated[str, typer.Argument(help="Address, key name or PEM path.")],
+    node: NodeOpt = None,
+    home: HomeOpt = DEFAULT_HOME,
+    keyring: KeyringOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """An account's roles, organisation and committee weight."""
+    ctx = Context(home, node, as_json, keyring)
+    address = ctx.address(who)
+    with ctx.client() as client:
+        found = client.roles(address)
+    ctx.emit(found, lambda: show_fields(f"roles of {found.address}", to_plain(found)))
+
+
+@role_app.command("list")
+@handles_errors
+def role_list(node: NodeOpt = None, home: HomeOpt = DEFAULT_HOME, as_json: JsonOpt = False) -> None:
+    """Each role and the permission table (read from state with its proof)."""
+    ctx = Context(home, node, as_json)
+    with ctx.client() as client:
+        record = client.state(PERMISSIONS_KEY)
+    rules: list[dict[str, Any]] = []
+    if record.value is not None:
+        table = decode(parse_hex(record.value), Permissions)
+        rules = [
+            {"module": r.module, "method": r.method, "roles": [x.value for x in r.roles]}
+            for r in table.rules
+        ]
+    names = [r.value for r in Role]
+    document = {"roles": names, "permissions": rules, "version": record.version}
+
+    def human() -> None:
+        out.print("roles: " + ", ".join(names))
+        table = Table("module.method", "who may call")
+        for rule in rules:
+            table.add_row(
+                f"{rule['module']}.{rule['method']}", ", ".join(rule["roles"]) or "anyone"
+            )
+        out.print(table)
+
+    ctx.emit(document, human)
