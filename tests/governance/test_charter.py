@@ -83,7 +83,7 @@ def test_charter_file(tmp_path: Path) -> None:
         (("weight = 2", "weight = 0"), "governor[0].weight"),
         (('participation = "1/2"', 'participation = "half"'), "thresholds.default.participation"),
         (('participation = "1/2"', 'participation = "3/2"'), "participation: 3/2"),
-        (("[thresholds.add_validator]", "[thresholds.add_validatr]"), "kind: unknown proposal"),
+        (("[thresholds.add_validator]", "[thresholds.add_validatr]"), "add_validatr: unknown"),
         (('role = "auditor"', 'role = "king"'), "role[0].role: unknown role"),
         (('name = "org2"', 'name = "org1"'), "organisation 'org2' is missing"),
         (('admins = ["org1-admin"]', 'admins = ["no such!"]'), "organisation[0].admins[0]"),
@@ -111,3 +111,12 @@ def test_genesis_rejects_duplicate_governor(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidGenesis, match=r"governance.governors\[2\].address"):
         validate_genesis(bad)
+
+
+def test_docs_example_charter(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "governance.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    charter = _genesis(tmp_path / "net", example).governance
+    assert [o.name for o in charter.organisations] == ["org1", "org2"]
+    assert [g.weight for g in charter.governors] == [2, 1]
+    assert len(charter.permissions) == 6

@@ -25,6 +25,7 @@ from consortia.modules.governance.types import (
     Governor,
     Organisation,
     Permission,
+    ProposalKind,
     Role,
     RoleGrant,
     Threshold,
@@ -159,6 +160,8 @@ def _build(
     thresholds = []
     for kind, value in sorted(_table(doc.get("thresholds", {}), "thresholds").items()):
         where = f"thresholds.{kind}"
+        if kind != "default" and kind not in {k.value for k in ProposalKind}:
+            raise CharterError(f"{where}: unknown proposal kind {kind!r}")
         entry = _table(value, where)
         _only(entry, {"participation", "approval"}, where)
         thresholds.append(
