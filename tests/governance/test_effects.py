@@ -123,3 +123,15 @@ def test_validator_changes_write_next_set_only(gov: Gov) -> None:
     assert last.status is Status.FAILED and "GOV_VALIDATOR_CONFLICT" in last.outcome
     dup = gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
     assert dup.status is Status.FAILED
+
+
+def test_refused_effect_writes_nothing(gov: Gov) -> None:
+    from .helpers import ADMIN
+
+    before = gov.chain.dump(b"governance/members/")
+    both = AddOrganisation(name="org9", admins=(address(NEW_ADMIN), address(ADMIN)))
+    failed = gov.pass_(ProposalKind.ADD_ORGANISATION, both)  # ADMIN already admins org1
+    assert failed.status is Status.FAILED and failed.outcome.startswith("GOV_BAD_PAYLOAD")
+    assert [h.action for h in failed.history][-1] == "failed"
+    assert gov.chain.dump(b"governance/members/") == before  # NEW_ADMIN's write rolled back
+    assert gov.chain.read(lambda v: v.get(org_key("org9"))) is None

@@ -128,3 +128,43 @@ def test_same_sequence_same_roots(tmp_path: Path) -> None:
         raise AssertionError
 
     assert run(tmp_path / "a") == run(tmp_path / "b")
+
+
+def test_mixed_sequence_same_roots(tmp_path: Path) -> None:
+    from tests.execution.chain import address, key
+
+    from consortia.crypto import KeyType
+    from consortia.modules.accounts.types import AccountKey
+    from consortia.modules.governance.types import (
+        AddOrganisation,
+        GrantRole,
+        RegisterAccount,
+        RevokeKey,
+        Role,
+        SetPolicy,
+    )
+
+    from .helpers import ADMIN, ALICE
+
+    user = key(KeyType.SM2, 700)
+    user_key = AccountKey(key_type="sm2", public_key=user.public_key().to_bytes())
+    org7_admin = key(KeyType.SM2, 701)
+
+    def run(path: Path) -> list[bytes]:
+        for gov in gov_chain(path):
+            gov.pass_(
+                ProposalKind.ADD_ORGANISATION, AddOrganisation("org7", (address(org7_admin),))
+            )
+            gov.pass_(ProposalKind.GRANT_ROLE, GrantRole(address(ALICE), Role.AUDITOR))
+            gov.pass_(ProposalKind.SET_POLICY, SetPolicy("max_block_txs", integer=100))
+            register = RegisterAccount(address(user), (user_key,))
+            assert (
+                gov.send(ADMIN, "governance", "register_account", register).receipt.status == "OK"
+            )
+            revoke = RevokeKey(address(user), user_key.public_key)
+            assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "OK"
+            return list(gov.chain.roots)
+        raise AssertionError
+
+    first, second = run(tmp_path / "a"), run(tmp_path / "b")
+    assert first == second and len(set(first)) == len(first)
