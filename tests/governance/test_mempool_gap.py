@@ -1,17 +1,13 @@
-"""Known gap (mempool, not governance): a committed transaction that used no nonce stays pooled.
+"""A committed transaction that used no nonce leaves the pool.
 
 A transaction admitted while its key was valid and its account unfrozen can
 reach a block after a governance revocation or freeze; it then fails the
 executor's pre-checks (TX_UNAUTHORIZED / TX_ACCOUNT_FROZEN) with no nonce
-used. ``Mempool.remove_committed`` drops only nonces below the executed
-next nonce, so it keeps that committed transaction, the proposer offers it
-again, and the next block fails with LEDGER_DUPLICATE_TX. Strict xfail: it
-starts passing (and must be unmarked) when the pool also drops committed ids.
+used. The pool must still drop it, or proposers would offer it again.
 """
 
 from __future__ import annotations
 
-import pytest
 from tests.execution.chain import CHAIN_ID, key, make_tx
 
 from consortia.codec import encode
@@ -22,7 +18,6 @@ from consortia.mempool import Mempool, MempoolConfig
 from consortia.modules.assets.types import Transfer
 
 
-@pytest.mark.xfail(strict=True, reason="Mempool.remove_committed keeps nonce-less committed txs")
 def test_committed_transaction_without_nonce_leaves_the_pool() -> None:
     alice = key(KeyType.SM2, 1)
     pool = Mempool(

@@ -116,3 +116,27 @@ def test_export_file_round_trip(chain: ChainBuilder, tmp_path: Path) -> None:
     assert isinstance(header, ExportHeader) and header.blocks == count == 6
     records = [(b.block, b.certificate) for b in blocks if isinstance(b, ExportedBlock)]
     assert verify_chain(header.genesis, records).ok
+
+
+def test_a_certified_repeat_of_a_committed_transaction_does_not_stop_execution(
+    tmp_path: Path,
+) -> None:
+    """[EXEC-REPEAT.1]: a repeat has no effect, gets TX_ALREADY_COMMITTED, and the chain goes on."""
+    from consortia.ledger.types import tx_id
+
+    builder = ChainBuilder(tmp_path)
+    tx = _tx(builder.user_keys[0], 0, "ONCE")
+    builder.add((tx,))
+    builder.add((tx, tx))  # a Byzantine quorum certified two repeats
+    builder.add((_tx(builder.user_keys[0], 1, "NEXT"),))
+    identifier = tx_id(builder.hash, tx.body)
+    with builder.env.begin() as txn:
+        first = builder.store.receipt(txn, identifier)
+        repeats = builder.store.receipts(txn, 2)
+        nonce_block = builder.store.receipts(txn, 3)
+    assert first is not None and first.status == "OK" and first.height == 1
+    assert repeats is not None and [r.status for r in repeats] == ["TX_ALREADY_COMMITTED"] * 2
+    assert nonce_block is not None and nonce_block[0].status == "OK"
+    report = verify_chain(builder.genesis, builder.records)
+    builder.close()
+    assert report.ok, report.problem

@@ -10,6 +10,7 @@ Tree::
      │    ├── TxTooLarge           TX_TOO_LARGE
      │    └── GasLimitTooHigh      TX_GAS_LIMIT_TOO_HIGH
      ├── Expired                   TX_EXPIRED
+     ├── AlreadyCommitted          TX_ALREADY_COMMITTED  a repeat: no effect
      ├── StaleNonce                TX_STALE_NONCE
      ├── FutureNonce               TX_FUTURE_NONCE
      ├── Unauthorized              TX_UNAUTHORIZED     key not registered to sender
@@ -73,6 +74,12 @@ class Expired(ExecutionError):
     """The chain is past the transaction's expiry height."""
 
     code = "TX_EXPIRED"
+
+
+class AlreadyCommitted(ExecutionError):
+    """The same transaction was committed before (a repeat in a certified block)."""
+
+    code = "TX_ALREADY_COMMITTED"
 
 
 class StaleNonce(ExecutionError):

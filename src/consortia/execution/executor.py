@@ -18,13 +18,14 @@ or proposal validation); execution never re-verifies them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from consortia.codec import CodecError, decode
 from consortia.execution import gas
 from consortia.execution.errors import (
+    AlreadyCommitted,
     BadArguments,
     ExecutionError,
     Expired,
@@ -174,9 +175,29 @@ def execute_block(
     policy: ChainPolicy,
     block: BlockContext,
     transactions: Sequence[tuple[Transaction, bytes, int]],
+    repeats: Collection[int] = (),
 ) -> list[TxOutcome]:
-    """Apply ``(tx, tx_id, encoded_size)`` in order; returns one outcome per transaction."""
-    return [
-        execute_transaction(runtime, state, policy, block, tx, tx_id, i, size)
-        for i, (tx, tx_id, size) in enumerate(transactions)
-    ]
+    """Apply ``(tx, tx_id, encoded_size)`` in order; returns one outcome per transaction.
+
+    Positions in ``repeats`` hold a transaction committed before ([EXEC-REPEAT.1]):
+    it has no effect and its receipt says ``TX_ALREADY_COMMITTED``. Honest
+    proposers never include one; a certified block that does must not stop
+    the chain.
+    """
+    outcomes = []
+    for i, (tx, tx_id, size) in enumerate(transactions):
+        if i in repeats:
+            repeat = AlreadyCommitted(f"transaction {tx_id.hex()} was committed before")
+            receipt = Receipt(
+                tx_id=tx_id,
+                height=block.height,
+                index=i,
+                status=repeat.code,
+                message=repeat.message,
+                gas_used=0,
+                events=(),
+            )
+            outcomes.append(TxOutcome(receipt, ()))
+            continue
+        outcomes.append(execute_transaction(runtime, state, policy, block, tx, tx_id, i, size))
+    return outcomes

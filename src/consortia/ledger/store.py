@@ -22,7 +22,7 @@ Tables (named databases)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Final, TypeVar
 
 import lmdb
@@ -100,6 +100,8 @@ class BlockStore:
         block: Block,
         block_id: bytes,
         tx_ids: Sequence[bytes],
+        *,
+        repeats: Collection[int] = (),
     ) -> None:
         """Store ``block`` as the new tip and index its transactions ([LEDGER-STORE.2]).
 
@@ -108,12 +110,17 @@ class BlockStore:
             block: the committed block.
             block_id: ``block_id(hash_fn, block.header)``.
             tx_ids: ``tx_id(hash_fn, tx.body)`` of each transaction, in order.
+            repeats: positions of transactions already committed (earlier, or
+                earlier in this block): stored with the block but not indexed,
+                so an id keeps pointing at its first commit (see
+                :func:`repeated_positions`).
 
         Raises:
             InvalidBlockSequence: the height is not ``latest_height + 1`` (0 for the
                 first block), the parent id is not the stored tip's id, or the
                 block id is already stored.
-            DuplicateTransaction: a transaction id is already committed.
+            DuplicateTransaction: a transaction id is already committed and its
+                position is not listed in ``repeats``.
             ValueError: ``tx_ids`` does not match ``block.transactions`` in length.
         """
         header = block.header
@@ -139,6 +146,8 @@ class BlockStore:
             raise InvalidBlockSequence(f"block {block_id.hex()} is already stored")
         seen: set[bytes] = set()
         for index, txid in enumerate(tx_ids):
+            if index in repeats:
+                continue
             if txid in seen or txn.get(txid, db=self._db["tx_index"]) is not None:
                 raise DuplicateTransaction(
                     f"transaction {txid.hex()} (index {index} of block {header.height}) "
@@ -152,6 +161,8 @@ class BlockStore:
         txn.put(height_key, encode(block), db=self._db["blocks"])
         txn.put(height_key, encode(block_id), db=self._db["block_ids"])
         for index, (tx, txid) in enumerate(zip(block.transactions, tx_ids, strict=True)):
+            if index in repeats:
+                continue
             position = encode((header.height, index))
             txn.put(txid, position, db=self._db["tx_index"])
             txn.put(
@@ -196,8 +207,8 @@ class BlockStore:
             BlockNotFound: no block at ``height``.
             InvalidBlockSequence: receipts for ``height`` are already stored.
             ValueError: counts differ from the block's transactions, a receipt's
-                ``tx_id``/``height``/``index`` does not match its position, or an
-                address is not 20 bytes.
+                ``height``/``index`` is not its position or its ``tx_id`` is indexed
+                at a later one, or an address is not 20 bytes.
         """
         block = self.block_by_height(txn, height)
         count = len(block.transactions)
@@ -208,7 +219,8 @@ class BlockStore:
             )
         for index, receipt in enumerate(receipts):
             position = self._tx_position(txn, receipt.tx_id)
-            if (receipt.height, receipt.index) != (height, index) or position != (height, index):
+            # A repeat of an earlier transaction stays indexed at its first commit.
+            if (receipt.height, receipt.index) != (height, index) or position > (height, index):
                 raise ValueError(
                     f"receipt {index} of block {height} is for transaction "
                     f"{receipt.tx_id.hex()} at {position}, claiming ({receipt.height}, "
@@ -293,6 +305,16 @@ class BlockStore:
         if height is None:
             raise BlockNotFound(f"no block with id {block_id.hex()}")
         return height
+
+    def repeated_positions(self, txn: lmdb.Transaction, tx_ids: Sequence[bytes]) -> frozenset[int]:
+        """Positions in ``tx_ids`` whose id is already committed or appears earlier in it."""
+        seen: set[bytes] = set()
+        repeats = set()
+        for index, txid in enumerate(tx_ids):
+            if txid in seen or txn.get(txid, db=self._db["tx_index"]) is not None:
+                repeats.add(index)
+            seen.add(txid)
+        return frozenset(repeats)
 
     def _tx_position(self, txn: lmdb.Transaction, tx_id: bytes) -> tuple[int, int]:
         position = self._get(txn, "tx_index", tx_id, tuple[U64, U64])

@@ -282,10 +282,20 @@ class Mempool:
     # ------------------------------------------------------------- removal
 
     def remove_committed(self, committed: Iterable[Transaction], next_nonce: NonceLookup) -> None:
-        """Drop committed transactions and any others their nonces made stale."""
+        """Drop committed transactions and any others their nonces made stale.
+
+        A committed transaction leaves the pool even if it used no nonce (it
+        failed the executor's pre-checks, e.g. after its key was revoked), so
+        no proposer offers it again.
+        """
         senders: set[bytes] = set()
         for tx in committed:
             senders.add(tx.body.sender)
+            pooled = self._by_id.get(tx_id(self._hash, tx.body))
+            if pooled is not None:
+                sender_pool = self._senders[tx.body.sender]
+                del sender_pool.by_nonce[tx.body.nonce]
+                self._drop(pooled)
         for address in senders:
             sender = self._senders.get(address)
             if sender is None:

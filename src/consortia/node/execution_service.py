@@ -114,7 +114,8 @@ def apply_block(
     encoded = [encode(tx) for tx in block.transactions]
     ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
     with env.begin(write=True) as txn:
-        store.append_block(txn, block, committed.block_id, ids)
+        repeats = store.repeated_positions(txn, ids)
+        store.append_block(txn, block, committed.block_id, ids, repeats=repeats)
         store.put_certificate(txn, committed.certificate)
         view = StateView(tree, txn, height - 1)
         policy = view.get_struct(POLICY_KEY, ChainPolicy)
@@ -134,6 +135,7 @@ def apply_block(
                 (tx, i, len(raw))
                 for tx, i, raw in zip(block.transactions, ids, encoded, strict=True)
             ],
+            repeats,
         )
         state_root = tree.apply(txn, height, view.changes())
         receipts = tuple(o.receipt for o in outcomes)

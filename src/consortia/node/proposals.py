@@ -216,6 +216,8 @@ class ProposalChecker:
             raise InvalidProposal(f"block asks for {gas} gas, limit {policy.block_gas_limit}")
         self._check_state(header, parent.header)
         self._check_transactions(txs, header.chain_id, policy.allowed_key_types)
+        if self._reader.repeated_positions([tx_id(self._hash, tx.body) for tx in txs]):
+            raise InvalidProposal("block repeats a transaction that is already committed")
 
     def _check_state(self, header: BlockHeader, parent: BlockHeader) -> None:
         if header.state_height < parent.state_height or header.state_height >= header.height:

@@ -61,6 +61,10 @@ class LedgerReader:
         """A read transaction the caller must close (``with reader.begin() as txn``)."""
         return self._env.begin()
 
+    def repeated_positions(self, tx_ids: list[bytes]) -> frozenset[int]:
+        """Positions of ids already committed or repeated earlier in the list."""
+        return self._read(lambda txn: self._store.repeated_positions(txn, tx_ids))
+
     def roots(self, height: int) -> ExecutionRoots | None:
         """State and receipts roots of an executed height."""
         return self._read(lambda txn: read_roots(self._store, txn, height))
