@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pytest
 from tests.consensus.sim import (
+    InvariantViolation,
     Simulation,
     TwinsScenario,
     groups_partition,
     run_twins,
 )
+from tests.consensus.support import make_qc, signed_block
 
+from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import KeyType
 
 LIVENESS_S = 60.0
@@ -164,17 +167,24 @@ def test_message_loss_and_reordering(seed: int) -> None:
 # --------------------------------------------------------------------------- Twins
 
 
-def _twins_sweep(seeds: range) -> None:
+def _twins_sweep(seeds: range, *, slot_s: float | None = None) -> None:
+    """Round-partitioned scenarios, or with ``slot_s`` time-slotted ones (20 slots to GST)."""
     failures: list[str] = []
     for seed in seeds:
-        scenario = TwinsScenario.generate(seed)
+        if slot_s is None:
+            scenario = TwinsScenario.generate(seed)
+        else:
+            scenario = TwinsScenario.generate(seed, rounds=20, slot_s=slot_s)
         try:
             outcome = run_twins(scenario)
         except AssertionError as exc:
-            failures.append(f"seed {seed}: {exc}")
+            failures.append(f"seed {seed} (slot_s={slot_s}): {exc}")
             continue
         if not outcome.progressed:
-            failures.append(f"seed {seed}: no progress after GST, heights {outcome.final_heights}")
+            failures.append(
+                f"seed {seed} (slot_s={slot_s}): no progress after GST, "
+                f"heights {outcome.final_heights}"
+            )
     assert not failures, "Twins scenarios failed (replay by seed): " + "; ".join(failures[:10])
 
 
@@ -183,10 +193,36 @@ def test_twins_scenarios(chunk: int) -> None:
     _twins_sweep(range(chunk * 50, (chunk + 1) * 50))
 
 
+@pytest.mark.parametrize("chunk", range(2))
+def test_twins_time_slotted_scenarios(chunk: int) -> None:
+    _twins_sweep(range(chunk * 30, (chunk + 1) * 30), slot_s=1.0)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(12))
+@pytest.mark.parametrize("chunk", range(10))
 def test_twins_sweep(chunk: int) -> None:
-    _twins_sweep(range(10_000 + chunk * 250, 10_000 + (chunk + 1) * 250))
+    _twins_sweep(range(10_000 + chunk * 200, 10_000 + (chunk + 1) * 200))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk", range(6))
+def test_twins_time_slotted_sweep(chunk: int) -> None:
+    _twins_sweep(range(10_000 + chunk * 100, 10_000 + (chunk + 1) * 100), slot_s=1.0)
+
+
+def test_invariant_checker_flags_a_fork() -> None:
+    """The harness itself: a conflicting commit at a height is caught on the spot."""
+    sim = Simulation(4, seed=0)
+    sim.crash(3)
+    sim.start()
+    assert sim.run_until_height(1, deadline=LIVENESS_S)
+    chain = sim.chain
+    other, other_id = signed_block(
+        chain, chain.genesis, chain.genesis_id, 1, chain.genesis_qc, payload=b"fork"
+    )
+    fork = CommittedBlock(other, other_id, make_qc(chain, other, other_id, (0, 1, 2)))
+    with pytest.raises(InvariantViolation, match="agreement"):
+        sim._on_commit(sim.nodes[3], [fork])
 
 
 # --------------------------------------------------------------------- equivocation
