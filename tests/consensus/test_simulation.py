@@ -205,7 +205,7 @@ def test_twins_sweep(chunk: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(6))
+@pytest.mark.parametrize("chunk", range(4))
 def test_twins_time_slotted_sweep(chunk: int) -> None:
     _twins_sweep(range(10_000 + chunk * 100, 10_000 + (chunk + 1) * 100), slot_s=1.0)
 
