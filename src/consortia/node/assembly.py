@@ -366,6 +366,9 @@ class Node:
                 port=self.config.api_port,
                 log_level="warning",
                 lifespan="off",
+                # Events are small JSON; compressing each costs more CPU than it saves
+                # on the loopback and LAN links a node serves (profiled: 3.6%).
+                ws_per_message_deflate=False,
             )
         )
         try:
