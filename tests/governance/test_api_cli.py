@@ -52,8 +52,9 @@ def test_freeze_proposal_through_cli_and_api(live: InProcessNode) -> None:
     created = made["receipt"]["events"][-1]
     assert created["name"] == "proposal_created" and created["attributes"]["id"] == "1"
 
-    denied = run(live, "gov", "vote", "1", "yes", "--from", "alice", code=1)
-    assert denied["receipt"]["status"] == "TX_PERMISSION_DENIED"
+    # Refused at admission ([MEMPOOL-ADMIT.2]): exit 4, "rejected by the node".
+    denied = run(live, "gov", "vote", "1", "yes", "--from", "alice", code=4)
+    assert denied["error"]["code"] == "TX_PERMISSION_DENIED"
     assert run(live, "gov", "show", "1")["status"] == "open"
 
     voted = run(live, "gov", "vote", "1", "yes", "--from", "org1-admin")

@@ -178,6 +178,7 @@ class Node:
             core=core,
             events=events,
             on_new_transactions=driver.poke,
+            runtime=runtime,
         )
         node = cls(
             home=home,

@@ -13,6 +13,7 @@ import lmdb
 
 from consortia.codec import decode
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.execution.state_view import StateView
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block
@@ -56,6 +57,10 @@ class LedgerReader:
             return 0 if raw is None else decode(raw, Account).nonce
 
         return lookup
+
+    def view(self, txn: lmdb.Transaction) -> StateView:
+        """A read-only state view at the latest executed height, inside ``txn``."""
+        return StateView(self._tree, txn, self._store.latest_height(txn))
 
     def begin(self) -> lmdb.Transaction:
         """A read transaction the caller must close (``with reader.begin() as txn``)."""

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from consortia.codec import CodecError, decode
 from consortia.consensus.core import ConsensusCore
 from consortia.errors import NodeError
+from consortia.execution.errors import ExecutionError
+from consortia.execution.executor import Runtime
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
@@ -35,6 +37,7 @@ class NodeService:
         core: ConsensusCore,
         events: EventBus,
         on_new_transactions: Callable[[], None],
+        runtime: Runtime | None = None,
     ) -> None:
         self.name = name
         self.chain_id = chain_id
@@ -47,6 +50,7 @@ class NodeService:
         self.core = core
         self.events = events
         self._on_new = on_new_transactions
+        self._runtime = runtime
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
         """Receives the bytes of client transactions just admitted (for gossip)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
@@ -74,6 +78,7 @@ class NodeService:
                 results.append(b"")  # replaced by the admission outcome below
             except CodecError as exc:
                 results.append(exc)
+        parsed = self._permitted(parsed, results)
         transactions = [tx for _, tx in parsed]
         verdicts = await asyncio.to_thread(verify_signatures, transactions)
         with self.reader.begin() as txn:
@@ -93,6 +98,31 @@ class NodeService:
             if gossip:
                 self.on_admitted(accepted)
         return results
+
+    def _permitted(
+        self, parsed: list[tuple[int, Transaction]], results: list[bytes | NodeError]
+    ) -> list[tuple[int, Transaction]]:
+        """Refuse at admission what the permission table refuses ([MEMPOOL-ADMIT.2]).
+
+        The executor checks again when the transaction runs (roles may change
+        in between); this only keeps refused calls out of blocks.
+        """
+        runtime = self._runtime
+        if runtime is None or runtime.permissions is None or not parsed:
+            return parsed
+        allowed: list[tuple[int, Transaction]] = []
+        with self.reader.begin() as txn:
+            view = self.reader.view(txn)
+            for i, tx in parsed:
+                body = tx.body
+                try:
+                    if runtime.has_method(body.module, body.method):
+                        runtime.permissions.check(view, body.sender, body.module, body.method)
+                except ExecutionError as exc:
+                    results[i] = exc
+                    continue
+                allowed.append((i, tx))
+        return allowed
 
     def transaction(self, tx_id: bytes) -> TxRecord:
         """A committed transaction; raises TransactionNotFound."""
