@@ -27,7 +27,7 @@ from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Hasher, block_id, tx_id
+from consortia.ledger.types import Hasher, block_id
 from consortia.mempool import Mempool
 from consortia.network.certs import TlsFiles
 from consortia.network.transport import P2PNetwork, PeerAddress
@@ -288,11 +288,10 @@ class Node:
         block = executed.committed.block
         height = block.header.height
         service = self.service
-        hash_fn = get_suite(self.genesis.suite).hash
         with service.reader.begin() as txn:
             service.mempool.remove_committed(block.transactions, service.reader.nonce_lookup(txn))
         service.mempool.evict_expired(height)
-        ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
+        ids = [receipt.tx_id for receipt in executed.receipts]
         service.notify_committed(ids)
         self.consensus_storage.prune_blocks([executed.committed.block_id])
         still_waiting = []

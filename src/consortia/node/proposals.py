@@ -128,16 +128,19 @@ class BlockProposer:
                 sender = tx.body.sender
                 next_nonces[sender] = max(next_nonces.get(sender, 0), tx.body.nonce + 1)
 
-        def next_nonce(address: bytes) -> int:
-            return max(next_nonces.get(address, 0), self._reader.next_nonce(address))
-
         policy = self._reader.policy()
-        chosen = self._mempool.select(
-            max_txs=policy.max_block_txs,
-            max_bytes=policy.max_block_bytes,
-            next_nonce=next_nonce,
-            max_gas=policy.block_gas_limit,
-        )
+        with self._reader.begin() as txn:  # one read transaction for every sender
+            executed_nonce = self._reader.nonce_lookup(txn)
+
+            def next_nonce(address: bytes) -> int:
+                return max(next_nonces.get(address, 0), executed_nonce(address))
+
+            chosen = self._mempool.select(
+                max_txs=policy.max_block_txs,
+                max_bytes=policy.max_block_bytes,
+                next_nonce=next_nonce,
+                max_gas=policy.block_gas_limit,
+            )
         # The parent and grandparent, committed or not: while either holds
         # transactions, the next blocks carry the QCs that tell everyone of
         # their commit, so keep proposing even without new transactions.

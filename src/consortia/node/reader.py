@@ -46,8 +46,7 @@ class LedgerReader:
 
     def next_nonce(self, address: bytes) -> int:
         """Executed next nonce of ``address`` (0 for a new account)."""
-        raw = self._read(lambda txn: self._tree.get(txn, account_key(address)))
-        return 0 if raw is None else decode(raw, Account).nonce
+        return self._read(lambda txn: self.nonce_lookup(txn)(address))
 
     def nonce_lookup(self, txn: lmdb.Transaction) -> Callable[[bytes], int]:
         """A nonce lookup bound to one read transaction (for batches)."""
