@@ -11,9 +11,9 @@ from typing import Final
 import lmdb
 
 from consortia.codec import U64, Canonical, encode
-from consortia.consensus.types import ValidatorSet
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
+from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
@@ -25,7 +25,9 @@ from consortia.ledger.types import (
     BlockHeader,
     ChainId,
     QuorumCert,
+    ValidatorSet,
     block_id,
+    epoch_root_qc,
 )
 from consortia.modules import accounts, assets, governance
 from consortia.modules.accounts.handlers import key_address
@@ -35,7 +37,6 @@ from consortia.modules.governance.errors import InvalidCharter
 from consortia.modules.governance.types import Charter
 from consortia.state import StateTree
 
-VALIDATORS_KEY: Final = b"chain/validators"
 GENESIS_KEY: Final = b"chain/genesis"
 
 
@@ -115,9 +116,7 @@ def default_runtime() -> Runtime:
 
 def genesis_qc(genesis_block_id: bytes, epoch: int) -> QuorumCert:
     """The certificate of the genesis block: round 0, no signatures ([CONS-GENESIS.1])."""
-    return QuorumCert(
-        epoch=epoch, round=0, height=0, block_id=genesis_block_id, signers=(), signatures=()
-    )
+    return epoch_root_qc(epoch, 0, genesis_block_id)
 
 
 def build_genesis(

@@ -53,10 +53,10 @@ from consortia.consensus.core import (
 from consortia.consensus.errors import ConsensusError
 from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.safety import SafetyRules
-from consortia.consensus.types import Proposal, TimeoutCert, TimeoutMsg, ValidatorSet, Vote
+from consortia.consensus.types import Proposal, TimeoutCert, TimeoutMsg, Vote
 from consortia.consensus.validators import Committee
 from consortia.crypto import KeyType
-from consortia.ledger.types import Block, QuorumCert
+from consortia.ledger.types import Block, QuorumCert, ValidatorSet
 
 ALL_CONNECTED: Partition = lambda src, dst, round_: True  # noqa: E731
 """The partition predicate of a healthy network."""

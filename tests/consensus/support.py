@@ -15,13 +15,7 @@ import msgspec
 
 from consortia.codec import decode, encode
 from consortia.consensus.safety import SafetyData
-from consortia.consensus.types import (
-    TimeoutCert,
-    TimeoutData,
-    ValidatorInfo,
-    ValidatorSet,
-    timeout_signing_bytes,
-)
+from consortia.consensus.types import TimeoutCert, TimeoutData, timeout_signing_bytes
 from consortia.consensus.validators import Committee
 from consortia.crypto import KeyType, PrivateKey, sha256
 from consortia.ledger.types import (
@@ -29,6 +23,8 @@ from consortia.ledger.types import (
     Block,
     BlockHeader,
     QuorumCert,
+    ValidatorInfo,
+    ValidatorSet,
     VoteData,
     block_id,
     proposal_signing_bytes,

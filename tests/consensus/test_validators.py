@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from tests.consensus.support import CHAIN_ID, make_chain, make_qc, make_tc, signed_block
 
 from consortia.consensus.errors import EpochMismatch, InvalidCertificate
-from consortia.consensus.types import ValidatorInfo, ValidatorSet
 from consortia.consensus.validators import Committee
+from consortia.ledger.types import ValidatorInfo, ValidatorSet
 
 CHAIN = make_chain(4)
 B1, ID1 = signed_block(CHAIN, CHAIN.genesis, CHAIN.genesis_id, 1, CHAIN.genesis_qc)

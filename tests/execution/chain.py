@@ -17,14 +17,20 @@ from typing import TypeVar
 import lmdb
 
 from consortia.codec import encode
-from consortia.consensus.types import ValidatorInfo, ValidatorSet
 from consortia.crypto import KeyType, PrivateKey, get_suite
 from consortia.execution.executor import Runtime, TxOutcome, execute_block
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.genesis import Genesis, build_genesis, default_runtime
-from consortia.ledger.types import Transaction, TxBody, tx_id, tx_signing_bytes
+from consortia.ledger.types import (
+    Transaction,
+    TxBody,
+    ValidatorInfo,
+    ValidatorSet,
+    tx_id,
+    tx_signing_bytes,
+)
 from consortia.modules.accounts.types import Account, AccountKey, GenesisAccount, account_key
 from consortia.modules.assets.handlers import balance_of
 from consortia.modules.assets.types import Asset, definition_key

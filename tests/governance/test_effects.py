@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.execution.chain import address, key
 
-from consortia.consensus.types import ValidatorInfo, ValidatorSet
 from consortia.crypto import KeyType
+from consortia.execution.epochs import (
+    VALIDATORS_KEY,
+    VALIDATORS_NEXT_KEY,
+    current_set,
+    enter_epoch,
+    pending_set,
+)
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
-from consortia.genesis import VALIDATORS_KEY
+from consortia.execution.state_view import StateView
+from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.assets.types import Create, SupplyRule
 from consortia.modules.governance.state import load_committee
 from consortia.modules.governance.types import (
-    VALIDATORS_NEXT_KEY,
     AccountTarget,
     AddOrganisation,
     AddValidator,
@@ -34,12 +41,6 @@ from consortia.modules.governance.types import (
 from .helpers import ALICE, G2, Gov
 
 NEW_ADMIN = key(KeyType.SM2, 400)
-
-
-def test_validators_key_matches_genesis() -> None:
-    from consortia.modules.governance.types import VALIDATORS_KEY as GOV_KEY
-
-    assert GOV_KEY == VALIDATORS_KEY
 
 
 def test_add_and_remove_organisation(gov: Gov) -> None:
@@ -98,7 +99,7 @@ def test_schedule_upgrade(gov: Gov) -> None:
     assert found is not None and found.activation_height == 1_000 and found.proposal_id == 1
 
 
-def test_validator_changes_write_next_set_only(gov: Gov) -> None:
+def test_validator_changes_write_next_set_one_per_epoch(gov: Gov) -> None:
     current = gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet))
     assert current is not None
     new_key = key(KeyType.SM2, 500)
@@ -109,20 +110,49 @@ def test_validator_changes_write_next_set_only(gov: Gov) -> None:
         key_type="sm2",
         public_key=new_key.public_key().to_bytes(),
         weight=1,
+        endpoint="10.0.0.9:26656",
     )
     gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
-    gov.pass_(ProposalKind.REWEIGHT_VALIDATOR, ReweightValidator(name="org9-v0", weight=5))
     nxt = gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet))
     assert nxt is not None and nxt.epoch == current.epoch + 1
-    assert [(v.name, v.weight) for v in nxt.validators] == [("v0", 1), ("org9-v0", 5)]
+    assert [(v.name, v.weight) for v in nxt.validators] == [("v0", 1), ("org9-v0", 1)]
     assert gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet)) == current
-    gov.pass_(ProposalKind.REMOVE_VALIDATOR, RemoveValidator(name="v0"))
-    nxt = gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet))
-    assert nxt is not None and [v.name for v in nxt.validators] == ["org9-v0"]
-    last = gov.pass_(ProposalKind.REMOVE_VALIDATOR, RemoveValidator(name="org9-v0"))
+    # A second change while the first is pending is refused, and changes nothing.
+    again = gov.pass_(ProposalKind.REWEIGHT_VALIDATOR, ReweightValidator(name="v0", weight=5))
+    assert again.status is Status.FAILED and "GOV_VALIDATOR_CONFLICT" in again.outcome
+    assert gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet)) == nxt
+
+
+def test_enter_epoch_puts_the_pending_set_in_force(gov: Gov) -> None:
+    new_key = key(KeyType.SM2, 501)
+    info = ValidatorInfo(
+        name="org9-v0",
+        organisation="org9",
+        address=address(new_key),
+        key_type="sm2",
+        public_key=new_key.public_key().to_bytes(),
+        weight=2,
+    )
+    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
+    nxt = gov.chain.read(pending_set)
+    assert nxt is not None
+
+    def enter(view: StateView, epoch: int) -> tuple[bool, ValidatorSet, ValidatorSet | None]:
+        changed = enter_epoch(view, epoch)
+        return changed, current_set(view), pending_set(view)
+
+    assert gov.chain.read(lambda v: enter(v, nxt.epoch - 1))[0] is False
+    changed, in_force, pending = gov.chain.read(lambda v: enter(v, nxt.epoch))
+    assert changed and in_force == nxt and pending is None
+    with pytest.raises(RuntimeError, match="no pending set"):
+        gov.chain.read(lambda v: enter(v, nxt.epoch + 1))
+
+
+def test_the_validator_set_cannot_become_empty(gov: Gov) -> None:
+    assert [v.name for v in gov.chain.read(current_set).validators] == ["v0"]
+    last = gov.pass_(ProposalKind.REMOVE_VALIDATOR, RemoveValidator(name="v0"))
     assert last.status is Status.FAILED and "GOV_VALIDATOR_CONFLICT" in last.outcome
-    dup = gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
-    assert dup.status is Status.FAILED
+    assert gov.chain.read(pending_set) is None
 
 
 def test_refused_effect_writes_nothing(gov: Gov) -> None:

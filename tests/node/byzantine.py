@@ -32,8 +32,9 @@ from consortia.ledger.types import (
 from consortia.network.certs import TlsFiles
 from consortia.network.framing import encode_frame
 from consortia.network.messages import ProposalMsg, VoteMsg, WireMessage
-from consortia.network.transport import P2PNetwork, PeerAddress
+from consortia.network.transport import P2PNetwork
 from consortia.node.config import NodeHome
+from consortia.node.membership import dial_targets
 
 
 class ByzantineValidator:
@@ -42,12 +43,14 @@ class ByzantineValidator:
     def __init__(self, home: Path, genesis_id: bytes) -> None:
         node = NodeHome(home)
         config = node.load_config()
-        assert config.validator_index is not None
-        self.me = config.validator_index
         genesis = decode(node.genesis_file.read_bytes(), Genesis)
         self.hash = get_suite(genesis.suite).hash
+        self.key_type = get_suite(genesis.suite).consensus_key_type
         self.committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
         self.key = PrivateKey.from_pem(node.validator_key.read_bytes())
+        me = self.committee.index_of(self.key.public_key().to_bytes())
+        assert me is not None
+        self.me = me
         self.config = config
         self.tls = TlsFiles(home)
         self.seen: list[WireMessage] = []
@@ -63,19 +66,23 @@ class ByzantineValidator:
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
 
     async def _start(self) -> None:
-        names = {v.name: i for i, v in enumerate(self.committee.validator_set.validators)}
         self.p2p = P2PNetwork(
-            me=self.me,
             node_name=self.config.name,
-            committee=self.committee,
+            chain_id=self.committee.chain_id,
+            genesis_id=self.committee.genesis_id,
+            key_type=self.key_type,
             identity=self.key,
             tls=self.tls,
             listen=(self.config.p2p_host, self.config.p2p_port),
-            peers=[PeerAddress(names[p.name], p.name, p.host, p.port) for p in self.config.peers],
             handler=self._on_message,
-            on_connect=lambda index: None,
+            on_connect=lambda key: None,
         )
+        self.p2p.set_targets(dial_targets(self.config, self.committee, self.me))
         await self.p2p.start()
+
+    def _send(self, index: int, message: WireMessage) -> None:
+        assert self.p2p is not None
+        self.p2p.send(self.committee.validator_set.validators[index].public_key, message)
 
     def stop(self) -> None:
         if self.p2p is not None:
@@ -88,7 +95,7 @@ class ByzantineValidator:
 
     # --------------------------------------------------------------- misbehaviour
 
-    def _raw(self, peer: int, frame: bytes) -> None:
+    def _raw(self, peer: bytes, frame: bytes) -> None:
         assert self.p2p is not None
         link = self.p2p._links.get(peer)  # test-only: inject arbitrary bytes
         if link is not None:
@@ -107,7 +114,7 @@ class ByzantineValidator:
         )
         return Vote(data=data, author=self.me, signature=signature)
 
-    def _on_message(self, peer: int, message: WireMessage) -> None:
+    def _on_message(self, peer: bytes, message: WireMessage) -> None:
         assert self.p2p is not None
         self.seen.append(message)
         if isinstance(message, ProposalMsg):
@@ -127,13 +134,11 @@ class ByzantineValidator:
         self.blocks[bid] = proposal.block
         next_leader = self.committee.leader(header.round + 1)
         # A badly signed vote, then a double vote: the real block and a made-up one.
-        self.p2p.send(
+        self._send(
             next_leader, VoteMsg(vote=self._vote(header.round, header.height, bid, good=False))
         )
         for target in (bid, self.hash(bid)):
-            self.p2p.send(
-                next_leader, VoteMsg(vote=self._vote(header.round, header.height, target))
-            )
+            self._send(next_leader, VoteMsg(vote=self._vote(header.round, header.height, target)))
 
     def _on_vote(self, vote: Vote) -> None:
         data = vote.data
@@ -164,11 +169,14 @@ class ByzantineValidator:
         first, second = self._proposal(parent, qc, 1), self._proposal(parent, qc, 2)
         assert self.p2p is not None
         for i in honest[:2]:
-            self.p2p.send(i, ProposalMsg(proposal=first))
+            self._send(i, ProposalMsg(proposal=first))
         for i in honest[1:]:
-            self.p2p.send(i, ProposalMsg(proposal=second))
-        # An oversized frame header to one peer ends that link (it redials us).
-        self._raw(honest[-1], struct.pack(">I", 2**31))
+            self._send(i, ProposalMsg(proposal=second))
+        # An oversized frame header to one peer ends that link (one side redials).
+        self._raw(
+            self.committee.validator_set.validators[honest[-1]].public_key,
+            struct.pack(">I", 2**31),
+        )
 
     def _proposal(self, parent: Block, qc: QuorumCert, salt: int) -> Proposal:
         p = parent.header

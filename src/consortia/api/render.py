@@ -171,4 +171,5 @@ def status_json(status: NodeStatus) -> s.StatusJson:
         mempool_size=status.mempool_size,
         validators=status.validators,
         evidence=status.evidence,
+        epoch=status.epoch,
     )

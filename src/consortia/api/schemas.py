@@ -251,6 +251,8 @@ class StatusJson(Document, frozen=True):
     mempool_size: int
     validators: int
     evidence: int
+    epoch: int
+    """Epoch of the validator set in force (0 until the first change)."""
 
 
 class EvidenceJson(Document, frozen=True):

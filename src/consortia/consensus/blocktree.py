@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from consortia.consensus.errors import InvalidProposal
 from consortia.consensus.types import TimeoutCert
-from consortia.ledger.types import Block, QuorumCert
+from consortia.ledger.types import Block, CommitProof, QuorumCert
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,8 @@ class CommittedBlock:
     block: Block
     block_id: bytes
     certificate: QuorumCert
+    commit_proof: CommitProof | None = None
+    """On the last block of a commit only: the certified child that committed it."""
 
 
 class BlockTree:
@@ -90,14 +92,30 @@ class BlockTree:
         target = self._blocks.get(target_id)
         if target is None or target.header.height <= self.root.header.height:
             return []
-        return self._commit(target_id, header.justify)
+        return self._commit(target_id, header.justify, CommitProof(headers=(header,), qc=qc))
 
-    def _commit(self, target_id: bytes, target_qc: QuorumCert) -> list[CommittedBlock]:
+    def commit_with_proof(self, target_id: bytes, proof: CommitProof) -> list[CommittedBlock]:
+        """Commit a pending block on a verified :class:`CommitProof` of descendants
+        this tree may never see (they belong to an epoch being left)."""
+        if target_id not in self._blocks or target_id == self.root_id:
+            raise InvalidProposal(f"commit proof for unknown block {target_id.hex()[:16]}")
+        return self._commit(target_id, proof.headers[0].justify, proof)
+
+    def _commit(
+        self, target_id: bytes, target_qc: QuorumCert, proof: CommitProof
+    ) -> list[CommittedBlock]:
         path: list[CommittedBlock] = []
         block_id, certificate = target_id, target_qc
         while block_id != self.root_id:
             block = self._blocks[block_id]
-            path.append(CommittedBlock(block=block, block_id=block_id, certificate=certificate))
+            path.append(
+                CommittedBlock(
+                    block=block,
+                    block_id=block_id,
+                    certificate=certificate,
+                    commit_proof=proof if block_id == target_id else None,
+                )
+            )
             certificate = block.header.justify
             block_id = block.header.parent_id
         path.reverse()

@@ -35,6 +35,7 @@ from consortia.consensus.types import (
 from consortia.consensus.validators import Committee
 from consortia.ledger.types import (
     Block,
+    CommitProof,
     Hasher,
     QuorumCert,
     block_id,
@@ -519,13 +520,24 @@ class ConsensusCore:
                 actions.append(NeedBlock(peer=peer, qc=qc))
         return actions
 
-    def on_synced_blocks(self, blocks: list[tuple[Block, bytes]], qc: QuorumCert) -> list[Action]:
+    def on_synced_blocks(
+        self,
+        blocks: list[tuple[Block, bytes]],
+        qc: QuorumCert,
+        epoch_proof: CommitProof | None = None,
+    ) -> list[Action]:
         """Insert fetched ancestors (oldest first) then the QC that certifies the last.
 
+        ``epoch_proof`` comes with a chain that ends this epoch: it proves the
+        last block committed, through descendants this node will never be
+        sent because the other validators have moved on ([CONS-EPOCH.2]).
+
         Raises:
-            ConsensusError: a block does not chain or the QC is invalid.
+            ConsensusError: a block does not chain, or the QC or proof is invalid.
         """
         self.committee.verify_qc(qc)
+        if epoch_proof is not None:
+            self.committee.verify_commit_proof(qc.block_id, epoch_proof, self._hash)
         actions: list[Action] = []
         try:
             for block, bid in blocks:
@@ -542,7 +554,10 @@ class ConsensusCore:
                     actions += self._process_qc(block.header.justify)
             if qc.block_id not in self.tree and qc.height <= self.tree.root.header.height:
                 return actions
-            return actions + self._process_qc(qc)
+            actions += self._process_qc(qc)
+            if epoch_proof is not None and qc.block_id != self.tree.root_id:
+                actions.append(Commit(tuple(self.tree.commit_with_proof(qc.block_id, epoch_proof))))
+            return actions
         except ConsensusError:
             if actions:
                 return actions  # blocks already inserted may have committed: keep those

@@ -78,6 +78,13 @@ class ConsensusStorage:
         tc = None if tc_raw is None else decode(bytes(tc_raw), TimeoutCert)
         return blocks, qc, tc
 
+    def reset(self) -> None:
+        """Forget pending blocks and certificates (a new epoch starts); keep safety data."""
+        with self._env.begin(write=True) as txn:
+            txn.drop(self._env.open_db(b"consensus.blocks", txn=txn), delete=False)
+            txn.delete(_HIGHEST_QC, db=self._meta)
+            txn.delete(_HIGHEST_TC, db=self._meta)
+
     def prune_blocks(self, block_ids: list[bytes]) -> None:
         """Forget pending blocks that are now committed in the ledger or abandoned."""
         if not block_ids:

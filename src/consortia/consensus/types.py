@@ -9,39 +9,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from consortia.codec import U64, Address, Canonical, Name, encode
+from consortia.codec import U64, Canonical, encode
 from consortia.ledger.types import (
     DOMAIN_TIMEOUT,
     Block,
     ChainId,
-    PublicKeyBytes,
     QuorumCert,
     SignatureBytes,
     VoteData,
 )
 
 GENESIS_ROUND: Final = 0
-
-
-class ValidatorInfo(Canonical, frozen=True):
-    """One validator: identity, consensus key and voting weight."""
-
-    name: Name
-    """Node name, e.g. ``bank-a-v1``."""
-    organisation: Name
-    address: Address
-    """Address derived from the consensus public key."""
-    key_type: str
-    """Consensus key type: ``sm2`` on ``sm`` chains, ``p256`` on ``intl``."""
-    public_key: PublicKeyBytes
-    weight: U64
-
-
-class ValidatorSet(Canonical, frozen=True):
-    """The validators of one epoch, in index order."""
-
-    epoch: U64
-    validators: tuple[ValidatorInfo, ...]
 
 
 class Vote(Canonical, frozen=True):

@@ -14,9 +14,18 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from consortia.consensus.errors import EpochMismatch, InvalidCertificate
-from consortia.consensus.types import TimeoutCert, TimeoutData, ValidatorSet, timeout_signing_bytes
+from consortia.consensus.types import TimeoutCert, TimeoutData, timeout_signing_bytes
 from consortia.crypto import KeyType, PublicKey, verify_batch
-from consortia.ledger.types import ChainId, QuorumCert, VoteData, vote_signing_bytes
+from consortia.ledger.types import (
+    ChainId,
+    CommitProof,
+    Hasher,
+    QuorumCert,
+    ValidatorSet,
+    VoteData,
+    block_id,
+    vote_signing_bytes,
+)
 
 _QC_CACHE_SIZE = 256
 """Verified QCs remembered, so a QC seen in a proposal, a timeout and a sync is checked once."""
@@ -25,12 +34,21 @@ _QC_CACHE_SIZE = 256
 class Committee:
     """A validator set with derived thresholds and cached public keys."""
 
-    def __init__(self, chain_id: ChainId, validator_set: ValidatorSet, genesis_id: bytes) -> None:
+    def __init__(
+        self,
+        chain_id: ChainId,
+        validator_set: ValidatorSet,
+        genesis_id: bytes,
+        *,
+        root: tuple[int, bytes] | None = None,
+    ) -> None:
+        """``root`` is the epoch's root block as (height, id); genesis for epoch 0."""
         if not validator_set.validators:
             raise ValueError("a validator set needs at least one validator")
         self.chain_id = chain_id
         self.validator_set = validator_set
         self.genesis_id = genesis_id
+        self.root_height, self.root_id = root if root is not None else (0, genesis_id)
         self._verified_qcs: dict[tuple[object, ...], None] = {}
 
     @property
@@ -103,8 +121,14 @@ class Committee:
             EpochMismatch: the QC is for another epoch.
         """
         if qc.round == 0:
-            if qc.block_id != self.genesis_id or qc.signers or qc.signatures or qc.height:
-                raise InvalidCertificate("a round-0 QC must be the genesis certificate")
+            if (
+                qc.block_id != self.root_id
+                or qc.height != self.root_height
+                or qc.epoch != self.epoch
+                or qc.signers
+                or qc.signatures
+            ):
+                raise InvalidCertificate("a round-0 QC must be the epoch's root certificate")
             return
         cache_key = (qc.round, qc.block_id, qc.signers, qc.signatures, qc.height, qc.epoch)
         if cache_key in self._verified_qcs:
@@ -129,6 +153,30 @@ class Committee:
         if len(self._verified_qcs) >= _QC_CACHE_SIZE:
             del self._verified_qcs[next(iter(self._verified_qcs))]
         self._verified_qcs[cache_key] = None
+
+    def verify_commit_proof(self, block_id_: bytes, proof: CommitProof, hash_fn: Hasher) -> None:
+        """Check that ``proof`` commits block ``block_id_`` under this set ([CONS-COMMIT.1]).
+
+        Raises:
+            InvalidCertificate: the headers do not chain, the last two rounds are
+                not consecutive, or a certificate is invalid.
+        """
+        if not proof.headers:
+            raise InvalidCertificate("a commit proof needs at least one header")
+        parent = block_id_
+        for header in proof.headers:
+            if header.parent_id != parent or header.epoch != self.epoch:
+                raise InvalidCertificate("commit proof headers do not chain from the block")
+            parent = block_id(hash_fn, header)
+        last = proof.headers[-1]
+        if proof.qc.block_id != parent or proof.qc.height != last.height:
+            raise InvalidCertificate("commit proof QC does not certify its last header")
+        if last.round != last.justify.round + 1 or last.justify.block_id != last.parent_id:
+            raise InvalidCertificate("commit proof does not end in two consecutive rounds")
+        if last.justify.round == 0:
+            raise InvalidCertificate("an epoch root certificate commits nothing new")
+        self.verify_qc(last.justify)
+        self.verify_qc(proof.qc)
 
     def verify_tc(self, tc: TimeoutCert) -> None:
         """Check a TC: quorum weight of valid timeout signatures for its round.

@@ -35,7 +35,7 @@ from consortia.ledger.errors import (
     StoreCorrupted,
     TransactionNotFound,
 )
-from consortia.ledger.types import Block, QuorumCert, Receipt, Transaction
+from consortia.ledger.types import Block, EpochStart, QuorumCert, Receipt, Transaction
 
 __all__ = ["ADDRESS_LENGTH", "TABLES", "BlockStore"]
 
@@ -54,6 +54,8 @@ TABLES: Final = (
 
 _T = TypeVar("_T")
 _MAX_POSITION: Final = b"\xff" * 16
+_EPOCH_PREFIX: Final = b"epoch/"
+_LATEST_EPOCH: Final = b"epoch-latest"
 
 
 def _u64_key(value: int) -> bytes:
@@ -263,7 +265,26 @@ class BlockStore:
         """Set a small metadata entry for another layer (e.g. executed height)."""
         txn.put(key, value, db=self._db["meta"])
 
+    def put_epoch(self, txn: lmdb.Transaction, start: EpochStart) -> None:
+        """Record where an epoch begins (its root block is stored first)."""
+        if self.block_id_at(txn, start.root_height) != start.root_id:
+            raise InvalidBlockSequence(f"epoch {start.epoch} root is not the stored block")
+        txn.put(_EPOCH_PREFIX + _u64_key(start.epoch), encode(start), db=self._db["meta"])
+        txn.put(_LATEST_EPOCH, _u64_key(start.epoch), db=self._db["meta"])
+
     # ------------------------------------------------------------------ reads
+
+    def epoch(self, txn: lmdb.Transaction, epoch: int) -> EpochStart | None:
+        """Where ``epoch`` began, if it has."""
+        return self._get(txn, "meta", _EPOCH_PREFIX + _u64_key(epoch), EpochStart)
+
+    def latest_epoch(self, txn: lmdb.Transaction) -> EpochStart:
+        """The epoch in force at the tip (genesis records epoch 0)."""
+        raw = txn.get(_LATEST_EPOCH, db=self._db["meta"])
+        start = None if raw is None else self.epoch(txn, int.from_bytes(raw, "big"))
+        if start is None:
+            raise StoreCorrupted("no epoch is recorded")
+        return start
 
     def get_meta(self, txn: lmdb.Transaction, key: bytes) -> bytes | None:
         """The metadata value at ``key``, or None."""

@@ -101,6 +101,29 @@ class VoteData(Canonical, frozen=True):
     block_id: Hash32
 
 
+class ValidatorInfo(Canonical, frozen=True):
+    """One validator: identity, consensus key and voting weight."""
+
+    name: Name
+    """Node name, e.g. ``bank-a-v1``."""
+    organisation: Name
+    address: Address
+    """Address derived from the consensus public key."""
+    key_type: str
+    """Consensus key type: ``sm2`` on ``sm`` chains, ``p256`` on ``intl``."""
+    public_key: PublicKeyBytes
+    weight: U64
+    endpoint: Annotated[str, msgspec.Meta(max_length=253)] = ""
+    """Where its P2P listener is reached, ``host:port`` (a node's own peer list may override)."""
+
+
+class ValidatorSet(Canonical, frozen=True):
+    """The validators of one epoch, in index order."""
+
+    epoch: U64
+    validators: tuple[ValidatorInfo, ...]
+
+
 class BlockHeader(Canonical, frozen=True):
     """Block metadata; its hash is the block id."""
 
@@ -125,6 +148,9 @@ class BlockHeader(Canonical, frozen=True):
     """Merkle root of the receipts of block ``state_height``."""
     justify: QuorumCert
     """Certificate of the parent block."""
+    next_validators: ValidatorSet | None = None
+    """Set only on epoch-ending blocks: the validator set of the next epoch, as
+    the certified state at ``state_height`` requests it ([CONS-EPOCH.1])."""
 
 
 class Block(Canonical, frozen=True):
@@ -134,6 +160,33 @@ class Block(Canonical, frozen=True):
     transactions: tuple[Transaction, ...]
     signature: bytes
     """Proposer's suite signature over ``DOMAIN_BLOCK || block_id`` (empty for genesis)."""
+
+
+class CommitProof(Canonical, frozen=True):
+    """Proof that a block B is committed by the two-chain rule ([CONS-COMMIT.1]).
+
+    ``headers`` are B's descendants in height order, each the child of the one
+    before (the first a child of B); the last, D, has ``D.round ==
+    D.justify.round + 1`` and ``qc`` certifies it. D's justify certifies D's
+    parent, so D's parent is committed and with it B. The proof of an
+    epoch-ending block is what carries a node (or the verifier) into the next
+    epoch ([CONS-EPOCH.2]).
+    """
+
+    headers: tuple[BlockHeader, ...]
+    qc: QuorumCert
+
+
+class EpochStart(Canonical, frozen=True):
+    """Where an epoch begins: its validator set and root block, and for every
+    epoch after the first the proof that the root is committed ([CONS-EPOCH.2])."""
+
+    epoch: U64
+    validators: ValidatorSet
+    root_height: U64
+    root_id: Hash32
+    proof: CommitProof | None = None
+    """Commit proof of the root under the previous epoch's set (None for epoch 0)."""
 
 
 class Event(Canonical, frozen=True):
@@ -214,3 +267,15 @@ def vote_signing_bytes(vote: VoteData) -> bytes:
 def proposal_signing_bytes(block_id_: bytes) -> bytes:
     """The bytes a proposer's block signature covers."""
     return DOMAIN_BLOCK + block_id_
+
+
+def epoch_root_qc(epoch: int, root_height: int, root_id: bytes) -> QuorumCert:
+    """The unsigned round-0 certificate opening ``epoch`` on its root block.
+
+    Epoch 0's root is genesis; a later epoch's root is the committed block
+    that ended the one before ([CONS-EPOCH.1]). It carries no signature: the
+    root is trusted because it is committed, not because of this certificate.
+    """
+    return QuorumCert(
+        epoch=epoch, round=0, height=root_height, block_id=root_id, signers=(), signatures=()
+    )

@@ -12,7 +12,14 @@ import msgspec
 
 from consortia.codec import U64, Canonical, Hash32, decode, encode
 from consortia.consensus.types import Proposal, TimeoutCert, TimeoutMsg, Vote
-from consortia.ledger.types import Block, ChainId, PublicKeyBytes, QuorumCert, SignatureBytes
+from consortia.ledger.types import (
+    Block,
+    ChainId,
+    CommitProof,
+    PublicKeyBytes,
+    QuorumCert,
+    SignatureBytes,
+)
 
 DOMAIN_HELLO: Final = b"CONSORTIA/HELLO/v1\x00"
 MAX_SYNC_BLOCKS: Final = 256
@@ -27,7 +34,6 @@ class HelloData(Canonical, frozen=True):
     chain_id: ChainId
     genesis_id: Hash32
     node_name: Annotated[str, msgspec.Meta(max_length=64)]
-    validator_index: U64
     cert_fingerprint: Hash32
     """SHA-256 of the DER of the sender's own TLS certificate."""
 
@@ -80,6 +86,8 @@ class BlockResponse(Canonical, frozen=True, tag=7):
     request_id: U64
     blocks: tuple[Block, ...]
     last_qc: QuorumCert
+    epoch_proof: CommitProof | None = None
+    """Set when the last block ended its epoch: the proof that it is committed."""
 
 
 class TxGossip(Canonical, frozen=True, tag=8):

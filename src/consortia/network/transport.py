@@ -1,9 +1,14 @@
-"""Mutual-TLS connections to the other validators, with a Hello that binds each
-connection to a validator index ([NET-AUTH.1]).
+"""Mutual-TLS connections between member nodes, with a Hello that binds each
+connection to the node's key ([NET-AUTH.1]).
 
-Connection rule: validator i dials every validator j > i and accepts
-connections from j < i; a new authenticated connection to an index replaces
-the old one. Dials retry with exponential back-off (0.2 s doubling to 10 s).
+A peer is known by its node key (a validator's consensus key): the Hello is
+signed with it and names the TLS certificate, and the caller's ``admit``
+check decides whether that certificate's organisation is a member. Which
+peers a node dials is the caller's choice (:meth:`P2PNetwork.set_targets`):
+validators dial validators whose name sorts above their own, observers dial
+every validator, so each pair has one dialer. A new authenticated link to a
+key replaces the old one. Dials retry with exponential back-off (0.2 s
+doubling to 10 s).
 Each link has a bounded send queue (back-pressure: when it is full new
 frames to that peer are dropped and counted, consensus retransmits via
 timeouts) and an inbound token bucket; a peer that sends undecodable frames
@@ -22,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from consortia.codec import CodecError
-from consortia.consensus.validators import Committee
-from consortia.crypto import PrivateKey
+from consortia.crypto import KeyType, PrivateKey, PublicKey
+from consortia.crypto.errors import CryptoError
 from consortia.network.certs import TlsFiles, fingerprint, pem_fingerprint
 from consortia.network.errors import HandshakeFailed, NetworkError
 from consortia.network.framing import encode_frame, read_frame
@@ -44,18 +49,22 @@ MAX_BAD_FRAMES: Final = 20
 RATE_FRAMES_PER_S: Final = 50_000.0
 RATE_BURST: Final = 100_000.0
 
-Handler = Callable[[int, WireMessage], None]
-"""Called on the event loop with (peer index, message) for every decoded message."""
+PeerKey = bytes
+"""A peer's identity: the public key its Hello is signed with."""
+Handler = Callable[[PeerKey, WireMessage], None]
+"""Called on the event loop with (peer key, message) for every decoded message."""
+Admit = Callable[[PeerKey, bytes], None]
+"""Raises HandshakeFailed unless (node key, DER certificate) belongs to a member."""
 
 
 @dataclass(frozen=True, slots=True)
 class PeerAddress:
-    """Where validator ``index`` listens."""
+    """Where a peer listens; ``key`` is checked against its Hello when known."""
 
-    index: int
     name: str
     host: str
     port: int
+    key: PeerKey | None = None
 
 
 @dataclass
@@ -71,7 +80,8 @@ class LinkStats:
 
 @dataclass
 class _Link:
-    index: int
+    key: PeerKey
+    name: str
     writer: asyncio.StreamWriter
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(SEND_QUEUE))
     stats: LinkStats = field(default_factory=LinkStats)
@@ -99,49 +109,58 @@ def _contexts(tls: TlsFiles) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 
 class P2PNetwork:
-    """Authenticated links to the other validators of a committee."""
+    """Authenticated links to the other member nodes of one chain."""
 
     def __init__(
         self,
         *,
-        me: int,
         node_name: str,
-        committee: Committee,
+        chain_id: str,
+        genesis_id: bytes,
+        key_type: KeyType,
         identity: PrivateKey,
         tls: TlsFiles,
         listen: tuple[str, int],
-        peers: list[PeerAddress],
         handler: Handler,
-        on_connect: Callable[[int], None],
+        on_connect: Callable[[PeerKey], None],
+        admit: Admit | None = None,
     ) -> None:
-        self.me = me
-        self._committee = committee
+        self._chain_id = chain_id
+        self._genesis_id = genesis_id
+        self._key_type = key_type
         self._identity = identity
+        self.key: PeerKey = identity.public_key().to_bytes()
         self._server_ctx, self._client_ctx = _contexts(tls)
         self._listen = listen
-        self._peers = {p.index: p for p in peers if p.index != me}
         self._handler = handler
         self._on_connect = on_connect
-        self._links: dict[int, _Link] = {}
+        self._admit = admit
+        self._links: dict[PeerKey, _Link] = {}
         self._server: asyncio.Server | None = None
-        self._dialers: list[asyncio.Task[None]] = []
+        self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
+        self._targets: list[PeerAddress] = []
         hello_data = HelloData(
-            chain_id=committee.chain_id,
-            genesis_id=committee.genesis_id,
+            chain_id=chain_id,
+            genesis_id=genesis_id,
             node_name=node_name,
-            validator_index=me,
             cert_fingerprint=pem_fingerprint(tls.cert.read_bytes()),
         )
         self._hello = Hello(
             data=hello_data,
-            public_key=identity.public_key().to_bytes(),
+            public_key=self.key,
             signature=identity.sign(hello_signing_bytes(hello_data)),
         )
+
+    def trust(self, ca_pems: list[bytes]) -> None:
+        """Also accept TLS chains ending at these CA certificates (new members)."""
+        for pem in ca_pems:
+            for ctx in (self._server_ctx, self._client_ctx):
+                ctx.load_verify_locations(cadata=pem.decode("ascii"))
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Listen and start dialing higher-indexed peers."""
+        """Listen, and dial the targets set so far."""
         host, port = self._listen
         try:
             self._server = await asyncio.start_server(
@@ -151,13 +170,24 @@ class P2PNetwork:
             raise NetworkError(
                 f"cannot listen for peers on {host}:{port}: {exc.strerror}"
             ) from None
-        for peer in self._peers.values():
-            if peer.index > self.me:
-                self._dialers.append(asyncio.create_task(self._dial_forever(peer)))
+        self.set_targets(self._targets)
+
+    def set_targets(self, targets: list[PeerAddress]) -> None:
+        """Dial exactly these peers from now on (each until a link to it is up)."""
+        self._targets = list(targets)
+        if self._server is None:
+            return
+        wanted = set(self._targets)
+        for target in list(self._dialers):
+            if target not in wanted:
+                self._dialers.pop(target).cancel()
+        for target in self._targets:
+            if target not in self._dialers:
+                self._dialers[target] = asyncio.create_task(self._dial_forever(target))
 
     async def close(self) -> None:
         """Stop listening, dialing and every link (idempotent)."""
-        for task in self._dialers:
+        for task in self._dialers.values():
             task.cancel()
         self._dialers.clear()
         for link in list(self._links.values()):
@@ -169,19 +199,30 @@ class P2PNetwork:
                 await self._server.wait_closed()
             self._server = None
 
-    def connected(self) -> list[int]:
-        """Indices of peers with a live link."""
+    def connected(self) -> list[PeerKey]:
+        """Keys of peers with a live link."""
         return sorted(self._links)
 
-    def stats(self) -> dict[int, LinkStats]:
+    def name_of(self, key: PeerKey) -> str:
+        """The node name a connected peer gave in its Hello ("?" if not connected)."""
+        link = self._links.get(key)
+        return link.name if link is not None else "?"
+
+    def stats(self) -> dict[PeerKey, LinkStats]:
         """Per-peer counters (copies)."""
-        return {i: LinkStats(**vars(link.stats)) for i, link in self._links.items()}
+        return {k: LinkStats(**vars(link.stats)) for k, link in self._links.items()}
+
+    def drop_unless(self, keep: Callable[[PeerKey], bool]) -> None:
+        """Close the links of peers that ``keep`` no longer admits."""
+        for key, link in list(self._links.items()):
+            if not keep(key):
+                self._drop(link)
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, index: int, message: WireMessage) -> bool:
-        """Queue ``message`` for peer ``index``; False if not connected or queue full."""
-        link = self._links.get(index)
+    def send(self, key: PeerKey, message: WireMessage) -> bool:
+        """Queue ``message`` for peer ``key``; False if not connected or queue full."""
+        link = self._links.get(key)
         if link is None:
             return False
         return self._enqueue(link, encode_frame(encode_message(message)))
@@ -205,8 +246,9 @@ class P2PNetwork:
 
     async def _dial_forever(self, peer: PeerAddress) -> None:
         delay = 0.2
+        known = peer.key
         while True:
-            if peer.index not in self._links:
+            if known is None or known not in self._links:
                 try:
                     reader, writer = await asyncio.wait_for(
                         asyncio.open_connection(
@@ -214,7 +256,7 @@ class P2PNetwork:
                         ),
                         HANDSHAKE_TIMEOUT_S,
                     )
-                    await self._handshake(reader, writer, expected=peer.index)
+                    known = await self._handshake(reader, writer, expected=peer.key)
                     delay = 0.2
                 except (OSError, TimeoutError, NetworkError, ssl.SSLError, CodecError) as exc:
                     log.debug("dial %s failed: %s", peer.name, exc)
@@ -229,52 +271,55 @@ class P2PNetwork:
             writer.close()
 
     async def _handshake(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, expected: int | None
-    ) -> None:
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        expected: PeerKey | None,
+    ) -> PeerKey:
         writer.write(encode_frame(encode_message(self._hello)))
         await writer.drain()
         raw = await asyncio.wait_for(read_frame(reader, limit=4096), HANDSHAKE_TIMEOUT_S)
         hello = decode_message(raw)
         if not isinstance(hello, Hello):
             raise HandshakeFailed("first message was not a Hello")
-        index = self._check_hello(hello, writer)
-        if expected is not None and index != expected:
-            raise HandshakeFailed(f"dialed validator {expected}, answered as {index}")
-        if expected is None and index >= self.me:
-            raise HandshakeFailed(f"validator {index} must be dialed by us, not dial us")
-        old = self._links.pop(index, None)
+        key = self._check_hello(hello, writer)
+        if expected is not None and key != expected:
+            raise HandshakeFailed(f"dialed {hello.data.node_name!r}, answered with another key")
+        old = self._links.pop(key, None)
         if old is not None:
             old.close()
-        link = _Link(index=index, writer=writer)
-        self._links[index] = link
+        link = _Link(key=key, name=hello.data.node_name, writer=writer)
+        self._links[key] = link
         link.tasks = [
             asyncio.create_task(self._read_loop(link, reader)),
             asyncio.create_task(self._write_loop(link)),
         ]
-        log.info("connected to validator %d (%s)", index, hello.data.node_name)
-        self._on_connect(index)
+        log.info("connected to %s", link.name)
+        self._on_connect(key)
+        return key
 
-    def _check_hello(self, hello: Hello, writer: asyncio.StreamWriter) -> int:
+    def _check_hello(self, hello: Hello, writer: asyncio.StreamWriter) -> PeerKey:
         data = hello.data
-        if (
-            data.chain_id != self._committee.chain_id
-            or data.genesis_id != self._committee.genesis_id
-        ):
+        if data.chain_id != self._chain_id or data.genesis_id != self._genesis_id:
             raise HandshakeFailed(f"peer is on chain {data.chain_id!r} with another genesis")
-        index = data.validator_index
-        if index >= self._committee.size or index == self.me:
-            raise HandshakeFailed(f"peer claims validator index {index}")
-        if self._committee.validator_set.validators[index].public_key != hello.public_key:
-            raise HandshakeFailed(f"peer's key is not validator {index}'s key")
-        if not self._committee.public_keys[index].verify(
-            hello_signing_bytes(data), hello.signature
-        ):
+        if hello.public_key == self.key:
+            raise HandshakeFailed("peer presents our own key")
+        try:
+            public = PublicKey.from_bytes(self._key_type, hello.public_key)
+        except (CryptoError, ValueError) as exc:
+            raise HandshakeFailed(
+                f"peer's key is not a {self._key_type.value} key: {exc}"
+            ) from None
+        if not public.verify(hello_signing_bytes(data), hello.signature):
             raise HandshakeFailed("peer's Hello signature does not verify")
         ssl_object = writer.get_extra_info("ssl_object")
         peer_der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if not peer_der or fingerprint(peer_der) != data.cert_fingerprint:
             raise HandshakeFailed("peer's Hello is not bound to its TLS certificate")
-        return int(index)
+        if self._admit is not None:
+            self._admit(hello.public_key, peer_der)
+        return bytes(hello.public_key)
 
     async def _write_loop(self, link: _Link) -> None:
         try:
@@ -302,20 +347,20 @@ class P2PNetwork:
                     message = decode_message(raw)
                 except CodecError as exc:
                     link.stats.bad_frames += 1
-                    log.warning("validator %d sent an undecodable frame: %s", link.index, exc)
+                    log.warning("%s sent an undecodable frame: %s", link.name, exc)
                     if link.stats.bad_frames > MAX_BAD_FRAMES:
                         raise NetworkError("too many undecodable frames") from None
                     continue
                 link.stats.received += 1
                 if isinstance(message, Hello):
                     continue
-                self._handler(link.index, message)
+                self._handler(link.key, message)
         except (OSError, asyncio.IncompleteReadError, NetworkError, ConnectionError) as exc:
-            log.info("link to validator %d closed: %s", link.index, exc)
+            log.info("link to %s closed: %s", link.name, exc)
         finally:
             self._drop(link)
 
     def _drop(self, link: _Link) -> None:
-        if self._links.get(link.index) is link:
-            del self._links[link.index]
+        if self._links.get(link.key) is link:
+            del self._links[link.key]
         link.close()

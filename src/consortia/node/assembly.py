@@ -19,22 +19,22 @@ import lmdb
 
 from consortia.codec import decode, encode
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
-from consortia.consensus.core import ConsensusCore
+from consortia.consensus.core import Commit
 from consortia.consensus.pacemaker import PacemakerConfig
-from consortia.consensus.safety import SafetyRules
 from consortia.consensus.storage import ConsensusStorage
-from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
 from consortia.mempool import Mempool
 from consortia.network.certs import TlsFiles
-from consortia.network.transport import P2PNetwork, PeerAddress
+from consortia.network.transport import P2PNetwork
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
-from consortia.node.driver import ConsensusDriver, LocalNetwork, Network
+from consortia.node.driver import ConsensusDriver, LocalNetwork
+from consortia.node.epochs import CoreFactory, cut_at_epoch_end
 from consortia.node.events import EventBus
 from consortia.node.execution_service import Executed, ExecutionService, install_genesis
+from consortia.node.membership import Membership, dial_targets
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.reader import LedgerReader
 from consortia.node.router import Router
@@ -64,12 +64,19 @@ class Node:
     service: NodeService
     driver: ConsensusDriver
     execution: ExecutionService
+    reader: LedgerReader
+    key: PrivateKey
+    """This node's key: its identity on the network, and its vote when a validator."""
+    cores: CoreFactory = field(repr=False)
     _loop: asyncio.AbstractEventLoop = field(init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
+    _epoch_ended: bool = field(default=False, init=False, repr=False)
+    """The current epoch's last block is committed; later commits of it are dropped."""
     _height_waiters: list[tuple[int, asyncio.Future[None]]] = field(
         default_factory=list, init=False, repr=False
     )
     router: Router | None = field(default=None, init=False, repr=False)
+    _members: Membership = field(init=False, repr=False)
 
     @classmethod
     def open(cls, root: Path) -> Node:
@@ -94,35 +101,18 @@ class Node:
         with env.begin() as txn:
             height = store.latest_height(txn)
             assert height is not None
-            root_block = store.block_by_height(txn, height)
-            root_id = store.block_id_at(txn, height)
-            root_qc = store.certificate(txn, height)
-            genesis_id = store.block_id_at(txn, 0)
-        assert root_qc is not None, "every committed block is stored with its certificate"
-        committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
-        tree_ = BlockTree(root_block, root_id, root_qc)
+        try:
+            key = PrivateKey.from_pem(home.validator_key.read_bytes())
+        except FileNotFoundError:
+            raise ConfigError(f"no node key at {home.validator_key}") from None
+        if key.key_type is not suite.consensus_key_type:
+            raise ConfigError(
+                f"{home.validator_key} is a {key.key_type.value} key; "
+                f"the {genesis.suite} suite needs {suite.consensus_key_type.value}"
+            )
         consensus_storage = ConsensusStorage(home.consensus_dir)
         reader = LedgerReader(env, store, tree)
         mempool = Mempool(chain_id=genesis.chain_id, policy=genesis.policy, hash_fn=hash_fn)
-        events = EventBus()
-
-        me = config.validator_index
-        safety = None
-        signing_key: PrivateKey | None = None
-        if me is not None:
-            if me >= committee.size:
-                raise ConfigError(f"validator_index {me} outside a set of {committee.size}")
-            signing_key = PrivateKey.from_pem(home.validator_key.read_bytes())
-            if signing_key.public_key().to_bytes() != genesis.validators.validators[me].public_key:
-                raise ConfigError(f"{home.validator_key} is not validator {me}'s key in genesis")
-            safety = SafetyRules(
-                consensus_storage,
-                signing_key.sign,
-                chain_id=genesis.chain_id,
-                author=me,
-                epoch=committee.epoch,
-            )
-
         execution = ExecutionService(
             env=env,
             store=store,
@@ -131,40 +121,42 @@ class Node:
             hash_fn=hash_fn,
             executed_height=height,
         )
-        proposer = BlockProposer(
-            chain_id=genesis.chain_id,
-            epoch=committee.epoch,
-            me=me if me is not None else 0,
-            hash_fn=hash_fn,
-            tree=tree_,
-            mempool=mempool,
-            reader=reader,
-            execution=execution,
-            min_interval_ms=config.min_block_interval_ms,
-            idle_interval_ms=config.idle_block_interval_ms,
-        )
         checker = ProposalChecker(
             hash_fn=hash_fn,
             mempool=mempool,
             reader=reader,
             max_clock_skew_ms=config.max_clock_skew_ms,
         )
-        core = ConsensusCore(
-            committee=committee,
-            tree=tree_,
+
+        def new_proposer(epoch: int, me: int, tree: BlockTree) -> BlockProposer:
+            return BlockProposer(
+                chain_id=genesis.chain_id,
+                epoch=epoch,
+                me=me,
+                hash_fn=hash_fn,
+                tree=tree,
+                mempool=mempool,
+                reader=reader,
+                execution=execution,
+                min_interval_ms=config.min_block_interval_ms,
+                idle_interval_ms=config.idle_block_interval_ms,
+            )
+
+        cores = CoreFactory(
+            env=env,
+            store=store,
+            chain_id=genesis.chain_id,
             hash_fn=hash_fn,
-            me=me,
-            safety=safety,
-            builder=proposer,
-            validator=checker,
-            store=consensus_storage,
+            key=key,
+            storage=consensus_storage,
+            checker=checker,
+            new_proposer=new_proposer,
             pacemaker=PacemakerConfig(base_timeout_s=config.base_timeout_ms / 1000),
         )
-        network: Network = LocalNetwork()
         driver = ConsensusDriver(
-            core,
-            network,
-            lambda commit: execution.submit(commit.blocks),
+            cores.core_for_tip(),
+            LocalNetwork(),
+            lambda commit: None,
             tick_s=max(config.min_block_interval_ms, 10) / 1000,
         )
         service = NodeService(
@@ -172,11 +164,10 @@ class Node:
             chain_id=genesis.chain_id,
             suite=genesis.suite,
             genesis=encode(genesis),
-            validator_index=me,
             reader=reader,
             mempool=mempool,
-            core=core,
-            events=events,
+            driver=driver,
+            events=EventBus(),
             on_new_transactions=driver.poke,
             runtime=runtime,
         )
@@ -189,51 +180,94 @@ class Node:
             service=service,
             driver=driver,
             execution=execution,
+            reader=reader,
+            key=key,
+            cores=cores,
         )
+        driver.on_commit = node._on_commit
         execution.on_executed = node.after_execution
-        if committee.size > 1:
-            if me is None or signing_key is None:
-                raise ConfigError("non-validator nodes are not supported yet: set validator_index")
-            node._attach_network(committee, signing_key, reader, hash_fn)
+        committee = driver.core.committee
+        if config.peers or committee.size > 1 or driver.core.me is None:
+            node._attach_network(hash_fn)
         node._recover_pending()
         return node
 
+    # ------------------------------------------------------------------ epochs
+
+    @property
+    def genesis_id(self) -> bytes:
+        """Id of the genesis block."""
+        return self.driver.core.committee.genesis_id
+
+    def _on_commit(self, commit: Commit) -> None:
+        """Execute what consensus committed, up to the end of the epoch ([CONS-EPOCH.1])."""
+        if self._epoch_ended:
+            return
+        blocks, self._epoch_ended = cut_at_epoch_end(
+            commit.blocks, self.driver.core.committee.epoch
+        )
+        self.execution.submit(blocks)
+
+    def _enter_next_epoch(self) -> None:
+        """The epoch-ending block is executed: hand consensus to the next validator set."""
+        old = self.driver.core
+        self.consensus_storage.reset()
+        core = self.cores.core_for_tip()
+        core.evidence = old.evidence
+        self._epoch_ended = False
+        log.info(
+            "entering epoch %d with %d validators (this node: %s)",
+            core.committee.epoch,
+            core.committee.size,
+            f"validator {core.me}" if core.me is not None else "observer",
+        )
+        self.driver.switch(core)
+        if self.router is not None:
+            self.router.new_epoch()
+            self._update_peers()
+
     # ----------------------------------------------------------------- network
 
-    def _attach_network(
-        self, committee: Committee, key: PrivateKey, reader: LedgerReader, hash_fn: Hasher
-    ) -> None:
-        """Replace the local network by authenticated links to the other validators."""
+    def _attach_network(self, hash_fn: Hasher) -> None:
+        """Replace the local network by authenticated links to the other members."""
         config = self.config
-        assert config.validator_index is not None
-        by_name = {v.name: i for i, v in enumerate(committee.validator_set.validators)}
-        peers = []
-        for peer in config.peers:
-            if peer.name not in by_name:
-                raise ConfigError(f"peer {peer.name!r} in node.toml is not a genesis validator")
-            peers.append(PeerAddress(by_name[peer.name], peer.name, peer.host, peer.port))
         router = Router(
             driver=self.driver,
-            reader=reader,
+            reader=self.reader,
             hash_fn=hash_fn,
             wait_executed=self.wait_executed,
             admit_gossip=lambda raws: self.service.submit_many(raws, gossip=False),
             execution_wait_s=config.base_timeout_ms / 1000,
         )
         router.p2p = P2PNetwork(
-            me=config.validator_index,
             node_name=config.name,
-            committee=committee,
-            identity=key,
+            chain_id=self.genesis.chain_id,
+            genesis_id=self.genesis_id,
+            key_type=get_suite(self.genesis.suite).consensus_key_type,
+            identity=self.key,
             tls=TlsFiles(self.home.root),
             listen=(config.p2p_host, config.p2p_port),
-            peers=peers,
             handler=router.handle,
             on_connect=router.on_connect,
+            admit=self._admit,
         )
+        self._members = Membership(self.reader, TlsFiles(self.home.root).ca_bundle)
         self.driver.network = router
         self.service.on_admitted = router.gossip
         self.router = router
+        router.p2p.trust(self._members.ca_pems())
+        self._update_peers()
+
+    def _admit(self, key: bytes, cert_der: bytes) -> None:
+        """Accept a peer whose certificate a member organisation's CA issued."""
+        self._members.admit(cert_der)
+
+    def _update_peers(self) -> None:
+        """Dial the peers this node is responsible for in the current epoch."""
+        assert self.router is not None and self.router.p2p is not None
+        self.router.p2p.set_targets(
+            dial_targets(self.config, self.driver.core.committee, self.driver.core.me)
+        )
 
     async def wait_executed(self, height: int, timeout_s: float) -> bool:
         """True once ``height`` is executed locally, False after ``timeout_s``."""
@@ -254,6 +288,12 @@ class Node:
         core = self.driver.core
         tree = core.tree
         blocks, highest_qc, highest_tc = self.consensus_storage.load()
+        epoch = core.committee.epoch
+        blocks = [b for b in blocks if b.header.epoch == epoch]
+        if highest_qc is not None and highest_qc.epoch != epoch:
+            highest_qc = None
+        if highest_tc is not None and highest_tc.epoch != epoch:
+            highest_tc = None
         root_height = tree.root.header.height
         hash_fn = get_suite(self.genesis.suite).hash
         recommitted: list[CommittedBlock] = []
@@ -274,7 +314,7 @@ class Node:
         self.consensus_storage.prune_blocks(stale)
         if recommitted:
             log.info("recovered %d committed blocks from consensus storage", len(recommitted))
-            self.execution.submit(recommitted)
+            self._on_commit(Commit(tuple(recommitted)))
 
     # ---------------------------------------------------------------- running
 
@@ -294,6 +334,12 @@ class Node:
         ids = [receipt.tx_id for receipt in executed.receipts]
         service.notify_committed(ids)
         self.consensus_storage.prune_blocks([executed.committed.block_id])
+        if block.header.next_validators is not None and self._epoch_ended:
+            self._enter_next_epoch()
+        if self.router is not None and any(
+            e.module == "governance" for r in executed.receipts for e in r.events
+        ):
+            self._refresh_members()
         still_waiting = []
         for wanted, future in self._height_waiters:
             if wanted <= height:
@@ -327,6 +373,11 @@ class Node:
                 }
             )
         self.driver.poke()
+
+    def _refresh_members(self) -> None:
+        """Governance may have admitted an organisation: trust its CA from now on."""
+        assert self.router is not None and self.router.p2p is not None
+        self.router.p2p.trust(self._members.ca_pems())
 
     async def run(self, *, serve_api: bool = True) -> None:
         """Run consensus, execution and the API until cancelled, then close cleanly."""

@@ -48,8 +48,6 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]
     chain_id: str
-    validator_index: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    """Index in the genesis validator set; None for a non-voting node."""
     api_host: str = "127.0.0.1"
     api_port: Port = 8545
     p2p_host: str = "127.0.0.1"

@@ -70,7 +70,8 @@ class ConsensusDriver:
         self.core = core
         self.network = network
         """Where actions go; the composition root may swap in the peer network."""
-        self._on_commit = on_commit
+        self.on_commit = on_commit
+        """Receives commits (the composition root sets it once the node exists)."""
         self._tick_s = tick_s
         self._timer: asyncio.TimerHandle | None = None
         self.rejected_messages = 0
@@ -83,11 +84,19 @@ class ConsensusDriver:
             elif isinstance(action, SendVote):
                 self.network.send_vote(action.to, action.vote)
             elif isinstance(action, Commit):
-                self._on_commit(action)
+                self.on_commit(action)
             elif isinstance(action, ScheduleTimeout):
                 self._schedule(action)
             else:
                 self.network.request_blocks(action.peer, action)
+
+    def switch(self, core: ConsensusCore) -> None:
+        """Run ``core`` (a new epoch's) from now on; the old core's timer is cancelled."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.core = core
+        self.guarded(core.start)
 
     def _schedule(self, action: ScheduleTimeout) -> None:
         if self._timer is not None:

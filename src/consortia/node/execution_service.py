@@ -21,6 +21,7 @@ import lmdb
 
 from consortia.codec import U64, Canonical, Hash32, decode, encode
 from consortia.consensus.blocktree import CommittedBlock
+from consortia.execution.epochs import enter_epoch
 from consortia.execution.executor import Runtime, execute_block
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
@@ -28,7 +29,7 @@ from consortia.execution.state_view import StateView
 from consortia.genesis import Genesis, build_genesis, genesis_qc
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, Hasher, Receipt, receipt_leaf, tx_id
+from consortia.ledger.types import Block, EpochStart, Hasher, Receipt, receipt_leaf, tx_id
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,37 @@ def install_genesis(
     block, bid = build_genesis(genesis, runtime, tree, txn)
     store.append_block(txn, block, bid, [])
     store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
+    store.put_epoch(txn, genesis_epoch(genesis, bid))
     roots = ExecutionRoots(
         state_root=block.header.state_root, receipts_root=block.header.receipts_root
     )
     record_roots(store, txn, 0, roots, 0)
     return block, bid
+
+
+def genesis_epoch(genesis: Genesis, genesis_id: bytes) -> EpochStart:
+    """Epoch 0: the genesis validators, rooted at the genesis block."""
+    return EpochStart(
+        epoch=genesis.validators.epoch,
+        validators=genesis.validators,
+        root_height=0,
+        root_id=genesis_id,
+    )
+
+
+def next_epoch_start(committed: CommittedBlock) -> EpochStart:
+    """The epoch an epoch-ending block opens, with the proof that it is committed."""
+    header = committed.block.header
+    assert header.next_validators is not None and committed.commit_proof is not None, (
+        "an epoch-ending block is executed only with its commit proof"
+    )
+    return EpochStart(
+        epoch=header.next_validators.epoch,
+        validators=header.next_validators,
+        root_height=header.height,
+        root_id=committed.block_id,
+        proof=committed.commit_proof,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +144,10 @@ def apply_block(
         repeats = store.repeated_positions(txn, ids)
         store.append_block(txn, block, committed.block_id, ids, repeats=repeats)
         store.put_certificate(txn, committed.certificate)
+        if header.next_validators is not None:
+            store.put_epoch(txn, next_epoch_start(committed))
         view = StateView(tree, txn, height - 1)
+        enter_epoch(view, header.epoch)
         policy = view.get_struct(POLICY_KEY, ChainPolicy)
         assert policy is not None, "genesis writes the chain policy"
         context = BlockContext(

@@ -28,10 +28,10 @@ from typing import Final
 import msgspec
 
 from consortia.codec import encode
-from consortia.consensus.types import ValidatorInfo, ValidatorSet
 from consortia.crypto import KeyType, PrivateKey, get_suite
 from consortia.execution.policy import ChainPolicy
 from consortia.genesis import Genesis
+from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.network.certs import TlsFiles, create_ca, issue_node_cert
 from consortia.node.charter import CharterError, default_charter, load_charter
@@ -102,6 +102,7 @@ def init_network(
                 key_type=consensus_type.value,
                 public_key=public.to_bytes(),
                 weight=1,
+                endpoint=f"{host}:{base_p2p_port + i}",
             )
         )
         entries.append(
@@ -186,7 +187,6 @@ def init_network(
         config = NodeConfig(
             name=entry.name,
             chain_id=chain_id,
-            validator_index=i,
             api_host=host,
             api_port=base_api_port + i,
             p2p_host=host,

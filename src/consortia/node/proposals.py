@@ -7,6 +7,12 @@ parent; while the parent or grandparent holds transactions it keeps proposing
 an empty block only after ``idle_block_interval_ms``. This is empty-block
 suppression with a bounded idle interval.
 
+Epochs ([CONS-EPOCH.1], docs/consensus.md): a block whose certified state
+(at ``state_height``) requests the next epoch's validator set carries that set
+in ``next_validators``; the first such block to commit ends the epoch. Its
+descendants in the same epoch carry no transactions: they only exist to
+commit it, and are dropped when it commits.
+
 State roots ([NODE-STATE-ROOT.1]): a block carries the state and receipts
 roots of a height its proposer has executed, never below its parent's
 ``state_height`` and at most two below the parent (the height the parent's QC
@@ -33,6 +39,7 @@ from consortia.ledger.types import (
     Hasher,
     QuorumCert,
     Transaction,
+    ValidatorSet,
     tx_id,
     tx_leaf,
     tx_signing_bytes,
@@ -45,6 +52,17 @@ from consortia.node.reader import LedgerReader
 def wall_clock_ms() -> int:
     """Local time in milliseconds (proposer timestamps only; never used in execution)."""
     return time.time_ns() // 1_000_000
+
+
+def expected_next_set(reader: LedgerReader, epoch: int, state_height: int) -> ValidatorSet | None:
+    """``next_validators`` of a block of ``epoch`` certifying ``state_height``."""
+    pending = reader.pending_set(state_height)
+    return pending if pending is not None and pending.epoch == epoch + 1 else None
+
+
+def ends_epoch(block: Block, epoch: int) -> bool:
+    """True if ``block`` (of ``epoch``) ends it: its descendants in ``epoch`` stay empty."""
+    return block.header.epoch == epoch and block.header.next_validators is not None
 
 
 def pending_chain(tree: BlockTree, parent_id: bytes) -> list[Block]:
@@ -119,6 +137,11 @@ class BlockProposer:
         roots = self._reader.roots(state_height)
         if roots is None:
             return None
+        next_validators = expected_next_set(self._reader, self._epoch, state_height)
+        if ends_epoch(parent, self._epoch):
+            return self._unsigned(
+                parent, parent_id, round_, justify, now, state_height, (), next_validators
+            )
         in_flight = pending_chain(self._tree, parent_id)
         backlog = [c.block for c in self._execution.backlog()]
         unexecuted = in_flight + backlog
@@ -150,6 +173,23 @@ class BlockProposer:
         if not chosen and not flushing and elapsed < self._idle_interval:
             return None
         transactions = tuple(p.tx for p in chosen)
+        return self._unsigned(
+            parent, parent_id, round_, justify, now, state_height, transactions, next_validators
+        )
+
+    def _unsigned(
+        self,
+        parent: Block,
+        parent_id: bytes,
+        round_: int,
+        justify: QuorumCert,
+        now: int,
+        state_height: int,
+        transactions: tuple[Transaction, ...],
+        next_validators: ValidatorSet | None,
+    ) -> Block:
+        roots = self._reader.roots(state_height)
+        assert roots is not None, "the caller checked the state height is executed"
         header = BlockHeader(
             chain_id=self._chain_id,
             epoch=self._epoch,
@@ -164,6 +204,7 @@ class BlockProposer:
             state_root=roots.state_root,
             receipts_root=roots.receipts_root,
             justify=justify,
+            next_validators=next_validators,
         )
         return Block(header=header, transactions=transactions, signature=b"")
 
@@ -218,6 +259,7 @@ class ProposalChecker:
         if gas > policy.block_gas_limit:
             raise InvalidProposal(f"block asks for {gas} gas, limit {policy.block_gas_limit}")
         self._check_state(header, parent.header)
+        self._check_epoch_change(block, parent)
         self._check_transactions(txs, header.chain_id, policy.allowed_key_types)
         if self._reader.repeated_positions([tx_id(self._hash, tx.body) for tx in txs]):
             raise InvalidProposal("block repeats a transaction that is already committed")
@@ -233,6 +275,17 @@ class ProposalChecker:
             raise InvalidProposal(f"state height {header.state_height} is not executed here yet")
         if roots.state_root != header.state_root or roots.receipts_root != header.receipts_root:
             raise InvalidProposal(f"state or receipts root of height {header.state_height} differs")
+
+    def _check_epoch_change(self, block: Block, parent: Block) -> None:
+        header = block.header
+        expected = expected_next_set(self._reader, header.epoch, header.state_height)
+        if header.next_validators != expected:
+            raise InvalidProposal(
+                f"next_validators differs from the set the state of height "
+                f"{header.state_height} requests"
+            )
+        if ends_epoch(parent, header.epoch) and block.transactions:
+            raise InvalidProposal("a block after an epoch-ending block must be empty")
 
     def _check_transactions(
         self, txs: tuple[Transaction, ...], chain_id: str, allowed: tuple[str, ...]

@@ -12,11 +12,12 @@ from typing import TypeVar
 import lmdb
 
 from consortia.codec import decode
+from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block
+from consortia.ledger.types import Block, EpochStart, ValidatorSet
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.assets.types import BAL_PREFIX, Asset, Balance, definition_key
 from consortia.node.execution_service import ExecutionRoots, read_certifying_height, read_roots
@@ -72,6 +73,28 @@ class LedgerReader:
     def roots(self, height: int) -> ExecutionRoots | None:
         """State and receipts roots of an executed height."""
         return self._read(lambda txn: read_roots(self._store, txn, height))
+
+    def pending_set(self, version: int) -> ValidatorSet | None:
+        """The next epoch's validator set requested in the state of ``version``, if any."""
+        raw = self._read(lambda txn: self._tree.get(txn, VALIDATORS_NEXT_KEY, version))
+        return None if raw is None else decode(raw, ValidatorSet)
+
+    def epoch(self, epoch: int | None = None) -> EpochStart:
+        """Where ``epoch`` (default: the one in force at the tip) began.
+
+        Raises:
+            BlockNotFound: that epoch has not begun.
+        """
+
+        def read(txn: lmdb.Transaction) -> EpochStart:
+            if epoch is None:
+                return self._store.latest_epoch(txn)
+            start = self._store.epoch(txn, epoch)
+            if start is None:
+                raise BlockNotFound(f"epoch {epoch} has not begun")
+            return start
+
+        return self._read(read)
 
     def policy(self) -> ChainPolicy:
         """Chain policy in force at the latest executed height."""

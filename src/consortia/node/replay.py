@@ -52,10 +52,14 @@ def replay_chain(source: Path, target: Path, genesis: Genesis) -> ReplayReport:
                 return ReplayReport(1, 0, "genesis block differs from the genesis file")
         for height in range(1, top + 1):
             with src_env.begin() as txn:
+                block = src_store.block_by_height(txn, height)
+                ends_epoch = block.header.next_validators
+                start = None if ends_epoch is None else src_store.epoch(txn, ends_epoch.epoch)
                 committed = CommittedBlock(
-                    block=src_store.block_by_height(txn, height),
+                    block=block,
                     block_id=src_store.block_id_at(txn, height),
                     certificate=src_store.certificate(txn, height) or _missing(height),
+                    commit_proof=None if start is None else start.proof,
                 )
                 expected = read_roots(src_store, txn, height)
             executed = apply_block(dst_env, dst_store, dst_tree, runtime, hash_fn, committed)

@@ -5,21 +5,29 @@ block requests) and gossips client transactions. Inbound: turns wire
 messages into core events, in arrival order on one task, waiting for local
 execution to reach a proposal's ``state_height`` before judging it, and
 answers block requests from the pending tree and the ledger ([NET-SYNC.1]).
+
+Peers are known by key; the current epoch's committee says which are
+validators (consensus messages from any other peer are ignored). A message
+of a later epoch means this node missed an epoch change: it is kept (a
+bounded number) and the chain up to the epoch-ending block is fetched with
+its commit proof; once the node enters that epoch the kept messages are
+handled ([CONS-EPOCH.2]).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from consortia.consensus.core import NeedBlock
+from consortia.consensus.core import ConsensusCore, NeedBlock
 from consortia.consensus.types import Proposal, TimeoutMsg, Vote
 from consortia.ledger.errors import BlockNotFound
-from consortia.ledger.types import Block, Hasher, QuorumCert, block_id
+from consortia.ledger.types import Block, EpochStart, Hasher, QuorumCert, block_id
 from consortia.network.messages import (
     MAX_GOSSIP_TXS,
     MAX_SYNC_BLOCKS,
@@ -34,7 +42,7 @@ from consortia.network.messages import (
     VoteMsg,
     WireMessage,
 )
-from consortia.network.transport import P2PNetwork
+from consortia.network.transport import P2PNetwork, PeerKey
 from consortia.node import snapshot
 from consortia.node.driver import ConsensusDriver
 from consortia.node.reader import LedgerReader
@@ -45,6 +53,33 @@ GOSSIP_INTERVAL_S: Final = 0.02
 REQUEST_TIMEOUT_S: Final = 2.0
 """A block request unanswered for this long may be sent again (to any peer)."""
 INBOX_SIZE: Final = 65_536
+MAX_FUTURE_MESSAGES: Final = 1_024
+"""Messages of a later epoch kept until this node has entered it."""
+
+
+def message_epoch(message: WireMessage) -> int | None:
+    """The epoch a consensus message belongs to (None for other messages)."""
+    if isinstance(message, ProposalMsg):
+        return message.proposal.block.header.epoch
+    if isinstance(message, VoteMsg):
+        return message.vote.data.epoch
+    if isinstance(message, TimeoutMsgWire):
+        return message.timeout.data.epoch
+    if isinstance(message, SyncInfo):
+        return message.highest_qc.epoch
+    return None
+
+
+def referenced_block(message: WireMessage) -> bytes:
+    """A certified block a consensus message points at (to fetch the chain up to it)."""
+    if isinstance(message, ProposalMsg):
+        return message.proposal.block.header.justify.block_id
+    if isinstance(message, VoteMsg):
+        return message.vote.data.block_id
+    if isinstance(message, TimeoutMsgWire):
+        return message.timeout.high_qc.block_id
+    assert isinstance(message, SyncInfo)
+    return message.highest_qc.block_id
 
 
 class Router:
@@ -61,19 +96,40 @@ class Router:
         execution_wait_s: float,
     ) -> None:
         self._driver = driver
-        self._core = driver.core
         self._reader = reader
         self._hash = hash_fn
         self._wait_executed = wait_executed
         self._admit_gossip = admit_gossip
         self._wait_s = execution_wait_s
         self.p2p: P2PNetwork | None = None
-        self._inbox: asyncio.Queue[tuple[int, WireMessage]] = asyncio.Queue(INBOX_SIZE)
+        self._inbox: asyncio.Queue[tuple[PeerKey, WireMessage]] = asyncio.Queue(INBOX_SIZE)
         self._gossip: list[bytes] = []
         self._requests = itertools.count(1)
         self._inflight: dict[int, tuple[bytes, float]] = {}
         """Block requests awaiting an answer: id -> (target block id, monotonic send time)."""
+        self._future: collections.deque[tuple[PeerKey, WireMessage]] = collections.deque(
+            maxlen=MAX_FUTURE_MESSAGES
+        )
+        self._index: dict[PeerKey, int] = {}
+        self._catchup_at = 0.0
+        self.new_epoch()
         self.dropped_inbound = 0
+
+    @property
+    def _core(self) -> ConsensusCore:
+        return self._driver.core
+
+    def new_epoch(self) -> None:
+        """The driver runs a new epoch's core: re-map keys, handle kept messages."""
+        validators = self._core.committee.validator_set.validators
+        self._index = {v.public_key: i for i, v in enumerate(validators)}
+        kept, self._future = self._future, collections.deque(maxlen=MAX_FUTURE_MESSAGES)
+        for peer, message in kept:
+            self.handle(peer, message)
+
+    def _key_of(self, index: int) -> PeerKey | None:
+        validators = self._core.committee.validator_set.validators
+        return validators[index].public_key if 0 <= index < len(validators) else None
 
     # ----------------------------------------------------------- driver.Network
 
@@ -88,13 +144,15 @@ class Router:
     def send_vote(self, to: int, vote: Vote) -> None:
         """Send a vote to the next leader."""
         assert self.p2p is not None
-        self.p2p.send(to, VoteMsg(vote=vote))
+        key = self._key_of(to)
+        if key is not None:
+            self.p2p.send(key, VoteMsg(vote=vote))
 
     def request_blocks(self, peer: int, action: NeedBlock) -> None:
         """Ask ``peer`` for the chain from our committed root to the certified block."""
-        self._request(peer, action.qc.block_id)
+        self._request(self._key_of(peer), action.qc.block_id)
 
-    def _request(self, peer: int, target: bytes) -> None:
+    def _request(self, peer: PeerKey | None, target: bytes) -> None:
         assert self.p2p is not None
         now = time.monotonic()
         # Forget requests nobody answered (peer gone), so the block is asked for again.
@@ -108,7 +166,8 @@ class Router:
         request_id = next(self._requests)
         self._inflight[request_id] = (target, now)
         from_height = self._core.tree.root.header.height + 1
-        candidates = [peer, *[i for i in self.p2p.connected() if i != peer]]
+        connected = self.p2p.connected()
+        candidates = [*([peer] if peer is not None else []), *[k for k in connected if k != peer]]
         for candidate in candidates:
             if self.p2p.send(candidate, BlockRequest(request_id, from_height, target)):
                 return
@@ -130,7 +189,7 @@ class Router:
 
     # ----------------------------------------------------------------- inbound
 
-    def on_connect(self, peer: int) -> None:
+    def on_connect(self, peer: PeerKey) -> None:
         """Tell a new peer our highest certificates."""
         assert self.p2p is not None
         tree = self._core.tree
@@ -143,7 +202,7 @@ class Router:
             ),
         )
 
-    def handle(self, peer: int, message: WireMessage) -> None:
+    def handle(self, peer: PeerKey, message: WireMessage) -> None:
         """Queue an inbound message (dropped and counted if the inbox is full)."""
         try:
             self._inbox.put_nowait((peer, message))
@@ -160,8 +219,20 @@ class Router:
         finally:
             gossip.cancel()
 
-    async def _dispatch(self, peer: int, message: WireMessage) -> None:
+    async def _dispatch(self, peer: PeerKey, message: WireMessage) -> None:
         core, guarded = self._core, self._driver.guarded
+        epoch = message_epoch(message)
+        if epoch is not None:
+            if epoch > core.committee.epoch:
+                self._future.append((peer, message))
+                now = time.monotonic()
+                if now - self._catchup_at >= REQUEST_TIMEOUT_S:
+                    self._catchup_at = now
+                    self._request(peer, referenced_block(message))
+                return
+            index = self._index.get(peer)
+            if epoch < core.committee.epoch or index is None:
+                return  # an epoch we left, or a peer that is not a validator now
         if isinstance(message, ProposalMsg):
             proposal = message.proposal
             guarded(lambda: core.process_certificates(proposal))
@@ -172,13 +243,16 @@ class Router:
             ):
                 log.warning("state height %d not executed in time; not voting", height)
                 return
+            if self._core is not core:
+                return  # the epoch changed while we waited: this proposal is of the old one
             guarded(lambda: core.on_proposal(proposal))
         elif isinstance(message, VoteMsg):
             guarded(lambda: core.on_vote(message.vote))
         elif isinstance(message, TimeoutMsgWire):
             guarded(lambda: core.on_timeout_msg(message.timeout))
         elif isinstance(message, SyncInfo):
-            guarded(lambda: core.on_sync_info(peer, message.highest_qc, message.highest_tc))
+            sender = self._index[peer]
+            guarded(lambda: core.on_sync_info(sender, message.highest_qc, message.highest_tc))
         elif isinstance(message, BlockRequest):
             self._answer(peer, message)
         elif isinstance(message, BlockResponse):
@@ -191,6 +265,10 @@ class Router:
                 self.p2p.send(peer, answer)
         elif isinstance(message, SnapshotChunkRequest) and self.p2p is not None:
             self.p2p.send(peer, snapshot.chunk(self._reader, message))
+
+    def p2p_name(self, peer: PeerKey) -> str:
+        """A peer's node name for logs."""
+        return self.p2p.name_of(peer) if self.p2p is not None else "?"
 
     # -------------------------------------------------------------------- sync
 
@@ -215,14 +293,37 @@ class Router:
         chain.reverse()
         return chain
 
-    def _answer(self, peer: int, request: BlockRequest) -> None:
+    def _epoch_end_in(
+        self, chain: list[tuple[Block, bytes]]
+    ) -> tuple[list[tuple[Block, bytes]], EpochStart | None]:
+        """Cut ``chain`` after the first block that ended an epoch, with that epoch change."""
+        for i, (block, bid) in enumerate(chain):
+            ending = block.header.next_validators
+            if ending is None:
+                continue
+            try:
+                start = self._reader.epoch(ending.epoch)
+            except BlockNotFound:
+                continue
+            if start.root_id == bid:
+                return chain[: i + 1], start
+        return chain, None
+
+    def _answer(self, peer: PeerKey, request: BlockRequest) -> None:
         assert self.p2p is not None
         chain = self._chain_to(request.to_block_id, request.from_height)
         if not chain:
             return
-        chain = chain[:MAX_SYNC_BLOCKS]
+        chain, change = self._epoch_end_in(chain)
+        if len(chain) > MAX_SYNC_BLOCKS:
+            chain, change = chain[:MAX_SYNC_BLOCKS], None
+        proof = None if change is None else change.proof
         last_block, last_id = chain[-1]
-        last_qc = self._certificate_of(last_block, last_id, chain)
+        last_qc = (
+            proof.headers[0].justify
+            if proof is not None
+            else self._certificate_of(last_block, last_id, chain)
+        )
         if last_qc is None:
             return
         self.p2p.send(
@@ -231,6 +332,7 @@ class Router:
                 request_id=request.request_id,
                 blocks=tuple(b for b, _ in chain),
                 last_qc=last_qc,
+                epoch_proof=proof,
             ),
         )
 
@@ -253,7 +355,7 @@ class Router:
             return None
         return record.certificate if record.block_id == bid else None
 
-    def _on_blocks(self, peer: int, response: BlockResponse) -> None:
+    def _on_blocks(self, peer: PeerKey, response: BlockResponse) -> None:
         pending = self._inflight.pop(response.request_id, None)
         if pending is None or not response.blocks:
             return
@@ -262,11 +364,13 @@ class Router:
         for (_prev, prev_id), (block, _) in itertools.pairwise(blocks):
             if block.header.parent_id != prev_id:
                 self._driver.rejected_messages += 1
-                log.warning("validator %d sent a block chain with a broken link", peer)
+                log.warning("%s sent a block chain with a broken link", self.p2p_name(peer))
                 return
         if response.last_qc.block_id != blocks[-1][1]:
             self._driver.rejected_messages += 1
             return
-        self._driver.guarded(lambda: self._core.on_synced_blocks(blocks, response.last_qc))
+        self._driver.guarded(
+            lambda: self._core.on_synced_blocks(blocks, response.last_qc, response.epoch_proof)
+        )
         if blocks[-1][1] != target:
             self._request(peer, target)

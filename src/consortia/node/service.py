@@ -13,6 +13,7 @@ from consortia.execution.executor import Runtime
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
+from consortia.node.driver import ConsensusDriver
 from consortia.node.events import EventBus
 from consortia.node.reader import LedgerReader
 from consortia.node.views import NodeStatus, TxRecord
@@ -31,10 +32,9 @@ class NodeService:
         chain_id: str,
         suite: str,
         genesis: bytes,
-        validator_index: int | None,
         reader: LedgerReader,
         mempool: Mempool,
-        core: ConsensusCore,
+        driver: ConsensusDriver,
         events: EventBus,
         on_new_transactions: Callable[[], None],
         runtime: Runtime | None = None,
@@ -44,10 +44,9 @@ class NodeService:
         self.suite = suite
         self.genesis = genesis
         """Canonical bytes of the chain's genesis (``genesis.bin``)."""
-        self.validator_index = validator_index
         self.reader = reader
         self.mempool = mempool
-        self.core = core
+        self._driver = driver
         self.events = events
         self._on_new = on_new_transactions
         self._runtime = runtime
@@ -155,6 +154,16 @@ class NodeService:
                 if not future.done():
                     future.set_result(None)
 
+    @property
+    def core(self) -> ConsensusCore:
+        """The consensus core of the epoch in force."""
+        return self._driver.core
+
+    @property
+    def validator_index(self) -> int | None:
+        """This node's index in the current validator set (None: not a validator now)."""
+        return self.core.me
+
     def status(self) -> NodeStatus:
         """A snapshot of the node's state."""
         height = self.reader.height()
@@ -172,4 +181,5 @@ class NodeService:
             mempool_size=len(self.mempool),
             validators=committee.size,
             evidence=len(self.core.evidence),
+            epoch=committee.epoch,
         )

@@ -37,9 +37,9 @@ from consortia.network.messages import (
     SnapshotOfferRequest,
     WireMessage,
 )
-from consortia.network.transport import P2PNetwork, PeerAddress
+from consortia.network.transport import P2PNetwork, PeerAddress, PeerKey
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
-from consortia.node.execution_service import ExecutionRoots, record_roots
+from consortia.node.execution_service import ExecutionRoots, genesis_epoch, record_roots
 from consortia.node.reader import LedgerReader
 from consortia.state import StateTree
 
@@ -123,22 +123,20 @@ async def sync_from_snapshot(root: Path, *, timeout_s: float = 120.0) -> int:
     suite = get_suite(genesis.suite)
     first_block, first_id = genesis_block(genesis)
     committee = Committee(genesis.chain_id, genesis.validators, first_id)
-    if config.validator_index is None:
-        raise ConfigError("state sync needs a validator key (validator_index)")
-    names = {v.name: i for i, v in enumerate(genesis.validators.validators)}
-    inbox: asyncio.Queue[tuple[int, WireMessage]] = asyncio.Queue()
-    connected: asyncio.Queue[int] = asyncio.Queue()
+    inbox: asyncio.Queue[tuple[PeerKey, WireMessage]] = asyncio.Queue()
+    connected: asyncio.Queue[PeerKey] = asyncio.Queue()
     p2p = P2PNetwork(
-        me=config.validator_index,
         node_name=config.name,
-        committee=committee,
+        chain_id=genesis.chain_id,
+        genesis_id=first_id,
+        key_type=suite.consensus_key_type,
         identity=PrivateKey.from_pem(home.validator_key.read_bytes()),
         tls=TlsFiles(root),
         listen=(config.p2p_host, config.p2p_port),
-        peers=[PeerAddress(names[p.name], p.name, p.host, p.port) for p in config.peers],
         handler=lambda peer, message: inbox.put_nowait((peer, message)),
         on_connect=connected.put_nowait,
     )
+    p2p.set_targets([PeerAddress(p.name, p.host, p.port) for p in config.peers])
     ids = itertools.count(1)
     await p2p.start()
     try:
@@ -154,17 +152,19 @@ async def sync_from_snapshot(root: Path, *, timeout_s: float = 120.0) -> int:
                 try:
                     check_offer(committee, suite.hash, offer_)
                 except ConsensusError as exc:
-                    log.warning("validator %d offered an unverifiable snapshot: %s", peer, exc)
+                    log.warning("%s offered an unverifiable snapshot: %s", p2p.name_of(peer), exc)
                     continue
                 entries = await _download(p2p, inbox, peer, offer_.base.header.height, ids)
-                return _install(home, first_block, first_id, offer_, entries, suite.hash)
+                return _install(home, genesis, first_block, first_id, offer_, entries, suite.hash)
     except TimeoutError:
         raise ConfigError(f"no verifiable state snapshot within {timeout_s:g} s") from None
     finally:
         await p2p.close()
 
 
-async def _next(inbox: asyncio.Queue[tuple[int, WireMessage]], peer: int, kind: type[M]) -> M:
+async def _next(
+    inbox: asyncio.Queue[tuple[PeerKey, WireMessage]], peer: PeerKey, kind: type[M]
+) -> M:
     while True:
         sender, message = await inbox.get()
         if sender == peer and isinstance(message, kind):
@@ -173,8 +173,8 @@ async def _next(inbox: asyncio.Queue[tuple[int, WireMessage]], peer: int, kind: 
 
 async def _download(
     p2p: P2PNetwork,
-    inbox: asyncio.Queue[tuple[int, WireMessage]],
-    peer: int,
+    inbox: asyncio.Queue[tuple[PeerKey, WireMessage]],
+    peer: PeerKey,
     version: int,
     ids: itertools.count[int],
 ) -> dict[bytes, bytes]:
@@ -190,6 +190,7 @@ async def _download(
 
 def _install(
     home: NodeHome,
+    genesis: Genesis,
     first_block: Block,
     first_id: bytes,
     offer_: SnapshotOffer,
@@ -212,6 +213,7 @@ def _install(
                 )
             store.append_block(txn, first_block, first_id, [])
             store.put_certificate(txn, genesis_qc(first_id, 0))
+            store.put_epoch(txn, genesis_epoch(genesis, first_id))
             store.install_base(txn, offer_.base, block_id(hash_fn, offer_.base.header))
             store.put_certificate(txn, offer_.base_qc)
             record_roots(

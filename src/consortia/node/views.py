@@ -73,3 +73,4 @@ class NodeStatus:
     mempool_size: int
     validators: int
     evidence: int
+    epoch: int = 0

@@ -13,11 +13,12 @@ from typing import Any, Final
 import msgspec
 
 from consortia.codec import CodecError, decode, encode
-from consortia.consensus.types import ValidatorInfo, ValidatorSet
+from consortia.execution.epochs import VALIDATORS_NEXT_KEY, current_set, pending_set
 from consortia.execution.errors import ExecutionError
 from consortia.execution.module import TxContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
+from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.handlers import key_address, load_account
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.governance.errors import (
@@ -36,8 +37,6 @@ from consortia.modules.governance.state import (
 )
 from consortia.modules.governance.types import (
     PAYLOAD_TYPES,
-    VALIDATORS_KEY,
-    VALIDATORS_NEXT_KEY,
     AccountTarget,
     AddOrganisation,
     AddValidator,
@@ -201,12 +200,18 @@ def _schedule_upgrade(ctx: TxContext, args: ScheduleUpgrade, proposal_id: int) -
 
 
 def _next_set(state: StateView) -> ValidatorSet:
-    """The pending next set if one was requested, else the current set with epoch + 1."""
-    pending = state.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet)
+    """The current set with epoch + 1, to change; refused while a change is pending.
+
+    One change per epoch: consensus hands over to exactly the set a certified
+    state requested, so that request must not move until it is in force.
+    """
+    pending = pending_set(state)
     if pending is not None:
-        return pending
-    current = state.get_struct(VALIDATORS_KEY, ValidatorSet)
-    assert current is not None, "genesis writes the validator set"
+        raise ValidatorConflict(
+            f"a change to the epoch {pending.epoch} validator set is pending; "
+            "propose again once it is in force"
+        )
+    current = current_set(state)
     return ValidatorSet(epoch=current.epoch + 1, validators=current.validators)
 
 

@@ -13,8 +13,7 @@ from typing import Annotated, Final
 import msgspec
 
 from consortia.codec import U64, Address, Canonical, Hash32, Name
-from consortia.consensus.types import ValidatorInfo
-from consortia.ledger.types import PublicKeyBytes
+from consortia.ledger.types import PublicKeyBytes, ValidatorInfo
 from consortia.modules.accounts.types import AccountKey
 
 PREFIX: Final = b"governance/"
@@ -27,10 +26,6 @@ COMMITTEE_KEY: Final = b"governance/committee"
 PERMISSIONS_KEY: Final = b"governance/permissions"
 THRESHOLDS_KEY: Final = b"governance/thresholds"
 NEXT_PROPOSAL_KEY: Final = b"governance/next_proposal"
-VALIDATORS_KEY: Final = b"chain/validators"
-"""The validator set in force (the same key as ``consortia.genesis.VALIDATORS_KEY``)."""
-VALIDATORS_NEXT_KEY: Final = b"chain/validators_next"
-"""Requested next validator set; consensus does not read it yet (see spec.md)."""
 ANY: Final = "*"
 """Method wildcard of a permission rule."""
 
