@@ -16,16 +16,21 @@ from consortia.codec import decode
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
+from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
     Block,
     BlockHeader,
+    CommitProof,
+    EpochStart,
     QuorumCert,
     Transaction,
+    ValidatorSet,
     VoteData,
     block_id,
+    epoch_root_qc,
     proposal_signing_bytes,
     tx_leaf,
     vote_signing_bytes,
@@ -63,6 +68,50 @@ class ChainBuilder:
         self.last_qc = QuorumCert(
             epoch=0, round=0, height=0, block_id=bid, signers=(), signatures=()
         )
+        self.known_keys = {k.public_key().to_bytes(): k for k in self.keys}
+        """Every consensus key seen, by public key (validators may join later)."""
+        self.epochs: dict[int, EpochStart] = {}
+        """The start of every epoch after the first, as a node serves them."""
+        self.epoch_ended = False
+
+    def _next_set(self, epoch: int, state_height: int) -> ValidatorSet | None:
+        with self.env.begin() as txn:
+            raw = self.tree.get(txn, VALIDATORS_NEXT_KEY, state_height)
+        pending = None if raw is None else decode(raw, ValidatorSet)
+        return pending if pending is not None and pending.epoch == epoch + 1 else None
+
+    def _enter_next_epoch(self) -> None:
+        """The last block ended the epoch: switch to the next set, as a node does."""
+        block, _ = self.records[-1]
+        ending = block.header.next_validators
+        assert ending is not None
+        start = self.epochs[ending.epoch]
+        self.committee = Committee(
+            self.genesis.chain_id,
+            ending,
+            self.committee.genesis_id,
+            root=(block.header.height, self.last_id),
+        )
+        self.keys = [self.known_keys[v.public_key] for v in ending.validators]
+        self.last_qc = epoch_root_qc(ending.epoch, start.root_height, start.root_id)
+        self.epoch_ended = False
+
+    def _commit_proof(self, header: BlockHeader, bid: bytes, qc: QuorumCert) -> CommitProof:
+        """The proof a node would store: an empty child certified by the same set."""
+        round_ = header.round + 1
+        child = msgspec.structs.replace(
+            header,
+            round=round_,
+            height=header.height + 1,
+            parent_id=bid,
+            proposer=self.committee.leader(round_),
+            timestamp_ms=header.timestamp_ms + 1000,
+            tx_root=merkle_root(self.hash, []),
+            tx_count=0,
+            justify=qc,
+        )
+        child_id = block_id(self.hash, child)
+        return CommitProof(headers=(child,), qc=self.certify(child, child_id))
 
     def certify(
         self, header: BlockHeader, bid: bytes, signers: list[PrivateKey] | None = None
@@ -87,16 +136,24 @@ class ChainBuilder:
         )
 
     def add(self, transactions: tuple[Transaction, ...] = (), **overrides: object) -> Block:
-        """Execute and certify the next block; ``overrides`` replace header fields."""
+        """Execute and certify the next block; ``overrides`` replace header fields.
+
+        Like an honest proposer it sets ``next_validators`` from the certified
+        state; a block that ends the epoch is stored with a commit proof and
+        the next block opens the new epoch.
+        """
+        if self.epoch_ended:
+            self._enter_next_epoch()
         parent = self.records[-1][0].header
         height = parent.height + 1
         with self.env.begin() as txn:
             roots = read_roots(self.store, txn, height - 1)
         assert roots is not None
-        round_ = parent.round + 1
+        round_ = 1 if self.last_qc.round == 0 else parent.round + 1
+        epoch = self.committee.epoch
         header = BlockHeader(
             chain_id=self.genesis.chain_id,
-            epoch=0,
+            epoch=epoch,
             round=round_,
             height=height,
             parent_id=self.last_id,
@@ -108,6 +165,7 @@ class ChainBuilder:
             state_root=roots.state_root,
             receipts_root=roots.receipts_root,
             justify=self.last_qc,
+            next_validators=self._next_set(epoch, height - 1),
         )
         header = msgspec.structs.replace(header, **overrides)
         bid = block_id(self.hash, header)
@@ -117,13 +175,24 @@ class ChainBuilder:
             signature=self.keys[header.proposer].sign(proposal_signing_bytes(bid)),
         )
         qc = self.certify(header, bid)
+        proof = None
+        if header.next_validators is not None:
+            proof = self._commit_proof(header, bid, qc)
+            self.epochs[header.next_validators.epoch] = EpochStart(
+                epoch=header.next_validators.epoch,
+                validators=header.next_validators,
+                root_height=height,
+                root_id=bid,
+                proof=proof,
+            )
+            self.epoch_ended = True
         apply_block(
             self.env,
             self.store,
             self.tree,
             default_runtime(),
             self.hash,
-            CommittedBlock(block, bid, qc),
+            CommittedBlock(block, bid, qc, commit_proof=proof),
         )
         self.records.append((block, qc))
         self.last_id, self.last_qc = bid, qc

@@ -8,10 +8,18 @@ from typing import Any
 from consortia.api import schemas as s
 from consortia.api.jsonable import to_plain
 from consortia.api.schemas import to_hex
-from consortia.codec import CodecError, decode
+from consortia.codec import CodecError, decode, encode
 from consortia.execution.errors import UnknownMethod
 from consortia.execution.executor import Runtime
-from consortia.ledger.types import BlockHeader, Hasher, QuorumCert, Receipt, Transaction, tx_id
+from consortia.ledger.types import (
+    BlockHeader,
+    EpochStart,
+    Hasher,
+    QuorumCert,
+    Receipt,
+    Transaction,
+    tx_id,
+)
 from consortia.modules.assets.types import Asset
 from consortia.node.views import AccountRecord, BlockRecord, NodeStatus, StateRecord, TxRecord
 
@@ -172,4 +180,26 @@ def status_json(status: NodeStatus) -> s.StatusJson:
         validators=status.validators,
         evidence=status.evidence,
         epoch=status.epoch,
+    )
+
+
+def epoch_json(start: EpochStart) -> s.EpochJson:
+    """An epoch's start as JSON, with its canonical bytes."""
+    return s.EpochJson(
+        epoch=start.epoch,
+        root_height=start.root_height,
+        root_id=s.to_hex(start.root_id),
+        validators=[
+            s.ValidatorJson(
+                name=v.name,
+                organisation=v.organisation,
+                address=s.to_hex(v.address),
+                key_type=v.key_type,
+                public_key=s.to_hex(v.public_key),
+                weight=v.weight,
+                endpoint=v.endpoint,
+            )
+            for v in start.validators.validators
+        ],
+        raw=s.to_hex(encode(start)),
     )

@@ -75,6 +75,28 @@ def router(service: NodeService) -> APIRouter:
         )
 
     @api.get(
+        "/epochs/current",
+        summary="The epoch in force and its validator set",
+        responses={**documented_ok(s.EpochJson, "The epoch."), **documented()},
+    )
+    async def current_epoch() -> Response:
+        return json_response(render.epoch_json(service.reader.epoch()))
+
+    @api.get(
+        "/epochs/{epoch}",
+        summary="Where an epoch began, its validator set and the proof of its root",
+        description="Verifiers follow validator-set changes with `raw` (docs/consensus.md).",
+        responses={
+            **documented_ok(s.EpochJson, "The epoch."),
+            **documented((404, "LEDGER_EPOCH_NOT_FOUND")),
+        },
+    )
+    async def epoch(
+        epoch: Annotated[int, Path(ge=0, le=U64_MAX, description="Epoch number.")],
+    ) -> Response:
+        return json_response(render.epoch_json(service.reader.epoch(epoch)))
+
+    @api.get(
         "/genesis/raw",
         summary="Canonical bytes of the genesis",
         responses={**documented_ok(s.RawGenesisJson, "genesis.bin as hex."), **documented()},

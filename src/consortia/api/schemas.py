@@ -172,6 +172,29 @@ class RawBlockJson(Document, frozen=True):
     certificate: Hex | None
 
 
+class ValidatorJson(Document, frozen=True):
+    """One validator of an epoch's set."""
+
+    name: str
+    organisation: str
+    address: Hex
+    key_type: str
+    public_key: Hex
+    weight: int
+    endpoint: str
+
+
+class EpochJson(Document, frozen=True):
+    """Where an epoch began and its validator set; ``raw`` is the canonical
+    ``EpochStart`` (with the commit proof of its root) for verifiers."""
+
+    epoch: int
+    root_height: int
+    root_id: Hex
+    validators: list[ValidatorJson]
+    raw: Hex
+
+
 class RawGenesisJson(Document, frozen=True):
     """Canonical bytes of the genesis (``genesis.bin``)."""
 

@@ -28,14 +28,21 @@ class Account:
 
 
 def signed(
-    key: PrivateKey, chain_id: str, nonce: int, method: str, args: object, expiry: int
+    key: PrivateKey,
+    chain_id: str,
+    nonce: int,
+    method: str,
+    args: object,
+    expiry: int,
+    *,
+    module: str = "assets",
 ) -> bytes:
-    """Canonical bytes of a signed ``assets`` transaction."""
+    """Canonical bytes of a signed transaction (of the ``assets`` module by default)."""
     body = TxBody(
         chain_id=chain_id,
         sender=key.public_key().address(),
         nonce=nonce,
-        module="assets",
+        module=module,
         method=method,
         args=encode(args),
         gas_limit=GAS_LIMIT,

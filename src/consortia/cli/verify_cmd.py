@@ -77,14 +77,17 @@ def verify_command(
         if export is not None:
             header, blocks = read_export(export)
             report = verify_chain(
-                header.genesis, ((b.block, b.certificate) for b in blocks), execute=execute
+                header.genesis,
+                ((b.block, b.certificate) for b in blocks),
+                execute=execute,
+                epochs={start.epoch: start for start in header.epochs},
             )
         else:
             from consortia.verify.remote import fetch_chain
 
             assert rpc is not None
-            genesis, records = fetch_chain(rpc)
-            report = verify_chain(genesis, records, execute=execute)
+            genesis, records, epochs = fetch_chain(rpc)
+            report = verify_chain(genesis, records, execute=execute, epochs=epochs)
     except httpx.HTTPError as exc:
         err.print(
             f"error: cannot fetch the chain from {rpc}: {exc} [NODE_UNREACHABLE]", markup=False

@@ -28,6 +28,13 @@ class BlockNotFound(LedgerError):
     http_status = 404
 
 
+class EpochNotFound(LedgerError):
+    """The requested epoch has not begun."""
+
+    code = "LEDGER_EPOCH_NOT_FOUND"
+    http_status = 404
+
+
 class TransactionNotFound(LedgerError):
     """No committed transaction has the requested id."""
 

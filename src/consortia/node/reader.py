@@ -15,7 +15,7 @@ from consortia.codec import decode
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
-from consortia.ledger.errors import BlockNotFound
+from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, EpochStart, ValidatorSet
 from consortia.modules.accounts.types import Account, account_key
@@ -83,7 +83,7 @@ class LedgerReader:
         """Where ``epoch`` (default: the one in force at the tip) began.
 
         Raises:
-            BlockNotFound: that epoch has not begun.
+            EpochNotFound: that epoch has not begun.
         """
 
         def read(txn: lmdb.Transaction) -> EpochStart:
@@ -91,7 +91,7 @@ class LedgerReader:
                 return self._store.latest_epoch(txn)
             start = self._store.epoch(txn, epoch)
             if start is None:
-                raise BlockNotFound(f"epoch {epoch} has not begun")
+                raise EpochNotFound(f"epoch {epoch} has not begun")
             return start
 
         return self._read(read)

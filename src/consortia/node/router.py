@@ -26,7 +26,7 @@ from typing import Final
 
 from consortia.consensus.core import ConsensusCore, NeedBlock
 from consortia.consensus.types import Proposal, TimeoutMsg, Vote
-from consortia.ledger.errors import BlockNotFound
+from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.types import Block, EpochStart, Hasher, QuorumCert, block_id
 from consortia.network.messages import (
     MAX_GOSSIP_TXS,
@@ -303,7 +303,7 @@ class Router:
                 continue
             try:
                 start = self._reader.epoch(ending.epoch)
-            except BlockNotFound:
+            except EpochNotFound:
                 continue
             if start.root_id == bid:
                 return chain[: i + 1], start

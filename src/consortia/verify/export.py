@@ -18,7 +18,7 @@ import lmdb
 from consortia.codec import U64, Canonical, decode, encode
 from consortia.genesis import Genesis
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, QuorumCert
+from consortia.ledger.types import Block, EpochStart, QuorumCert
 
 MAGIC: Final = "consortia-export/v1"
 _LEN: Final = struct.Struct(">I")
@@ -31,6 +31,8 @@ class ExportHeader(Canonical, frozen=True):
     format: str
     genesis: Genesis
     blocks: U64
+    epochs: tuple[EpochStart, ...] = ()
+    """Every epoch after the first, with the commit proof of its root."""
 
 
 class ExportedBlock(Canonical, frozen=True):
@@ -53,8 +55,15 @@ def write_export(ledger_dir: Path, genesis: Genesis, out_path: Path) -> int:
         with env.begin() as txn:
             top = store.latest_height(txn)
             assert top is not None
+            latest = store.latest_epoch(txn).epoch
+            epochs = tuple(
+                start for n in range(1, latest + 1) if (start := store.epoch(txn, n)) is not None
+            )
             with out_path.open("wb") as out:
-                _write(out, ExportHeader(format=MAGIC, genesis=genesis, blocks=top + 1))
+                _write(
+                    out,
+                    ExportHeader(format=MAGIC, genesis=genesis, blocks=top + 1, epochs=epochs),
+                )
                 for height in range(top + 1):
                     _write(
                         out,

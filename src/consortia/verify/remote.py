@@ -13,16 +13,26 @@ import httpx
 
 from consortia.codec import decode
 from consortia.genesis import Genesis
-from consortia.ledger.types import Block, QuorumCert
+from consortia.ledger.types import Block, EpochStart, QuorumCert
 
 
-def fetch_chain(url: str) -> tuple[Genesis, Iterator[tuple[Block, QuorumCert | None]]]:
-    """The genesis and a lazy iterator of (block, certificate) from ``url``."""
+def _raw(hex_text: str) -> bytes:
+    return bytes.fromhex(hex_text.removeprefix("0x"))
+
+
+def fetch_chain(
+    url: str,
+) -> tuple[Genesis, Iterator[tuple[Block, QuorumCert | None]], dict[int, EpochStart]]:
+    """The genesis, a lazy iterator of (block, certificate), and every epoch's start."""
     client = httpx.Client(base_url=url.rstrip("/"), timeout=30)
     response = client.get("/v1/genesis/raw")
     response.raise_for_status()
-    genesis = decode(bytes.fromhex(response.json()["genesis"].removeprefix("0x")), Genesis)
+    genesis = decode(_raw(response.json()["genesis"]), Genesis)
     top = int(client.get("/v1/status").json()["height"])
+    epochs: dict[int, EpochStart] = {}
+    while (reply := client.get(f"/v1/epochs/{len(epochs) + 1}")).status_code != 404:
+        start = decode(_raw(reply.raise_for_status().json()["raw"]), EpochStart)
+        epochs[start.epoch] = start
 
     def records() -> Iterator[tuple[Block, QuorumCert | None]]:
         with client:
@@ -37,4 +47,4 @@ def fetch_chain(url: str) -> tuple[Genesis, Iterator[tuple[Block, QuorumCert | N
                 )
                 yield block, certificate
 
-    return genesis, records()
+    return genesis, records(), epochs

@@ -7,6 +7,13 @@ Given only the genesis, for every block in height order:
 3. the proposer is the round's leader and signed the block id;
 4. ``justify`` is a valid QC (quorum weight of valid signatures from the
    validator set in force) for exactly the previous block;
+4a. epochs ([CONS-EPOCH.1–2]): a block of the next epoch may only follow the
+   block that ended the current one (the first carrying ``next_validators``),
+   whose commit proof must verify against the current set; from there on
+   the new set is in force, so a certificate signed by the old set is
+   refused, and the new epoch's first block is justified by the epoch's
+   root certificate. With re-execution, ``next_validators`` must be exactly
+   what the certified state requested;
 5. ``tx_root``/``tx_count`` match the transactions and every transaction's
    signature verifies;
 6. the block's own certificate, where given, is a valid QC for it;
@@ -21,26 +28,31 @@ It stops at the first problem and names the height and the rule.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
 
+from consortia.codec import decode
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.errors import ConsensusError
 from consortia.consensus.validators import Committee
 from consortia.crypto import KeyType, PublicKey, get_suite, verify_batch
 from consortia.crypto.errors import CryptoError
 from consortia.errors import NodeError
+from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
     Block,
+    EpochStart,
     Hasher,
     QuorumCert,
+    ValidatorSet,
     block_id,
+    epoch_root_qc,
     proposal_signing_bytes,
     tx_leaf,
     tx_signing_bytes,
@@ -91,9 +103,18 @@ def _check_transactions(height: int, block: Block, hash_fn: Hasher) -> None:
 
 
 def verify_chain(
-    genesis: Genesis, records: Iterable[tuple[Block, QuorumCert | None]], *, execute: bool = True
+    genesis: Genesis,
+    records: Iterable[tuple[Block, QuorumCert | None]],
+    *,
+    execute: bool = True,
+    epochs: Mapping[int, EpochStart] | None = None,
 ) -> VerifyReport:
-    """Verify ``records`` (block, certificate) from height 0 against ``genesis``."""
+    """Verify ``records`` (block, certificate) from height 0 against ``genesis``.
+
+    ``epochs`` holds the start of every epoch after the first (with the
+    commit proof of its root), as a node serves them.
+    """
+    starts = dict(epochs or {})
     report = VerifyReport(executed=execute)
     hash_fn = get_suite(genesis.suite).hash
     runtime = default_runtime()
@@ -117,6 +138,9 @@ def verify_chain(
                             raise _Bad(0, "genesis block does not match the genesis file")
                     else:
                         assert previous is not None
+                        committee = _follow_epoch(
+                            committee, starts, block, previous, previous_id, hash_fn
+                        )
                         _check_block(committee, block, bid, previous, previous_id, hash_fn)
                         if execute:
                             assert certificate is not None
@@ -124,7 +148,8 @@ def verify_chain(
                                 _check_roots(
                                     block, read_roots(store, txn, block.header.state_height)
                                 )
-                            _execute(env, store, tree, hash_fn, block, bid, certificate)
+                                _check_next_set(block, tree, txn)
+                            _execute(env, store, tree, hash_fn, block, bid, certificate, starts)
                     if certificate is not None:
                         _check_certificate(committee, certificate, block, bid, height)
                     report.blocks += 1
@@ -136,6 +161,54 @@ def verify_chain(
         finally:
             env.close()
     return report
+
+
+def _follow_epoch(
+    committee: Committee,
+    starts: Mapping[int, EpochStart],
+    block: Block,
+    previous: Block,
+    previous_id: bytes,
+    hash_fn: Hasher,
+) -> Committee:
+    """The committee for ``block``: the current one, or the next after an epoch end."""
+    height = block.header.height
+    ending = previous.header.next_validators
+    ended = ending is not None and previous.header.epoch == committee.epoch
+    if block.header.epoch == committee.epoch:
+        if ended:
+            raise _Bad(height, "block continues an epoch that its parent ended")
+        return committee
+    if not ended or ending is None or block.header.epoch != ending.epoch:
+        raise _Bad(height, f"epoch {block.header.epoch} where {committee.epoch} is in force")
+    start = starts.get(ending.epoch)
+    if start is None or start.proof is None:
+        raise _Bad(height, f"no commit proof for the start of epoch {ending.epoch}")
+    if (
+        start.root_id != previous_id
+        or start.root_height != previous.header.height
+        or start.validators != ending
+    ):
+        raise _Bad(height, f"epoch {ending.epoch} start does not match the block ending it")
+    try:
+        committee.verify_commit_proof(previous_id, start.proof, hash_fn)
+    except ConsensusError as exc:
+        raise _Bad(height - 1, f"epoch-ending block not proven committed: {exc.message}") from None
+    return Committee(
+        committee.chain_id,
+        ending,
+        committee.genesis_id,
+        root=(previous.header.height, previous_id),
+    )
+
+
+def _check_next_set(block: Block, tree: StateTree, txn: lmdb.Transaction) -> None:
+    header = block.header
+    raw = tree.get(txn, VALIDATORS_NEXT_KEY, header.state_height)
+    pending = None if raw is None else decode(raw, ValidatorSet)
+    expected = pending if pending is not None and pending.epoch == header.epoch + 1 else None
+    if header.next_validators != expected:
+        raise _Bad(header.height, "next_validators is not the set the certified state requests")
 
 
 def _check_block(
@@ -154,7 +227,8 @@ def _check_block(
         raise _Bad(height, "parent id is not the id of the previous block (broken hash link)")
     if header.chain_id != committee.chain_id or header.epoch != committee.epoch:
         raise _Bad(height, f"block is for chain {header.chain_id!r} epoch {header.epoch}")
-    if header.round <= previous.header.round:
+    new_epoch = header.epoch != previous.header.epoch
+    if header.round <= previous.header.round and not new_epoch:
         raise _Bad(height, f"round {header.round} does not rise above {previous.header.round}")
     if header.proposer != committee.leader(header.round):
         raise _Bad(height, f"proposer {header.proposer} is not the leader of round {header.round}")
@@ -163,7 +237,10 @@ def _check_block(
     ):
         raise _Bad(height, "proposer signature does not verify")
     justify = header.justify
-    if (
+    if new_epoch:
+        if justify != epoch_root_qc(header.epoch, previous.header.height, previous_id):
+            raise _Bad(height, "first block of an epoch is not justified by its root certificate")
+    elif (
         justify.block_id != previous_id
         or justify.round != previous.header.round
         or justify.height != previous.header.height
@@ -189,10 +266,24 @@ def _execute(
     block: Block,
     bid: bytes,
     certificate: QuorumCert,
+    starts: Mapping[int, EpochStart],
 ) -> None:
+    ending = block.header.next_validators
+    proof = None
+    if ending is not None:
+        start = starts.get(ending.epoch)
+        if start is None or start.proof is None:
+            message = f"no commit proof for the start of epoch {ending.epoch}"
+            raise _Bad(block.header.height, message)
+        proof = start.proof
     try:
         apply_block(
-            env, store, tree, default_runtime(), hash_fn, CommittedBlock(block, bid, certificate)
+            env,
+            store,
+            tree,
+            default_runtime(),
+            hash_fn,
+            CommittedBlock(block, bid, certificate, commit_proof=proof),
         )
     except NodeError as exc:  # e.g. a transaction committed twice
         raise _Bad(block.header.height, f"block cannot be executed: {exc.message}") from None
