@@ -6,11 +6,26 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.consensus.support import CHAIN_ID, make_chain, make_qc, make_tc, signed_block
+from tests.consensus.support import (
+    CHAIN_ID,
+    EPOCH,
+    HASH,
+    make_chain,
+    make_qc,
+    make_tc,
+    signed_block,
+)
 
 from consortia.consensus.errors import EpochMismatch, InvalidCertificate
 from consortia.consensus.validators import Committee
-from consortia.ledger.types import ValidatorInfo, ValidatorSet
+from consortia.ledger.types import (
+    Block,
+    CommitProof,
+    QuorumCert,
+    ValidatorInfo,
+    ValidatorSet,
+    epoch_root_qc,
+)
 
 CHAIN = make_chain(4)
 B1, ID1 = signed_block(CHAIN, CHAIN.genesis, CHAIN.genesis_id, 1, CHAIN.genesis_qc)
@@ -161,3 +176,48 @@ def test_weighted_qc_needs_quorum_weight() -> None:
 
 def test_validator_info_is_canonical_struct() -> None:
     assert issubclass(ValidatorInfo, msgspec.Struct)
+
+
+def _three_chain() -> tuple[list[tuple[Block, bytes]], QuorumCert]:
+    """genesis ── b1 ── b2 (consecutive), with QC(b2): a proof that b1 is committed."""
+    b1 = signed_block(CHAIN, CHAIN.genesis, CHAIN.genesis_id, 1, CHAIN.genesis_qc)
+    b2 = signed_block(CHAIN, b1[0], b1[1], 2, make_qc(CHAIN, b1[0], b1[1], [0, 1, 2]))
+    return [b1, b2], make_qc(CHAIN, b2[0], b2[1], [0, 1, 2])
+
+
+def test_cons_epoch_2_commit_proof_checks() -> None:
+    (b1, b2), qc2 = _three_chain()
+    committee = CHAIN.fresh_committee()
+    proof = CommitProof(headers=(b2[0].header,), qc=qc2)
+    committee.verify_commit_proof(b1[1], proof, HASH)
+    with pytest.raises(InvalidCertificate, match="do not chain"):
+        committee.verify_commit_proof(CHAIN.genesis_id, proof, HASH)
+    with pytest.raises(InvalidCertificate, match="at least one header"):
+        committee.verify_commit_proof(b1[1], CommitProof(headers=(), qc=qc2), HASH)
+    weak = msgspec.structs.replace(qc2, signers=qc2.signers[:2], signatures=qc2.signatures[:2])
+    with pytest.raises(InvalidCertificate):
+        committee.verify_commit_proof(b1[1], CommitProof(headers=(b2[0].header,), qc=weak), HASH)
+    # b1 ── b3 (round 2 skipped): certified, but not two consecutive rounds.
+    b3 = signed_block(CHAIN, b1[0], b1[1], 3, make_qc(CHAIN, b1[0], b1[1], [0, 1, 2]))
+    qc3 = make_qc(CHAIN, b3[0], b3[1], [0, 1, 2])
+    with pytest.raises(InvalidCertificate, match="consecutive"):
+        committee.verify_commit_proof(b1[1], CommitProof(headers=(b3[0].header,), qc=qc3), HASH)
+    # The genesis' child proves nothing beyond genesis.
+    with pytest.raises(InvalidCertificate, match="commits nothing new"):
+        committee.verify_commit_proof(
+            CHAIN.genesis_id, CommitProof(headers=(b1[0].header,), qc=b2[0].header.justify), HASH
+        )
+
+
+def test_cons_epoch_1_root_certificate_of_a_later_epoch() -> None:
+    (b1, _), _ = _three_chain()
+    next_set = msgspec.structs.replace(CHAIN.committee.validator_set, epoch=EPOCH + 1)
+    committee = Committee(CHAIN_ID, next_set, CHAIN.genesis_id, root=(1, b1[1]))
+    committee.verify_qc(epoch_root_qc(EPOCH + 1, 1, b1[1]))
+    for bad in (
+        epoch_root_qc(EPOCH, 1, b1[1]),  # the old epoch
+        epoch_root_qc(EPOCH + 1, 0, b1[1]),  # wrong height
+        epoch_root_qc(EPOCH + 1, 1, CHAIN.genesis_id),  # not the root
+    ):
+        with pytest.raises(InvalidCertificate, match="root certificate"):
+            committee.verify_qc(bad)

@@ -7,6 +7,7 @@ from JSON (bytes and addresses as hex), as ``tx send`` does for arguments.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -150,6 +151,19 @@ def gov_list(
         out.print(table)
 
     ctx.emit(listed, human)
+
+
+@org_app.command("new")
+@handles_errors
+def org_new(
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for its CA and admin key.")],
+    suite: Annotated[str, typer.Option("--suite", help="The chain's suite: sm or intl.")] = "sm",
+) -> None:
+    """Create a new organisation's CA and admin key; prints its add_organisation payload."""
+    from consortia.node.onboarding import create_organisation
+
+    print(json.dumps(to_plain(create_organisation(out, name, suite))))
 
 
 @org_app.command("list")

@@ -1,4 +1,4 @@
-"""``consortia init``, ``consortia node start`` and ``consortia devnet up|status``."""
+"""``consortia init``, ``consortia node start|join`` and ``consortia devnet up|status``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from consortia.errors import NodeError
-from consortia.node.config import ConfigError
-from consortia.node.init import NodeEntry, init_network, read_network
+from consortia.node.config import ConfigError, PeerConfig
+from consortia.node.init import NodeEntry, add_to_network, init_network, read_network
 from consortia.node.processes import NodeProcesses, node_status
 
 node_app = typer.Typer(help="Run a node.", no_args_is_help=True)
@@ -73,6 +73,63 @@ def node_start(home: Annotated[Path, typer.Option("--home", help="Node home.")])
         run_node(home)
     except NodeError as exc:
         raise _fail(exc) from None
+
+
+def _peer(text: str) -> PeerConfig:
+    name, sep, address = text.partition("=")
+    host, colon, port = address.rpartition(":")
+    if not sep or not colon or not name or not host or not port.isdigit():
+        raise typer.BadParameter(f"{text!r} is not NAME=HOST:PORT")
+    return PeerConfig(name=name, host=host, port=int(port))
+
+
+@node_app.command("join")
+def node_join(
+    home: Annotated[Path, typer.Option("--home", help="New node home (must not exist).")],
+    name: Annotated[str, typer.Option("--name", help="Node name, unique in the chain.")],
+    org: Annotated[str, typer.Option("--org", help="Organisation the node belongs to.")],
+    org_dir: Annotated[
+        Path, typer.Option("--org-dir", help="The organisation's directory (`org new`).")
+    ],
+    genesis: Annotated[Path, typer.Option("--genesis", help="The chain's genesis.bin.")],
+    ca_bundle: Annotated[
+        Path, typer.Option("--ca-bundle", help="CA certificates of the current members.")
+    ],
+    peer: Annotated[
+        list[str], typer.Option("--peer", help="Bootstrap peer NAME=HOST:PORT (repeat).")
+    ],
+    p2p_port: Annotated[int, typer.Option("--p2p-port", min=1, max=65535)],
+    api_port: Annotated[int, typer.Option("--api-port", min=1, max=65535)],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    weight: Annotated[int, typer.Option("--weight", min=1, help="Voting weight.")] = 1,
+    network: Annotated[
+        Path | None, typer.Option("--network", help="Also list the node in this devnet.")
+    ] = None,
+) -> None:
+    """Create a node that joins a running chain; prints its add_validator payload (JSON)."""
+    from consortia.api.jsonable import to_plain
+    from consortia.node.onboarding import join_network
+
+    try:
+        payload = join_network(
+            home,
+            name=name,
+            organisation=org,
+            org_dir=org_dir,
+            genesis_file=genesis,
+            ca_bundle=ca_bundle,
+            peers=tuple(_peer(p) for p in peer),
+            host=host,
+            p2p_port=p2p_port,
+            api_port=api_port,
+            weight=weight,
+        )
+        if network is not None:
+            entry = NodeEntry(name, home, f"http://{host}:{api_port}", f"{host}:{p2p_port}")
+            add_to_network(network, entry)
+    except NodeError as exc:
+        raise _fail(exc) from None
+    print(json.dumps(to_plain(payload)))
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -66,7 +66,11 @@ class BlockTree:
         parent = self._blocks.get(header.parent_id)
         if parent is None:
             raise InvalidProposal(f"parent {header.parent_id.hex()[:16]} of block is not known")
-        if header.height != parent.header.height + 1 or header.round <= parent.header.round:
+        # Rounds restart with each epoch: only within one epoch must they rise.
+        same_epoch = header.epoch == parent.header.epoch
+        if header.height != parent.header.height + 1 or (
+            same_epoch and header.round <= parent.header.round
+        ):
             raise InvalidProposal(
                 f"block height {header.height} / round {header.round} does not follow parent "
                 f"height {parent.header.height} / round {parent.header.round}"

@@ -34,7 +34,7 @@ from consortia.node.driver import ConsensusDriver, LocalNetwork
 from consortia.node.epochs import CoreFactory, cut_at_epoch_end
 from consortia.node.events import EventBus
 from consortia.node.execution_service import Executed, ExecutionService, install_genesis
-from consortia.node.membership import Membership, dial_targets
+from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.reader import LedgerReader
 from consortia.node.router import Router
@@ -251,7 +251,9 @@ class Node:
             on_connect=router.on_connect,
             admit=self._admit,
         )
-        self._members = Membership(self.reader, TlsFiles(self.home.root).ca_bundle)
+        self._members = Membership(
+            lambda: org_ca_pems(self.reader), TlsFiles(self.home.root).ca_bundle
+        )
         self.driver.network = router
         self.service.on_admitted = router.gossip
         self.router = router

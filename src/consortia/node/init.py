@@ -33,7 +33,7 @@ from consortia.execution.policy import ChainPolicy
 from consortia.genesis import Genesis
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
-from consortia.network.certs import TlsFiles, create_ca, issue_node_cert
+from consortia.network.certs import Credential, TlsFiles, create_ca, issue_node_cert
 from consortia.node.charter import CharterError, default_charter, load_charter
 from consortia.node.config import ConfigError, NodeConfig, NodeHome, PeerConfig, render_config
 
@@ -161,24 +161,14 @@ def init_network(
     root.mkdir(parents=True, exist_ok=True)
     (root / "keys").mkdir(exist_ok=True)
     for name, key in users.items():
-        _write_secret(root / "keys" / f"{name}.pem", key.to_pem())
+        write_secret(root / "keys" / f"{name}.pem", key.to_pem())
     for org in org_names:
         (root / "orgs" / org).mkdir(parents=True)
-        _write_secret(root / "orgs" / org / "ca.key", cas[org].key_pem)
+        write_secret(root / "orgs" / org / "ca.key", cas[org].key_pem)
         (root / "orgs" / org / "ca.pem").write_bytes(cas[org].cert_pem)
     bundle = b"".join(cas[org].cert_pem for org in sorted(cas))
     for i, entry in enumerate(entries):
-        home = NodeHome(entry.home)
-        (entry.home / "keys").mkdir(parents=True)
-        _write_secret(home.validator_key, keys[i].to_pem())
-        home.genesis_file.write_bytes(genesis_bytes)
-        tls = TlsFiles(entry.home)
-        tls.key.parent.mkdir()
         org = infos[i].organisation
-        node_cred = issue_node_cert(cas[org], org, entry.name, host)
-        _write_secret(tls.key, node_cred.key_pem)
-        tls.cert.write_bytes(node_cred.cert_pem)
-        tls.ca_bundle.write_bytes(bundle)
         peers = tuple(
             PeerConfig(name=other.name, host=host, port=base_p2p_port + j)
             for j, other in enumerate(entries)
@@ -193,7 +183,14 @@ def init_network(
             p2p_port=base_p2p_port + i,
             peers=peers,
         )
-        home.config_file.write_text(render_config(config), encoding="utf-8")
+        write_node_home(
+            entry.home,
+            key=keys[i],
+            genesis=genesis_bytes,
+            tls=issue_node_cert(cas[org], org, entry.name, host),
+            ca_bundle=bundle,
+            config=config,
+        )
     (root / "genesis.json").write_bytes(msgspec.json.format(msgspec.json.encode(genesis)))
     network = {
         "chain_id": chain_id,
@@ -205,6 +202,44 @@ def init_network(
     }
     (root / NETWORK_FILE).write_text(json.dumps(network, indent=2) + "\n", encoding="utf-8")
     return entries
+
+
+def write_node_home(
+    home: Path,
+    *,
+    key: PrivateKey,
+    genesis: bytes,
+    tls: Credential,
+    ca_bundle: bytes,
+    config: NodeConfig,
+) -> None:
+    """Write one self-contained node home (see the module docstring)."""
+    node = NodeHome(home)
+    (home / "keys").mkdir(parents=True)
+    write_secret(node.validator_key, key.to_pem())
+    node.genesis_file.write_bytes(genesis)
+    files = TlsFiles(home)
+    files.key.parent.mkdir()
+    write_secret(files.key, tls.key_pem)
+    files.cert.write_bytes(tls.cert_pem)
+    files.ca_bundle.write_bytes(ca_bundle)
+    node.config_file.write_text(render_config(config), encoding="utf-8")
+
+
+def add_to_network(root: Path, entry: NodeEntry) -> None:
+    """List one more node in ``root/network.json`` (a member that joined later).
+
+    Raises:
+        ConfigError: no network there, or a node of that name is listed.
+    """
+    if any(e.name == entry.name for e in read_network(root)):
+        raise ConfigError(f"{root} already lists a node {entry.name!r}")
+    path = root / NETWORK_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["nodes"].append(
+        {"name": entry.name, "home": str(entry.home.resolve()), "api": entry.api, "p2p": entry.p2p}
+    )
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def read_network(root: Path) -> list[NodeEntry]:
@@ -226,6 +261,7 @@ def read_network(root: Path) -> list[NodeEntry]:
         raise ConfigError(f"{path} is malformed: {exc}") from None
 
 
-def _write_secret(path: Path, data: bytes) -> None:
+def write_secret(path: Path, data: bytes) -> None:
+    """Write a private file (mode 0600)."""
     path.write_bytes(data)
     path.chmod(0o600)

@@ -15,6 +15,7 @@ registered on chain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -29,18 +30,24 @@ from consortia.node.config import NodeConfig
 from consortia.node.reader import LedgerReader
 
 
+def org_ca_pems(reader: LedgerReader) -> list[bytes]:
+    """CA certificates of the organisations in governance state (those that gave one)."""
+    _, orgs = reader.structs(ORG_PREFIX, Organisation)
+    return [org.ca_cert for _, org in orgs if org.ca_cert]
+
+
 class Membership:
     """The member organisations' CA certificates, read from state when needed."""
 
-    def __init__(self, reader: LedgerReader, bundle: Path) -> None:
-        self._reader = reader
+    def __init__(self, org_cas: Callable[[], list[bytes]], bundle: Path) -> None:
+        """``org_cas`` reads the CAs in state; ``bundle`` is the home's CA bundle file."""
+        self._org_cas = org_cas
         self._bundle = bundle
         self._parsed: dict[bytes, x509.Certificate] = {}
 
     def ca_pems(self) -> list[bytes]:
         """PEM of every member CA in force."""
-        _, orgs = self._reader.structs(ORG_PREFIX, Organisation)
-        pems = [org.ca_cert for _, org in orgs if org.ca_cert]
+        pems = self._org_cas()
         if pems:
             return pems
         certs = x509.load_pem_x509_certificates(self._bundle.read_bytes())

@@ -35,16 +35,14 @@ def fetch_chain(
         epochs[start.epoch] = start
 
     def records() -> Iterator[tuple[Block, QuorumCert | None]]:
-        with client:
+        try:
             for height in range(top + 1):
                 data = client.get(f"/v1/blocks/{height}/raw").raise_for_status().json()
-                block = decode(bytes.fromhex(data["block"].removeprefix("0x")), Block)
+                block = decode(_raw(data["block"]), Block)
                 cert_hex = data.get("certificate")
-                certificate = (
-                    None
-                    if cert_hex is None
-                    else decode(bytes.fromhex(cert_hex.removeprefix("0x")), QuorumCert)
-                )
+                certificate = None if cert_hex is None else decode(_raw(cert_hex), QuorumCert)
                 yield block, certificate
+        finally:
+            client.close()
 
     return genesis, records(), epochs
