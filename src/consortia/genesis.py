@@ -16,7 +16,7 @@ from consortia.errors import NodeError
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
-from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.types import (
@@ -67,6 +67,9 @@ def validate_genesis(genesis: Genesis) -> None:
         InvalidGenesis: naming the first broken rule.
     """
     get_suite(genesis.suite)
+    problem = policy_problem(genesis.policy)
+    if problem is not None:
+        raise InvalidGenesis(f"policy: {problem}")
     validators = genesis.validators.validators
     if not validators:
         raise InvalidGenesis("the genesis validator set is empty")

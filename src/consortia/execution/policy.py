@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
+
+import msgspec
 
 from consortia.codec import U64, Canonical
 
 POLICY_KEY: Final = b"chain/policy"
 """State key of the policy in force."""
+DEPLOYMENT_POLICIES: Final = ("open", "audited", "audited_and_approved")
+MIN_RETENTION_BLOCKS: Final = 1_000
+"""Fewest state versions a pruning node keeps: sync, proofs and recovery read recent ones."""
 
 
 class ChainPolicy(Canonical, frozen=True):
@@ -24,3 +29,27 @@ class ChainPolicy(Canonical, frozen=True):
     block_gas_limit: U64 = 2_000_000_000
     max_expiry_blocks: U64 = 100_000
     """A transaction may not expire further than this beyond the current height."""
+    contract_deployment: Annotated[
+        str, msgspec.Meta(pattern=r"^(open|audited|audited_and_approved)\Z")
+    ] = "audited_and_approved"
+    """Which contracts may deploy: any (``open``); bytecode whose on-chain audit report
+    has no high-severity finding (``audited``); and also approved by a governance
+    proposal (``audited_and_approved``). Applied by the contract module."""
+    retention_blocks: U64 = 0
+    """0 keeps every state version; otherwise nodes prune state versions older than
+    this many blocks (at least MIN_RETENTION_BLOCKS). Blocks, receipts and
+    certificates are always kept, so the chain stays verifiable and auditable."""
+
+
+def policy_problem(policy: ChainPolicy) -> str | None:
+    """What makes ``policy`` unusable beyond its field types, or None."""
+    if not policy.allowed_key_types:
+        return "allowed_key_types needs at least one key type"
+    unknown = set(policy.allowed_key_types) - {"sm2", "p256", "secp256k1"}
+    if unknown:
+        return f"allowed_key_types: unknown key types {sorted(unknown)}"
+    if 0 < policy.retention_blocks < MIN_RETENTION_BLOCKS:
+        return f"retention_blocks must be 0 or at least {MIN_RETENTION_BLOCKS}"
+    if policy.max_tx_bytes > policy.max_block_bytes or policy.max_tx_gas > policy.block_gas_limit:
+        return "a transaction limit exceeds the block limit"
+    return None

@@ -16,6 +16,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import lmdb
 
@@ -46,6 +47,10 @@ class CertifiedBy(Canonical, frozen=True):
     """Height of the first block whose header commits to a state version."""
 
     height: U64
+
+
+PRUNE_EVERY: Final = 100
+"""With a retention policy, old state versions are pruned every this many blocks."""
 
 
 def _roots_key(height: int) -> bytes:
@@ -168,6 +173,11 @@ def apply_block(
             repeats,
         )
         state_root = tree.apply(txn, height, view.changes())
+        if policy.retention_blocks and height % PRUNE_EVERY == 0:
+            keep_from = height - policy.retention_blocks
+            oldest = tree.oldest_version(txn)
+            if oldest is not None and keep_from > oldest:
+                tree.prune(txn, keep_from)
         receipts = tuple(o.receipt for o in outcomes)
         store.put_receipts(txn, height, receipts, [o.touched for o in outcomes])
         receipts_root = merkle_root(hash_fn, [receipt_leaf(hash_fn, r) for r in receipts])

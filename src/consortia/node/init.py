@@ -134,15 +134,19 @@ def init_network(
             users[account] = PrivateKey.generate(user_type)
         return users[account].public_key().address()
 
+    policy = ChainPolicy()
     if charter is None:
         governance = default_charter(org_names, resolve, ca_pems)
     else:
-        governance = load_charter(charter, resolve, ca_pems, org_names)
+        decided = load_charter(charter, resolve, ca_pems, org_names)
+        if decided.suite is not None and decided.suite != suite:
+            raise CharterError(f"{charter}: policy.suite is {decided.suite!r}, not {suite!r}")
+        governance, policy = decided.charter, decided.policy
     genesis = Genesis(
         chain_id=chain_id,
         suite=suite,
         timestamp_ms=genesis_time_ms,
-        policy=ChainPolicy(),
+        policy=policy,
         validators=ValidatorSet(epoch=0, validators=tuple(infos)),
         accounts=tuple(
             GenesisAccount(

@@ -16,7 +16,7 @@ from consortia.codec import CodecError, decode, encode
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY, current_set, pending_set
 from consortia.execution.errors import ExecutionError
 from consortia.execution.module import TxContext
-from consortia.execution.policy import POLICY_KEY, ChainPolicy
+from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.handlers import key_address, load_account
@@ -74,14 +74,18 @@ def policy_with(policy: ChainPolicy, change: SetPolicy) -> ChainPolicy:
     fields = ChainPolicy.__struct_fields__
     if change.parameter not in fields:
         raise BadPayload(f"no policy parameter {change.parameter!r}; one of {', '.join(fields)}")
-    value: object = change.strings if change.parameter == "allowed_key_types" else change.integer
-    if change.parameter == "allowed_key_types" and not change.strings:
-        raise BadPayload("allowed_key_types needs at least one key type")
+    value: object = {"allowed_key_types": change.strings, "contract_deployment": change.text}.get(
+        change.parameter, change.integer
+    )
     updated = msgspec.structs.replace(policy, **{change.parameter: value})
     try:
-        return decode(encode(updated), ChainPolicy)
+        checked = decode(encode(updated), ChainPolicy)
     except (CodecError, msgspec.ValidationError) as exc:
         raise BadPayload(f"policy {change.parameter}: {exc}") from None
+    problem = policy_problem(checked)
+    if problem is not None:
+        raise BadPayload(f"policy {change.parameter}: {problem}")
+    return checked
 
 
 def precheck(state: StateView, kind: ProposalKind, payload: bytes) -> None:

@@ -300,11 +300,13 @@ class RevokeRole(Canonical, frozen=True):
 
 
 class SetPolicy(Canonical, frozen=True):
-    """Set one ChainPolicy field: ``integer`` for numeric fields, ``strings`` for lists."""
+    """Set one ChainPolicy field: ``integer`` for numeric fields, ``strings`` for
+    lists, ``text`` for ``contract_deployment``."""
 
     parameter: str
     integer: U64 = 0
     strings: tuple[str, ...] = ()
+    text: str = ""
 
 
 class AccountTarget(Canonical, frozen=True):
