@@ -15,6 +15,7 @@ from consortia.execution.epochs import (
 )
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
+from consortia.execution.upgrades import ModuleVersion, version_key
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.assets.types import Create, SupplyRule
 from consortia.modules.governance.state import load_committee
@@ -97,6 +98,9 @@ def test_schedule_upgrade(gov: Gov) -> None:
     )
     found = gov.chain.read(lambda v: v.get_struct(upgrade_key("assets"), ScheduledUpgrade))
     assert found is not None and found.activation_height == 1_000 and found.proposal_id == 1
+    # The execution layer's record, which switches the module at that height.
+    record = gov.chain.read(lambda v: v.get_struct(version_key("assets"), ModuleVersion))
+    assert record == ModuleVersion(module="assets", version="2", activation_height=1_000)
 
 
 def test_validator_changes_write_next_set_one_per_epoch(gov: Gov) -> None:

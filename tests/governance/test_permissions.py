@@ -8,6 +8,9 @@ from consortia.crypto import KeyType
 from consortia.modules.accounts.types import AccountKey, account_key
 from consortia.modules.assets.types import Create, SupplyRule
 from consortia.modules.governance.types import (
+    PERMISSIONS_KEY,
+    AccountTarget,
+    Fraction,
     GrantRole,
     Permission,
     Permissions,
@@ -15,9 +18,12 @@ from consortia.modules.governance.types import (
     RegisterAccount,
     RevokeKey,
     Role,
+    SetPermission,
+    Status,
+    Threshold,
 )
 
-from .helpers import ADMIN, ALICE, BOB, Gov
+from .helpers import ADMIN, ALICE, BOB, G1, G3, Gov
 
 EMPLOYEE = key(KeyType.SM2, 300)
 SECOND = key(KeyType.SM2, 301)
@@ -31,14 +37,12 @@ def _akey(k: object) -> AccountKey:
 
 
 def _restrict_assets(gov: Gov) -> None:
-    """Poke a table where only auditors may call assets.* (what no proposal kind sets yet)."""
-    from consortia.codec import encode
-    from consortia.modules.governance.types import DEFAULT_PERMISSIONS, PERMISSIONS_KEY
-
-    rules = [r for r in DEFAULT_PERMISSIONS if r.module != "assets"]
-    rules.append(Permission(module="assets", method="*", roles=(Role.AUDITOR,)))
-    table = Permissions(rules=tuple(sorted(rules, key=lambda r: (r.module, r.method))))
-    gov.chain.poke(PERMISSIONS_KEY, encode(table))
+    """Pass a set_permission proposal: only auditors may call assets.*."""
+    change = SetPermission(module="assets", method="*", roles=(Role.AUDITOR,))
+    assert gov.pass_(ProposalKind.SET_PERMISSION, change).status is Status.EXECUTED
+    table = gov.chain.read(lambda v: v.get_struct(PERMISSIONS_KEY, Permissions))
+    assert table is not None
+    assert Permission(module="assets", method="*", roles=(Role.AUDITOR,)) in table.rules
 
 
 def test_permission_denied_leaves_state_unchanged(gov: Gov) -> None:
@@ -110,3 +114,43 @@ def _akey_args(k: object) -> object:
     from consortia.modules.accounts.types import AddKey
 
     return AddKey(_akey(k))
+
+
+def test_set_permission_can_open_remove_but_never_lock_out_governors(gov: Gov) -> None:
+    _restrict_assets(gov)
+    # A method rule wins over the module's "*" rule: transfers open to all again.
+    opened = SetPermission(module="assets", method="transfer", roles=())
+    assert gov.pass_(ProposalKind.SET_PERMISSION, opened).status is Status.EXECUTED
+    gov.pass_(ProposalKind.SET_PERMISSION, SetPermission("assets", "transfer", remove=True))
+    table = gov.chain.read(lambda v: v.get_struct(PERMISSIONS_KEY, Permissions))
+    assert table is not None and ("assets", "transfer") not in {
+        (r.module, r.method) for r in table.rules
+    }
+    # Refused when proposed: governors would lose vote / propose, or nothing to remove.
+    for change in (
+        SetPermission("governance", "vote", roles=(Role.AUDITOR,)),
+        SetPermission("governance", "propose", remove=True),
+        SetPermission("assets", "nothing_here", remove=True),
+        SetPermission("assets", "not a name", roles=()),
+    ):
+        out = gov.propose(G1, ProposalKind.SET_PERMISSION, change)
+        assert out.receipt.status == "GOV_BAD_PAYLOAD", change
+
+
+def test_set_threshold_changes_what_a_kind_needs(gov: Gov) -> None:
+    quarter = Threshold(
+        kind="freeze_account",
+        participation=Fraction(numerator=1, denominator=4),
+        approval=Fraction(numerator=1, denominator=2),
+    )
+    assert gov.pass_(ProposalKind.SET_THRESHOLD, quarter).status is Status.EXECUTED
+    # Now G3 alone (weight 2 of 4) freezes an account with a single vote.
+    out = gov.propose(G1, ProposalKind.FREEZE_ACCOUNT, AccountTarget(address=address(BOB)))
+    pid = int(dict(out.receipt.events[-1].attributes)["id"])
+    assert gov.vote(G3, pid).receipt.status == "OK"
+    assert gov.proposal(pid).status is Status.EXECUTED
+    bad = Threshold(kind="freeze_account", participation=Fraction(numerator=5, denominator=4))
+    out = gov.propose(G1, ProposalKind.SET_THRESHOLD, bad)
+    assert out.receipt.status == "GOV_BAD_PAYLOAD"
+    out = gov.propose(G1, ProposalKind.SET_THRESHOLD, Threshold(kind="no_such_kind"))
+    assert out.receipt.status == "GOV_BAD_PAYLOAD"

@@ -18,8 +18,9 @@ or proposal validation); execution never re-verifies them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from consortia.codec import CodecError, decode
@@ -39,6 +40,7 @@ from consortia.execution.gas import GasMeter
 from consortia.execution.module import BlockContext, Method, Module, TxContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
+from consortia.execution.upgrades import UpgradeRequired, versions_at
 from consortia.ledger.types import Receipt, Transaction
 
 
@@ -72,6 +74,27 @@ class Runtime:
     authority: SenderAuthority
     permissions: PermissionChecker | None = None
     """None: every account may call every method."""
+    upgrades: Mapping[tuple[str, str], Module] = field(default_factory=dict)
+    """Later versions this software carries, by (module, version)."""
+
+    def at_versions(self, versions: Mapping[str, str], height: int) -> Runtime:
+        """This runtime with the given module versions in force.
+
+        Raises:
+            UpgradeRequired: a version this software does not carry.
+        """
+        if not versions:
+            return self
+        modules = dict(self.modules)
+        for name, version in sorted(versions.items()):
+            module = self.upgrades.get((name, version))
+            if module is None:
+                raise UpgradeRequired(
+                    f"module {name} version {version} is in force from height {height}; "
+                    "this node does not carry it: install the release that does and restart"
+                )
+            modules[name] = module
+        return dataclasses.replace(self, modules=modules)
 
     def has_method(self, module: str, method: str) -> bool:
         """Whether ``module.method`` exists."""
@@ -183,7 +206,12 @@ def execute_block(
     it has no effect and its receipt says ``TX_ALREADY_COMMITTED``. Honest
     proposers never include one; a certified block that does must not stop
     the chain.
+
+    Raises:
+        UpgradeRequired: a module version scheduled for this height is missing
+            ([EXEC-UPGRADE.1]); nothing of the block is applied.
     """
+    runtime = runtime.at_versions(versions_at(state, block.height), block.height)
     outcomes = []
     for i, (tx, tx_id, size) in enumerate(transactions):
         if i in repeats:

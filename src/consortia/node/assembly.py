@@ -69,6 +69,7 @@ class Node:
     """This node's key: its identity on the network, and its vote when a validator."""
     cores: CoreFactory = field(repr=False)
     _loop: asyncio.AbstractEventLoop = field(init=False, repr=False)
+    _main: asyncio.Task[None] = field(init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
     _epoch_ended: bool = field(default=False, init=False, repr=False)
     """The current epoch's last block is committed; later commits of it are dropped."""
@@ -186,6 +187,7 @@ class Node:
         )
         driver.on_commit = node._on_commit
         execution.on_executed = node.after_execution
+        execution.on_failed = node.after_failure
         committee = driver.core.committee
         if config.peers or committee.size > 1 or driver.core.me is None:
             node._attach_network(hash_fn)
@@ -324,6 +326,11 @@ class Node:
         """Called on the execution thread; continue on the event loop."""
         self._loop.call_soon_threadsafe(self._executed_on_loop, executed)
 
+    def after_failure(self, exc: BaseException) -> None:
+        """Called on the execution thread: a committed block cannot be executed, so stop
+        the node (it must never go on without that block's state)."""
+        self._loop.call_soon_threadsafe(self._main.cancel)
+
     def _executed_on_loop(self, executed: Executed) -> None:
         if self._closed:
             return
@@ -384,6 +391,9 @@ class Node:
     async def run(self, *, serve_api: bool = True) -> None:
         """Run consensus, execution and the API until cancelled, then close cleanly."""
         self._loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+        assert current is not None
+        self._main = current
         self.home.pid_file.write_text(f"{os.getpid()}\n")
         self.execution.start()
         tasks = [asyncio.create_task(self.driver.run(), name="consensus")]

@@ -211,6 +211,8 @@ class ExecutionService:
         self._hash = hash_fn
         self.on_executed: Callable[[Executed], None] = lambda executed: None
         """Called on the worker thread after each block (set by the composition root)."""
+        self.on_failed: Callable[[BaseException], None] = lambda exc: None
+        """Called on the worker thread when a block cannot be executed (the node stops)."""
         self._queue: queue.Queue[CommittedBlock | None] = queue.Queue()
         self._backlog: list[CommittedBlock] = []
         self._lock = threading.Lock()
@@ -259,6 +261,7 @@ class ExecutionService:
             except BaseException as exc:  # a failed block stops the node, never skips
                 log.exception("execution of block %d failed", committed.block.header.height)
                 self.failure = exc
+                self.on_failed(exc)
                 return
             with self._lock:
                 self.executed_height = committed.block.header.height

@@ -38,6 +38,9 @@ def run_node(home: Path) -> None:
         uvloop.run(main())
     finally:
         node.close()
+    failure = node.execution.failure
+    if failure is not None:  # e.g. UpgradeRequired: the node stopped rather than fork
+        raise failure
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from consortia.execution.errors import ExecutionError
 from consortia.execution.module import TxContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
+from consortia.execution.upgrades import ModuleVersion, schedule
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.handlers import key_address, load_account
 from consortia.modules.accounts.types import Account, account_key
@@ -30,13 +31,17 @@ from consortia.modules.governance.state import (
     load_committee,
     load_member,
     load_org,
+    load_thresholds,
     store_committee,
     store_member,
     with_role,
     without_role,
 )
 from consortia.modules.governance.types import (
+    ANY,
     PAYLOAD_TYPES,
+    PERMISSIONS_KEY,
+    THRESHOLDS_KEY,
     AccountTarget,
     AddOrganisation,
     AddValidator,
@@ -45,6 +50,8 @@ from consortia.modules.governance.types import (
     Governor,
     GrantRole,
     Organisation,
+    Permission,
+    Permissions,
     Proposal,
     ProposalKind,
     RemoveOrganisation,
@@ -54,7 +61,10 @@ from consortia.modules.governance.types import (
     Role,
     ScheduledUpgrade,
     ScheduleUpgrade,
+    SetPermission,
     SetPolicy,
+    Threshold,
+    Thresholds,
     contract_key,
     org_key,
     upgrade_key,
@@ -96,6 +106,10 @@ def precheck(state: StateView, kind: ProposalKind, payload: bytes) -> None:
         policy_with(current, args)
     if kind in (ProposalKind.GRANT_ROLE, ProposalKind.REVOKE_ROLE) and args.role is Role.MEMBER:
         raise BadPayload("the member role comes with register_account, not by proposal")
+    if kind is ProposalKind.SET_PERMISSION:
+        _permissions_after(state, args)
+    if kind is ProposalKind.SET_THRESHOLD:
+        _check_threshold(args)
 
 
 def _add_org(ctx: TxContext, args: AddOrganisation) -> None:
@@ -201,6 +215,12 @@ def _schedule_upgrade(ctx: TxContext, args: ScheduleUpgrade, proposal_id: int) -
         proposal_id=proposal_id,
     )
     ctx.state.put_struct(upgrade_key(args.module), record)
+    schedule(
+        ctx.state,
+        ModuleVersion(
+            module=args.module, version=args.version, activation_height=args.activation_height
+        ),
+    )
 
 
 def _next_set(state: StateView) -> ValidatorSet:
@@ -267,6 +287,55 @@ def _reweight_validator(ctx: TxContext, args: ReweightValidator) -> None:
     _write_next(ctx.state, nxt.epoch, validators)
 
 
+GOVERNING_METHODS: Final = ("propose", "vote")
+"""Methods governors must keep: a permission change may never lock the committee out."""
+
+
+def _rule_for(rules: dict[tuple[str, str], Permission], method: str) -> Permission | None:
+    return rules.get(("governance", method)) or rules.get(("governance", ANY))
+
+
+def _permissions_after(state: StateView, args: SetPermission) -> Permissions:
+    """The permission table with ``args`` applied; raises BadPayload if it must not be."""
+    if args.method != ANY and not args.method.isidentifier():
+        raise BadPayload(f"method {args.method!r} is neither '*' nor a name")
+    table = state.get_struct(PERMISSIONS_KEY, Permissions) or Permissions(rules=())
+    rules = {(r.module, r.method): r for r in table.rules}
+    key = (args.module, args.method)
+    if args.remove:
+        if key not in rules:
+            raise BadPayload(f"no rule for {args.module}.{args.method} to remove")
+        del rules[key]
+    else:
+        roles = tuple(sorted(set(args.roles)))
+        rules[key] = Permission(module=args.module, method=args.method, roles=roles)
+    for method in GOVERNING_METHODS:
+        rule = _rule_for(rules, method)
+        if rule is None or (rule.roles and Role.GOVERNOR not in rule.roles):
+            raise BadPayload(f"governors would lose governance.{method}; refused")
+    return Permissions(rules=tuple(rules[k] for k in sorted(rules)))
+
+
+def _set_permission(ctx: TxContext, args: SetPermission) -> None:
+    ctx.state.put_struct(PERMISSIONS_KEY, _permissions_after(ctx.state, args))
+
+
+def _check_threshold(args: Threshold) -> None:
+    if args.kind != "default" and args.kind not in {k.value for k in ProposalKind}:
+        raise BadPayload(f"unknown proposal kind {args.kind!r}")
+    for label, frac in (("participation", args.participation), ("approval", args.approval)):
+        if not 0 < frac.numerator <= frac.denominator:
+            raise BadPayload(f"{label} {frac.numerator}/{frac.denominator} must be in (0, 1]")
+
+
+def _set_threshold(ctx: TxContext, args: Threshold) -> None:
+    _check_threshold(args)
+    entries = {t.kind: t for t in load_thresholds(ctx.state).entries}
+    entries[args.kind] = args
+    ordered = tuple(entries[k] for k in sorted(entries))
+    ctx.state.put_struct(THRESHOLDS_KEY, Thresholds(entries=ordered))
+
+
 _SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {
     ProposalKind.ADD_ORGANISATION: _add_org,
     ProposalKind.REMOVE_ORGANISATION: _remove_org,
@@ -278,6 +347,8 @@ _SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {
     ProposalKind.ADD_VALIDATOR: _add_validator,
     ProposalKind.REMOVE_VALIDATOR: _remove_validator,
     ProposalKind.REWEIGHT_VALIDATOR: _reweight_validator,
+    ProposalKind.SET_PERMISSION: _set_permission,
+    ProposalKind.SET_THRESHOLD: _set_threshold,
 }
 
 

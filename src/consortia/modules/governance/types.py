@@ -63,6 +63,8 @@ class ProposalKind(StrEnum):
     ADD_VALIDATOR = "add_validator"
     REMOVE_VALIDATOR = "remove_validator"
     REWEIGHT_VALIDATOR = "reweight_validator"
+    SET_PERMISSION = "set_permission"
+    SET_THRESHOLD = "set_threshold"
 
 
 class Choice(StrEnum):
@@ -349,6 +351,17 @@ class ReweightValidator(Canonical, frozen=True):
     weight: Weight
 
 
+class SetPermission(Canonical, frozen=True):
+    """Set the permission rule of ``module.method`` (``*``: the module), or remove it."""
+
+    module: Name
+    method: str
+    roles: tuple[Role, ...] = ()
+    """Any of these roles suffices; empty means every account."""
+    remove: bool = False
+    """Delete the rule instead (then only the module's ``*`` rule, if any, applies)."""
+
+
 PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.ADD_ORGANISATION: AddOrganisation,
     ProposalKind.REMOVE_ORGANISATION: RemoveOrganisation,
@@ -362,6 +375,8 @@ PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.ADD_VALIDATOR: AddValidator,
     ProposalKind.REMOVE_VALIDATOR: RemoveValidator,
     ProposalKind.REWEIGHT_VALIDATOR: ReweightValidator,
+    ProposalKind.SET_PERMISSION: SetPermission,
+    ProposalKind.SET_THRESHOLD: Threshold,
 }
 
 
