@@ -103,20 +103,23 @@ def test_schedule_upgrade(gov: Gov) -> None:
     assert record == ModuleVersion(module="assets", version="2", activation_height=1_000)
 
 
-def test_validator_changes_write_next_set_one_per_epoch(gov: Gov) -> None:
-    current = gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet))
-    assert current is not None
-    new_key = key(KeyType.SM2, 500)
-    info = ValidatorInfo(
+def _new_validator(seed: int, weight: int = 1) -> ValidatorInfo:
+    new_key = key(KeyType.SM2, seed)
+    return ValidatorInfo(
         name="org9-v0",
         organisation="org9",
         address=address(new_key),
         key_type="sm2",
         public_key=new_key.public_key().to_bytes(),
-        weight=1,
+        weight=weight,
         endpoint="10.0.0.9:26656",
     )
-    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
+
+
+def test_validator_changes_write_next_set_one_per_epoch(gov: Gov) -> None:
+    current = gov.chain.read(lambda v: v.get_struct(VALIDATORS_KEY, ValidatorSet))
+    assert current is not None
+    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(_new_validator(500)))
     nxt = gov.chain.read(lambda v: v.get_struct(VALIDATORS_NEXT_KEY, ValidatorSet))
     assert nxt is not None and nxt.epoch == current.epoch + 1
     assert [(v.name, v.weight) for v in nxt.validators] == [("v0", 1), ("org9-v0", 1)]
@@ -128,16 +131,7 @@ def test_validator_changes_write_next_set_one_per_epoch(gov: Gov) -> None:
 
 
 def test_enter_epoch_puts_the_pending_set_in_force(gov: Gov) -> None:
-    new_key = key(KeyType.SM2, 501)
-    info = ValidatorInfo(
-        name="org9-v0",
-        organisation="org9",
-        address=address(new_key),
-        key_type="sm2",
-        public_key=new_key.public_key().to_bytes(),
-        weight=2,
-    )
-    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(info))
+    gov.pass_(ProposalKind.ADD_VALIDATOR, AddValidator(_new_validator(501, weight=2)))
     nxt = gov.chain.read(pending_set)
     assert nxt is not None
 
