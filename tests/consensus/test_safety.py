@@ -38,7 +38,7 @@ from tests.consensus.support import (
 from consortia.consensus.errors import ConsensusError, EpochMismatch, SafetyError
 from consortia.consensus.safety import SafetyData, SafetyRules, SafetyStorage
 from consortia.consensus.storage import ConsensusStorage
-from consortia.consensus.types import TimeoutCert, TimeoutData, timeout_signing_bytes
+from consortia.consensus.types import TimeoutCert, TimeoutData, Vote, timeout_signing_bytes
 from consortia.ledger.types import (
     Block,
     QuorumCert,
@@ -405,6 +405,7 @@ class SafetyMachine(RuleBasedStateMachine):
         self.rules = rules_on(self.storage, self._sign)
         self.blocks: list[tuple[Block, bytes]] = [(GENESIS, GENESIS_ID)]
         self.votes: dict[int, bytes] = {}
+        self.issued: dict[int, Vote] = {}
         self.timed_out: set[int] = set()
         self.last_voted_round = 0
         self.signatures = 0
@@ -428,6 +429,7 @@ class SafetyMachine(RuleBasedStateMachine):
             tc_round = max(0, round_ - 1 - tc[0])
             cert = fake_tc(tc_round, tuple(min(r, max(tc_round - 1, 0)) for r in tc[1]))
         before = self.rules.data
+        signatures = self.signatures
         try:
             vote = self.rules.construct_and_sign_vote(block.header, bid, cert)
         except SafetyError:
@@ -437,7 +439,12 @@ class SafetyMachine(RuleBasedStateMachine):
         assert vote.data.block_id == bid
         previous = self.votes.setdefault(round_, bid)
         assert previous == bid, f"two votes in round {round_}"
-        assert round_ not in self.timed_out, f"vote in round {round_} after its timeout"
+        if round_ in self.timed_out:
+            # Only the vote already released before the timeout may be handed out again
+            # (asked twice for the same block), never a new signature.
+            assert self.signatures == signatures, f"new vote in round {round_} after its timeout"
+            assert self.issued.get(round_) == vote
+        self.issued.setdefault(round_, vote)
 
     @rule(parent=st.integers(0, 50), ahead=st.integers(0, 3), use_tc=st.booleans())
     def timeout(self, parent: int, ahead: int, use_tc: bool) -> None:
