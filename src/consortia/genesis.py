@@ -29,6 +29,7 @@ from consortia.ledger.types import (
     block_id,
     epoch_root_qc,
 )
+from consortia.evm import module as evm
 from consortia.modules import accounts, assets, governance
 from consortia.modules.accounts.handlers import key_address
 from consortia.modules.accounts.types import MAX_KEYS, GenesisAccount
@@ -111,7 +112,9 @@ def validate_genesis(genesis: Genesis) -> None:
 def default_runtime() -> Runtime:
     """The native modules every chain runs, the accounts authority, governance permissions."""
     return Runtime(
-        modules={m.name: m for m in (accounts.MODULE, assets.MODULE, governance.MODULE)},
+        modules={
+            m.name: m for m in (accounts.MODULE, assets.MODULE, governance.MODULE, evm.MODULE)
+        },
         authority=accounts.AUTHORITY,
         permissions=governance.PERMISSIONS,
     )

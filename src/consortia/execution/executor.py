@@ -37,7 +37,7 @@ from consortia.execution.errors import (
     UnknownMethod,
 )
 from consortia.execution.gas import GasMeter
-from consortia.execution.module import BlockContext, Method, Module, TxContext
+from consortia.execution.module import BlockContext, BlockEnd, Method, Module, TxContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import UpgradeRequired, versions_at
@@ -228,4 +228,8 @@ def execute_block(
             outcomes.append(TxOutcome(receipt, ()))
             continue
         outcomes.append(execute_transaction(runtime, state, policy, block, tx, tx_id, i, size))
+    for name in sorted(runtime.modules):
+        module = runtime.modules[name]
+        if isinstance(module, BlockEnd):
+            module.end_block(state, block, policy)
     return outcomes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from consortia.codec import Canonical
 from consortia.execution import gas
@@ -73,4 +73,14 @@ class Module(Protocol):
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
         """Write the module's initial state from its section of the genesis."""
+        ...
+
+
+@runtime_checkable
+class BlockEnd(Protocol):
+    """A module that finishes work once per block, after its last transaction
+    (the EVM writes its world-state root here)."""
+
+    def end_block(self, state: StateView, block: BlockContext, policy: ChainPolicy) -> None:
+        """Flush per-block work into ``state``; must be deterministic."""
         ...

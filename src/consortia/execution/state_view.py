@@ -9,7 +9,7 @@ the update set the tree applies as the next version.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import lmdb
 
@@ -31,6 +31,19 @@ class StateView:
         self._block: dict[bytes, bytes | None] = {}
         self._layers: list[dict[bytes, bytes | None]] = []
         self.meter: GasMeter | None = None
+        self.block_scratch: dict[str, Any] = {}
+        """Per-block working objects of modules (e.g. the EVM's open world state),
+        dropped with the view; state itself only ever goes through get/set."""
+
+    @property
+    def tree(self) -> StateTree:
+        """The authenticated tree this view reads (for side databases)."""
+        return self._tree
+
+    @property
+    def txn(self) -> lmdb.Transaction:
+        """The LMDB transaction this view reads and, for a block, writes in."""
+        return self._txn
 
     # reads ------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import lmdb
 
@@ -378,6 +378,17 @@ class StateTree:
         self._stale = env.open_db(name + b".stale", txn=txn)
         self._keys = env.open_db(name + b".keys", txn=txn)
         self._history = env.open_db(name + b".history", txn=txn)
+        self._side = env.open_db(name + b".side", txn=txn)
+
+    @property
+    def side_db(self) -> Any:
+        """A plain key-value database beside the tree, written in the same transactions.
+
+        For content-addressed data whose root is kept *in* the tree, so the tree's
+        root still commits to it: the EVM's Ethereum trie nodes (DESIGN.md §3).
+        Keys must be collision-free by construction (e.g. node hashes).
+        """
+        return self._side
 
     # ----------------------------------------------------------------- versions
 

@@ -146,6 +146,7 @@ class Permission(Canonical, frozen=True):
 DEFAULT_PERMISSIONS: Final = (
     Permission(module="accounts", method=ANY),
     Permission(module="assets", method=ANY),
+    Permission(module="evm", method=ANY),
     Permission(module="governance", method="propose", roles=(Role.GOVERNOR,)),
     Permission(module="governance", method="register_account", roles=(Role.ORG_ADMIN,)),
     Permission(module="governance", method="revoke_key", roles=(Role.ORG_ADMIN,)),

@@ -1,0 +1,18 @@
+"""Errors of EVM execution (stable codes in receipts and API answers)."""
+
+from __future__ import annotations
+
+from consortia.execution.errors import ModuleError
+
+
+class EvmReverted(ModuleError):
+    """The contract reverted; the message carries its reason (``Error(string)``) or data."""
+
+    code = "EVM_REVERTED"
+
+
+class EvmFailed(ModuleError):
+    """The EVM stopped with an exceptional halt (out of gas, invalid opcode, bad jump, …)
+    or refused the message (e.g. gas below the intrinsic cost)."""
+
+    code = "EVM_FAILED"

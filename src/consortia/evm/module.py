@@ -1,0 +1,186 @@
+"""The ``evm`` native module: deploy and call EVM contracts from native transactions.
+
+A native transaction signed with any key type the chain allows (SM2
+included) deploys or calls a contract; the EVM sees the sender's 20-byte
+address. Execution is py-evm's Cancun rules (PUSH0, MCOPY, transient storage;
+no blob transactions)
+with a block context fixed by consensus ([EVM-CTX.1] in docs/contracts.md):
+
+* ``NUMBER`` is the block height and ``TIMESTAMP`` the proposer's timestamp
+  in whole seconds (never below the parent's, see the ledger spec);
+* ``CHAINID`` is :func:`evm_chain_id` of the chain id;
+* ``GASLIMIT`` is ``policy.block_gas_limit``; ``COINBASE``, ``PREVRANDAO``
+  and ``BASEFEE`` are zero and ``BLOCKHASH`` answers zero: nothing local or
+  random reaches a contract.
+
+Gas: whatever the transaction's gas limit leaves after the envelope's own
+charges is the EVM's gas, and the EVM's gas used (intrinsic cost included,
+refunds deducted as in Ethereum) is charged to the transaction. Gas price is
+zero: consortium chains meter, they do not charge.
+
+One py-evm world state is opened at a block's first EVM call and kept for the
+block; its trie root is computed once, at the block's end (``end_block``),
+and written to chain state — the per-transaction root of Ethereum is what
+makes py-evm slow (DESIGN.md §3, ~330 vs ~1,800 transfers/s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import eth.exceptions
+import rlp
+from eth.constants import ZERO_ADDRESS, ZERO_HASH32
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.cancun import CancunVM
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, BlockNumber
+from eth_utils.exceptions import ValidationError
+
+from consortia.crypto import keccak256, sha256
+from consortia.evm.errors import EvmFailed, EvmReverted
+from consortia.evm.types import Call, Deploy
+from consortia.evm.world import WORLD_ROOT_KEY, world_db, world_root
+from consortia.execution.module import BlockContext, Method, TxContext
+from consortia.execution.policy import ChainPolicy
+from consortia.execution.state_view import StateView
+
+VM: Final = CancunVM
+_SCRATCH: Final = "evm"
+_ERROR_SELECTOR: Final = keccak256(b"Error(string)")[:4]
+
+
+def evm_chain_id(chain_id: str) -> int:
+    """The EIP-155 chain id of a Consortia chain: 31 bits of SHA-256 of its id."""
+    return int.from_bytes(sha256(b"consortia/evm-chain-id\x00" + chain_id.encode())[:4], "big") >> 1
+
+
+def execution_context(block: BlockContext, policy: ChainPolicy) -> ExecutionContext:
+    """py-evm's block context for ``block`` ([EVM-CTX.1])."""
+    return ExecutionContext(
+        coinbase=ZERO_ADDRESS,
+        timestamp=block.timestamp_ms // 1000,
+        block_number=BlockNumber(block.height),
+        difficulty=0,
+        mix_hash=ZERO_HASH32,
+        gas_limit=policy.block_gas_limit,
+        prev_hashes=(),
+        chain_id=evm_chain_id(block.chain_id),
+        base_fee_per_gas=0,
+        excess_blob_gas=0,
+    )
+
+
+def contract_address(sender: bytes, nonce: int) -> bytes:
+    """The CREATE address of ``sender``'s contract deployed at EVM nonce ``nonce``."""
+    return keccak256(rlp.encode([sender, nonce]))[12:]
+
+
+def revert_reason(output: bytes) -> str:
+    """The ``Error(string)`` message of revert data, or its hex if it is not one."""
+    if output[:4] == _ERROR_SELECTOR and len(output) >= 68:
+        length = int.from_bytes(output[36:68], "big")
+        text = output[68 : 68 + length]
+        if len(text) == length:
+            return text.decode("utf-8", errors="replace")
+    return "0x" + output.hex()
+
+
+def _world(ctx: TxContext) -> Any:
+    """The block's open py-evm state (opened, without gas, at its first EVM call)."""
+    scratch = ctx.state.block_scratch
+    if _SCRATCH not in scratch:
+        meter, ctx.state.meter = ctx.state.meter, None
+        try:
+            root = world_root(ctx.state)
+        finally:
+            ctx.state.meter = meter
+        state_class = VM.get_state_class()
+        scratch[_SCRATCH] = state_class(
+            world_db(ctx.state), execution_context(ctx.block, ctx.policy), root
+        )
+    return scratch[_SCRATCH]
+
+
+def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
+    """Apply one EVM message for ``ctx.sender``; charge its gas; return the computation."""
+    world = _world(ctx)
+    meter = ctx.state.meter
+    available = meter.limit - meter.used if meter is not None else ctx.policy.max_tx_gas
+    unsigned = VM.get_transaction_builder().create_unsigned_transaction(
+        nonce=world.get_nonce(ctx.sender),
+        gas_price=0,
+        gas=available,
+        to=Address(to),
+        value=0,
+        data=data,
+    )
+    transaction = SpoofTransaction(unsigned, from_=ctx.sender)
+    snapshot = world.snapshot()
+    try:
+        computation = world.apply_transaction(transaction)
+        refund = min(
+            computation.get_gas_refund(), (available - computation.get_gas_remaining()) // 5
+        )
+        used = available - computation.get_gas_remaining() - refund
+        if meter is not None:
+            meter.charge(used, "EVM execution")
+    except ValidationError as exc:
+        world.revert(snapshot)
+        raise EvmFailed(f"EVM refused the transaction: {exc}") from None
+    except BaseException:
+        world.revert(snapshot)
+        raise
+    # A failed EVM execution still consumed its nonce (as in Ethereum): keep that.
+    world.commit(snapshot)
+    if computation.is_error:
+        error = computation.error
+        if isinstance(error, eth.exceptions.Revert):
+            raise EvmReverted(f"execution reverted: {revert_reason(computation.output)}")
+        raise EvmFailed(f"EVM execution failed: {type(error).__name__}: {error}")
+    for address, topics, log_data in computation.get_log_entries():
+        ctx.emit(
+            "log",
+            address=address,
+            topics=" ".join(t.to_bytes(32, "big").hex() for t in topics),
+            data=log_data,
+        )
+    return computation
+
+
+def _deploy(ctx: TxContext, args: Deploy) -> None:
+    world = _world(ctx)
+    address = contract_address(ctx.sender, world.get_nonce(ctx.sender))
+    _run(ctx, b"", args.code)
+    code = world.get_code(address)
+    ctx.emit("contract_created", address=address, code_hash=keccak256(code))
+
+
+def _call(ctx: TxContext, args: Call) -> None:
+    computation = _run(ctx, args.to, args.data)
+    ctx.emit("returned", output=computation.output)
+
+
+class EvmModule:
+    """The ``evm`` module."""
+
+    name = "evm"
+    methods: Mapping[str, Method[Any]] = {
+        "deploy": Method(Deploy, _deploy, gas=0),
+        "call": Method(Call, _call, gas=0),
+    }
+
+    def init_genesis(self, state: StateView, genesis: Any) -> None:
+        """The EVM starts with an empty world (no key: the empty trie's root)."""
+
+    def end_block(self, state: StateView, block: BlockContext, policy: ChainPolicy) -> None:
+        """Compute the block's EVM trie root once and keep it in chain state."""
+        world = state.block_scratch.pop(_SCRATCH, None)
+        if world is None:
+            return
+        world.persist()
+        state.set(WORLD_ROOT_KEY, bytes(world.state_root))
+
+
+MODULE: Final = EvmModule()
