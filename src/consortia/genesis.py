@@ -13,6 +13,7 @@ import lmdb
 from consortia.codec import U64, Canonical, encode
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
+from consortia.evm import module as evm
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
@@ -29,7 +30,6 @@ from consortia.ledger.types import (
     block_id,
     epoch_root_qc,
 )
-from consortia.evm import module as evm
 from consortia.modules import accounts, assets, governance
 from consortia.modules.accounts.handlers import key_address
 from consortia.modules.accounts.types import MAX_KEYS, GenesisAccount
