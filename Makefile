@@ -3,10 +3,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# npm ci empties node_modules first, so the stamp inside it is fresh exactly
+# when node_modules matches package-lock.json.
+NPM_STAMP := node_modules/.installed
 
 .PHONY: run test setup lint typecheck pytest clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 # System packages first (Debian), then the venv with every pinned Python package.
 $(STAMP): pyproject.toml scripts/setup-system.sh
@@ -15,6 +18,12 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Node packages (package-lock.json): the solc compiler and ethers; node and npm
+# come from Debian through scripts/setup-system.sh.
+$(NPM_STAMP): package-lock.json $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
 
 run: setup
 	$(BIN)/consortia devnet up --home .devnet
@@ -32,4 +41,4 @@ pytest: setup
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .devnet .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .devnet .pytest_cache .mypy_cache .ruff_cache

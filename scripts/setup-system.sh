@@ -2,10 +2,14 @@
 # Installs the Debian packages Consortia uses, only where missing (idempotent, quiet).
 #   openssl  - the OpenSSL 3 command line, used by the crypto interop tests
 #   faketime - libfaketime, to run a node with a skewed clock in the consensus tests
+#   nodejs   - node, which runs the npm solc compiler (contract toolchain) and ethers tests
+#   npm      - installs package-lock.json (make setup)
 set -euo pipefail
 needed=()
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
 command -v faketime >/dev/null 2>&1 || needed+=(faketime)
+command -v node >/dev/null 2>&1 || needed+=(nodejs)
+command -v npm >/dev/null 2>&1 || needed+=(npm)
 if ((${#needed[@]})); then
     if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq
