@@ -18,7 +18,8 @@ from eth_abi import encode as abi_encode
 from tests.execution.chain import CHAIN_ID, GAS, GENESIS_TIME_MS, Chain, genesis_for, key, make_tx
 
 from consortia.crypto import KeyType, keccak256
-from consortia.evm.module import contract_address, evm_chain_id, revert_reason
+from consortia.evm.context import evm_chain_id
+from consortia.evm.module import contract_address, revert_reason
 from consortia.evm.types import Call, Deploy
 from consortia.evm.world import WORLD_ROOT_KEY
 from consortia.execution.executor import TxOutcome

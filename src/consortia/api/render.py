@@ -35,6 +35,8 @@ def decoded_args(module: str, method: str, args: bytes) -> Any:
     """The method's argument struct as JSON, or None if unknown or undecodable."""
     try:
         args_type = _runtime().method(module, method).args_type
+        if args_type is bytes:  # an Ethereum-signed transaction's raw RLP
+            return to_plain(args)
         return to_plain(decode(args, args_type))
     except (UnknownMethod, CodecError):
         return None

@@ -394,6 +394,12 @@ def tx_send(
         args_type = default_runtime().method(module, method).args_type
     except NodeError as exc:
         usage(exc.message, exc.code)
+    if args_type is bytes:
+        usage(
+            f"{module}.{method} carries a raw signed Ethereum transaction: send it with "
+            "eth_sendRawTransaction",
+            "CLI_BAD_ARGS",
+        )
     try:
         data = json.loads(args_json)
     except ValueError as exc:

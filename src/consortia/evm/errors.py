@@ -16,3 +16,10 @@ class EvmFailed(ModuleError):
     or refused the message (e.g. gas below the intrinsic cost)."""
 
     code = "EVM_FAILED"
+
+
+class EthTxInvalid(ModuleError):
+    """A raw Ethereum transaction that cannot be accepted (decoding, chain id, value,
+    signature); JSON-RPC answers it with -32000 and this message."""
+
+    code = "EVM_ETH_TX_INVALID"

@@ -31,15 +31,15 @@ from typing import Any, Final
 
 import eth.exceptions
 import rlp
-from eth.constants import ZERO_ADDRESS, ZERO_HASH32
-from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.cancun import CancunVM
 from eth.vm.spoof import SpoofTransaction
-from eth_typing import Address, BlockNumber
+from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
-from consortia.crypto import keccak256, sha256
+from consortia.crypto import keccak256
+from consortia.evm.context import execution_context
 from consortia.evm.errors import EvmFailed, EvmReverted
+from consortia.evm.ethtx import ETH_METHOD, decode_raw
 from consortia.evm.types import Call, Deploy
 from consortia.evm.world import WORLD_ROOT_KEY, world_db, world_root
 from consortia.execution.module import BlockContext, Method, TxContext
@@ -49,27 +49,6 @@ from consortia.execution.state_view import StateView
 VM: Final = CancunVM
 _SCRATCH: Final = "evm"
 _ERROR_SELECTOR: Final = keccak256(b"Error(string)")[:4]
-
-
-def evm_chain_id(chain_id: str) -> int:
-    """The EIP-155 chain id of a Consortia chain: 31 bits of SHA-256 of its id."""
-    return int.from_bytes(sha256(b"consortia/evm-chain-id\x00" + chain_id.encode())[:4], "big") >> 1
-
-
-def execution_context(block: BlockContext, policy: ChainPolicy) -> ExecutionContext:
-    """py-evm's block context for ``block`` ([EVM-CTX.1])."""
-    return ExecutionContext(
-        coinbase=ZERO_ADDRESS,
-        timestamp=block.timestamp_ms // 1000,
-        block_number=BlockNumber(block.height),
-        difficulty=0,
-        mix_hash=ZERO_HASH32,
-        gas_limit=policy.block_gas_limit,
-        prev_hashes=(),
-        chain_id=evm_chain_id(block.chain_id),
-        base_fee_per_gas=0,
-        excess_blob_gas=0,
-    )
 
 
 def contract_address(sender: bytes, nonce: int) -> bytes:
@@ -104,12 +83,18 @@ def _world(ctx: TxContext) -> Any:
 
 
 def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
-    """Apply one EVM message for ``ctx.sender``; charge its gas; return the computation."""
+    """Apply one EVM message for ``ctx.sender``; charge its gas; return the computation.
+
+    The sender's EVM nonce is the transaction's own nonce (accounts keep one
+    sequence for native and Ethereum-signed transactions), so CREATE
+    addresses are what Ethereum tools compute from the transaction.
+    """
     world = _world(ctx)
     meter = ctx.state.meter
     available = meter.limit - meter.used if meter is not None else ctx.policy.max_tx_gas
+    world.set_nonce(ctx.sender, ctx.nonce)
     unsigned = VM.get_transaction_builder().create_unsigned_transaction(
-        nonce=world.get_nonce(ctx.sender),
+        nonce=ctx.nonce,
         gas_price=0,
         gas=available,
         to=Address(to),
@@ -149,16 +134,29 @@ def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
     return computation
 
 
+def _create(ctx: TxContext, code: bytes) -> None:
+    address = contract_address(ctx.sender, ctx.nonce)
+    _run(ctx, b"", code)
+    deployed = _world(ctx).get_code(address)
+    ctx.emit("contract_created", address=address, code_hash=keccak256(deployed))
+
+
 def _deploy(ctx: TxContext, args: Deploy) -> None:
-    world = _world(ctx)
-    address = contract_address(ctx.sender, world.get_nonce(ctx.sender))
-    _run(ctx, b"", args.code)
-    code = world.get_code(address)
-    ctx.emit("contract_created", address=address, code_hash=keccak256(code))
+    _create(ctx, args.code)
 
 
 def _call(ctx: TxContext, args: Call) -> None:
     computation = _run(ctx, args.to, args.data)
+    ctx.emit("returned", output=computation.output)
+
+
+def _eth_transaction(ctx: TxContext, raw: bytes) -> None:
+    """An Ethereum-signed transaction (its envelope was verified on admission)."""
+    tx = decode_raw(raw)
+    if not tx.to:
+        _create(ctx, bytes(tx.data))
+        return
+    computation = _run(ctx, bytes(tx.to), bytes(tx.data))
     ctx.emit("returned", output=computation.output)
 
 
@@ -169,6 +167,7 @@ class EvmModule:
     methods: Mapping[str, Method[Any]] = {
         "deploy": Method(Deploy, _deploy, gas=0),
         "call": Method(Call, _call, gas=0),
+        ETH_METHOD: Method(bytes, _eth_transaction, gas=0),
     }
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:

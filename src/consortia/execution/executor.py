@@ -41,7 +41,7 @@ from consortia.execution.module import BlockContext, BlockEnd, Method, Module, T
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import UpgradeRequired, versions_at
-from consortia.ledger.types import Receipt, Transaction
+from consortia.ledger.types import Receipt, Transaction, signer_key_type
 
 
 class SenderAuthority(Protocol):
@@ -144,6 +144,7 @@ def execute_transaction(
             events=tuple(ctx.events) if ctx else (),
         )
 
+    signer = signer_key_type(tx.key_type)
     try:
         # The mempool enforces these caps too, but a faulty proposer's block
         # may carry anything; the proposal check does not look at them.
@@ -153,14 +154,14 @@ def execute_transaction(
             raise TxTooLarge(f"transaction is {encoded_size} bytes, limit {policy.max_tx_bytes}")
         if block.height > body.expiry_height:
             raise Expired(f"expired at height {body.expiry_height}, block is {block.height}")
-        expected = runtime.authority.next_nonce(state, body.sender, tx.key_type, tx.public_key)
+        expected = runtime.authority.next_nonce(state, body.sender, signer, tx.public_key)
         if body.nonce < expected:
             raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
         if body.nonce > expected:
             raise FutureNonce(f"nonce {body.nonce} is ahead of next nonce {expected}")
     except ExecutionError as exc:
         return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
-    runtime.authority.consume_nonce(state, body.sender, tx.key_type, tx.public_key)
+    runtime.authority.consume_nonce(state, body.sender, signer, tx.public_key)
     if runtime.permissions is not None and runtime.has_method(body.module, body.method):
         try:
             runtime.permissions.check(state, body.sender, body.module, body.method)
@@ -169,7 +170,13 @@ def execute_transaction(
 
     meter = GasMeter(limit=body.gas_limit)
     ctx = TxContext(
-        block=block, sender=body.sender, tx_id=tx_id, state=state, policy=policy, module=body.module
+        block=block,
+        sender=body.sender,
+        tx_id=tx_id,
+        state=state,
+        policy=policy,
+        module=body.module,
+        nonce=body.nonce,
     )
     state.checkpoint()
     state.meter = meter
@@ -178,7 +185,7 @@ def execute_transaction(
         method = runtime.method(body.module, body.method)
         meter.charge(method.gas, f"{body.module}.{body.method}")
         try:
-            args = decode(body.args, method.args_type)
+            args = body.args if method.args_type is bytes else decode(body.args, method.args_type)
         except CodecError as exc:
             raise BadArguments(f"{body.module}.{body.method} arguments: {exc.message}") from None
         method.handler(ctx, args)

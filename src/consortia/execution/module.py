@@ -19,7 +19,7 @@ from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.ledger.types import Event
 
-A = TypeVar("A", bound=Canonical)
+A = TypeVar("A", bound=Canonical | bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,8 @@ class TxContext:
     state: StateView
     policy: ChainPolicy
     module: str
+    nonce: int = 0
+    """The transaction's nonce (the EVM account nonce follows it)."""
     events: list[Event] = field(default_factory=list)
     touched: set[bytes] = field(default_factory=set)
     """Addresses other than the sender this transaction affected (account index)."""
@@ -58,7 +60,11 @@ class TxContext:
 
 @dataclass(frozen=True, slots=True)
 class Method(Generic[A]):
-    """A callable method: its argument type, handler and base gas."""
+    """A callable method: its argument type, handler and base gas.
+
+    ``args_type`` ``bytes`` hands the handler the raw argument bytes (an
+    Ethereum-signed transaction's RLP); any other type is decoded canonically.
+    """
 
     args_type: type[A]
     handler: Callable[[TxContext, A], None]

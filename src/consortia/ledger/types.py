@@ -32,6 +32,19 @@ SignatureBytes = Annotated[bytes, msgspec.Meta(min_length=8, max_length=72)]
 """DER-encoded ECDSA/SM2 signature (r, s)."""
 ZERO_HASH: Final = bytes(32)
 
+ETH_KEY_TYPE: Final = "eth"
+"""Envelope of an Ethereum-signed transaction (EIP-155 legacy, EIP-2930, EIP-1559) of a
+secp256k1 account: ``body.args`` is the raw signed transaction and the envelope is valid
+when that transaction's own signature recovers ``public_key`` ([LEDGER-TX-ETH.1])."""
+NO_EXPIRY: Final = 2**64 - 1
+"""``expiry_height`` of Ethereum-signed transactions, which carry no expiry of their own."""
+
+
+def signer_key_type(key_type: str) -> str:
+    """The account key type that signs an envelope of ``key_type``."""
+    return "secp256k1" if key_type == ETH_KEY_TYPE else key_type
+
+
 MAX_ARGS_BYTES: Final = 64 * 1024
 """Hard cap on a transaction's argument bytes; chain policy may set a lower one."""
 
@@ -68,8 +81,9 @@ class Transaction(Canonical, frozen=True):
     """A transaction body with the key and signature that authorise it."""
 
     body: TxBody
-    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1)\Z")]
-    """Account key type of ``public_key`` (must be allowed by chain policy)."""
+    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1|eth)\Z")]
+    """Account key type of ``public_key`` (must be allowed by chain policy), or
+    ``eth`` for an Ethereum-signed transaction of a secp256k1 account."""
     public_key: PublicKeyBytes
     signature: SignatureBytes
     """Signature over ``DOMAIN_TX || encode(body)`` (SM2 adds its ZA hash)."""

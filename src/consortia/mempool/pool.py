@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from consortia.crypto import KeyType, PublicKey, verify_batch
 from consortia.crypto.errors import CryptoError
+from consortia.evm.ethtx import verify_envelope
 from consortia.execution.errors import (
     BadSignature,
     ExecutionError,
@@ -28,7 +29,15 @@ from consortia.execution.errors import (
     WrongChain,
 )
 from consortia.execution.policy import ChainPolicy
-from consortia.ledger.types import Hasher, Transaction, tx_id, tx_signing_bytes
+from consortia.ledger.types import (
+    ETH_KEY_TYPE,
+    NO_EXPIRY,
+    Hasher,
+    Transaction,
+    signer_key_type,
+    tx_id,
+    tx_signing_bytes,
+)
 from consortia.mempool.errors import (
     Duplicate,
     ExpiryTooFar,
@@ -127,16 +136,17 @@ class Mempool:
             raise WrongChain(
                 f"transaction is for chain {body.chain_id!r}, this is {self.chain_id!r}"
             )
-        if tx.key_type not in policy.allowed_key_types:
+        if signer_key_type(tx.key_type) not in policy.allowed_key_types:
             raise KeyTypeNotAllowed(
-                f"key type {tx.key_type} not allowed; "
+                f"key type {signer_key_type(tx.key_type)} not allowed; "
                 f"allowed: {', '.join(policy.allowed_key_types)}"
             )
         if body.gas_limit > policy.max_tx_gas:
             raise GasLimitTooHigh(f"gas limit {body.gas_limit} above cap {policy.max_tx_gas}")
         if body.expiry_height <= height:
             raise Expired(f"expiry height {body.expiry_height} is not above height {height}")
-        if body.expiry_height > height + policy.max_expiry_blocks:
+        unbounded = tx.key_type == ETH_KEY_TYPE and body.expiry_height == NO_EXPIRY
+        if body.expiry_height > height + policy.max_expiry_blocks and not unbounded:
             raise ExpiryTooFar(
                 f"expiry height {body.expiry_height} is more than {policy.max_expiry_blocks} "
                 f"blocks ahead of {height}"
@@ -194,11 +204,12 @@ class Mempool:
         one sender.
         """
         results: list[bytes | ExecutionError] = []
-        candidates: list[tuple[int, Transaction, PublicKey]] = []
+        candidates: list[tuple[int, Transaction]] = []
         for i, (tx, size) in enumerate(txs):
             try:
                 self.check(tx, size, height, next_nonce)
-                key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+                if tx.key_type != ETH_KEY_TYPE:
+                    PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
             except ExecutionError as exc:
                 results.append(exc)
                 continue
@@ -206,14 +217,12 @@ class Mempool:
                 results.append(BadSignature(f"invalid {tx.key_type} public key: {exc}"))
                 continue
             results.append(b"")
-            candidates.append((i, tx, key))
+            candidates.append((i, tx))
         if verified is None:
-            verdicts = verify_batch(
-                [(key, tx_signing_bytes(tx.body), tx.signature) for _, tx, key in candidates]
-            )
+            verdicts = verify_signatures([tx for _, tx in candidates])
         else:
-            verdicts = [verified[i] for i, _, _ in candidates]
-        for (i, tx, _), ok in zip(candidates, verdicts, strict=True):
+            verdicts = [verified[i] for i, _ in candidates]
+        for (i, tx), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")
                 continue
@@ -331,12 +340,16 @@ class Mempool:
 def verify_signatures(txs: Sequence[Transaction]) -> list[bool]:
     """Check every transaction's signature (in parallel); False for a malformed key.
 
-    Safe to call from any thread: it touches no pool state.
+    Ethereum-signed envelopes are checked against their raw transaction
+    ([LEDGER-TX-ETH.1]). Safe to call from any thread: it touches no pool state.
     """
     results = [False] * len(txs)
     items = []
     positions = []
     for i, tx in enumerate(txs):
+        if tx.key_type == ETH_KEY_TYPE:
+            results[i] = verify_envelope(tx)
+            continue
         try:
             key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
         except (CryptoError, ValueError):

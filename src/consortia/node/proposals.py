@@ -29,9 +29,6 @@ from collections.abc import Callable
 from consortia.codec import encode
 from consortia.consensus.blocktree import BlockTree
 from consortia.consensus.errors import InvalidProposal
-from consortia.crypto import KeyType, PublicKey, verify_batch
-from consortia.crypto.errors import CryptoError
-from consortia.execution.errors import ExecutionError
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.types import (
     Block,
@@ -40,11 +37,12 @@ from consortia.ledger.types import (
     QuorumCert,
     Transaction,
     ValidatorSet,
+    signer_key_type,
     tx_id,
     tx_leaf,
-    tx_signing_bytes,
 )
 from consortia.mempool import Mempool
+from consortia.mempool.pool import verify_signatures
 from consortia.node.execution_service import ExecutionService
 from consortia.node.reader import LedgerReader
 
@@ -290,16 +288,11 @@ class ProposalChecker:
     def _check_transactions(
         self, txs: tuple[Transaction, ...], chain_id: str, allowed: tuple[str, ...]
     ) -> None:
-        items = []
+        unverified = []
         for tx in txs:
-            if tx.body.chain_id != chain_id or tx.key_type not in allowed:
+            if tx.body.chain_id != chain_id or signer_key_type(tx.key_type) not in allowed:
                 raise InvalidProposal("block holds a transaction of another chain or key type")
-            if tx_id(self._hash, tx.body) in self._mempool:
-                continue  # verified on admission
-            try:
-                key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
-            except (CryptoError, ValueError, ExecutionError) as exc:
-                raise InvalidProposal(f"block holds a transaction with a bad key: {exc}") from None
-            items.append((key, tx_signing_bytes(tx.body), tx.signature))
-        if not all(verify_batch(items)):
-            raise InvalidProposal("block holds a transaction with a bad signature")
+            if tx_id(self._hash, tx.body) not in self._mempool:
+                unverified.append(tx)  # pooled ones were verified on admission
+        if not all(verify_signatures(unverified)):
+            raise InvalidProposal("block holds a transaction with a bad signature or key")

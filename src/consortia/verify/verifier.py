@@ -38,8 +38,7 @@ from consortia.codec import decode
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.errors import ConsensusError
 from consortia.consensus.validators import Committee
-from consortia.crypto import KeyType, PublicKey, get_suite, verify_batch
-from consortia.crypto.errors import CryptoError
+from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.genesis import Genesis, default_runtime
@@ -55,8 +54,8 @@ from consortia.ledger.types import (
     epoch_root_qc,
     proposal_signing_bytes,
     tx_leaf,
-    tx_signing_bytes,
 )
+from consortia.mempool.pool import verify_signatures
 from consortia.node.execution_service import (
     ExecutionRoots,
     apply_block,
@@ -90,16 +89,9 @@ class _Bad(Exception):
 
 
 def _check_transactions(height: int, block: Block, hash_fn: Hasher) -> None:
-    items = []
-    for i, tx in enumerate(block.transactions):
-        try:
-            key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
-        except (CryptoError, ValueError) as exc:
-            raise _Bad(height, f"transaction {i} has an invalid public key: {exc}") from None
-        items.append((key, tx_signing_bytes(tx.body), tx.signature))
-    for i, ok in enumerate(verify_batch(items)):
+    for i, ok in enumerate(verify_signatures(block.transactions)):
         if not ok:
-            raise _Bad(height, f"transaction {i} has a bad signature")
+            raise _Bad(height, f"transaction {i} has a bad signature or key")
 
 
 def verify_chain(
