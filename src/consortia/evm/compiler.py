@@ -345,7 +345,7 @@ def compile_solidity(
 
 def vyper_version() -> str:
     """Version of the installed Vyper compiler (``0.4.3+commit.…``)."""
-    import vyper
+    import vyper  # type: ignore[import-untyped]
 
     return str(vyper.__long_version__)
 
@@ -372,8 +372,11 @@ def compile_vyper(
         CompileFailed: Vyper rejected the source.
     """
     import vyper
-    from vyper.compiler.settings import OptimizationLevel, Settings
-    from vyper.exceptions import VyperException
+    from vyper.compiler.settings import (  # type: ignore[import-untyped]
+        OptimizationLevel,
+        Settings,
+    )
+    from vyper.exceptions import VyperException  # type: ignore[import-untyped]
 
     data, unit, _ = _read_source(source, name)
     text = _text(data, unit)
