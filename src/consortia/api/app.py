@@ -15,6 +15,7 @@ from consortia.api import (
     routes_governance,
     routes_state,
     routes_transactions,
+    rpc,
 )
 from consortia.api.errors import EXCEPTION_HANDLERS
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
@@ -45,6 +46,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_state.router(service))
     app.include_router(routes_governance.router(service))
     app.include_router(events.router(service))
+    app.include_router(rpc.router(service))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import rlp
 from eth.vm.forks.cancun import CancunVM
 from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError
+from rlp.exceptions import RLPException
 
 from consortia.crypto import keccak256
 from consortia.evm.context import evm_chain_id
@@ -41,7 +41,7 @@ def decode_raw(raw: bytes) -> Any:
         raise EthTxInvalid("blob transactions (EIP-4844) are not supported")
     try:
         tx = CancunVM.get_transaction_builder().decode(raw)
-    except (rlp.DecodingError, ValidationError, ValueError, TypeError, IndexError) as exc:
+    except (RLPException, ValidationError, ValueError, TypeError, IndexError) as exc:
         raise EthTxInvalid(f"not a valid signed Ethereum transaction: {exc}") from None
     if getattr(tx, "chain_id", None) is None:
         raise EthTxInvalid("transaction is not EIP-155 protected (no chain id)")

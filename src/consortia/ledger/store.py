@@ -22,7 +22,7 @@ Tables (named databases)::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final, TypeVar
 
 import lmdb
@@ -104,6 +104,7 @@ class BlockStore:
         tx_ids: Sequence[bytes],
         *,
         repeats: Collection[int] = (),
+        aliases: Mapping[int, bytes] | None = None,
     ) -> None:
         """Store ``block`` as the new tip and index its transactions ([LEDGER-STORE.2]).
 
@@ -116,6 +117,9 @@ class BlockStore:
                 earlier in this block): stored with the block but not indexed,
                 so an id keeps pointing at its first commit (see
                 :func:`repeated_positions`).
+            aliases: a second lookup id for transactions by position: the Ethereum
+                hash (keccak of the raw bytes) of Ethereum-signed ones, which
+                Ethereum clients look them up by ([LEDGER-TX-ETH.1]).
 
         Raises:
             InvalidBlockSequence: the height is not ``latest_height + 1`` (0 for the
@@ -167,6 +171,9 @@ class BlockStore:
                 continue
             position = encode((header.height, index))
             txn.put(txid, position, db=self._db["tx_index"])
+            alias = (aliases or {}).get(index)
+            if alias is not None:
+                txn.put(alias, position, db=self._db["tx_index"])
             txn.put(
                 _account_key(tx.body.sender, header.height, index),
                 encode(txid),

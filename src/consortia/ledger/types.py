@@ -18,6 +18,7 @@ from typing import Annotated, Final
 import msgspec
 
 from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
+from consortia.crypto import keccak256
 
 Hasher = Callable[[bytes], bytes]
 """The chain suite's 32-byte hash function (SM3 or SHA-256)."""
@@ -43,6 +44,12 @@ NO_EXPIRY: Final = 2**64 - 1
 def signer_key_type(key_type: str) -> str:
     """The account key type that signs an envelope of ``key_type``."""
     return "secp256k1" if key_type == ETH_KEY_TYPE else key_type
+
+
+def ethereum_hash(tx: Transaction) -> bytes | None:
+    """The hash Ethereum clients know an Ethereum-signed transaction by (keccak of its raw
+    bytes), or None for a native one."""
+    return keccak256(tx.body.args) if tx.key_type == ETH_KEY_TYPE else None
 
 
 MAX_ARGS_BYTES: Final = 64 * 1024

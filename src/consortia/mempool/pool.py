@@ -115,6 +115,15 @@ class Mempool:
     def __contains__(self, tx_id_: bytes) -> bool:
         return tx_id_ in self._by_id
 
+    def pending_nonce(self, sender: bytes, executed: int) -> int:
+        """The nonce ``sender``'s next transaction needs, counting the pooled run of
+        consecutive nonces from ``executed`` (Ethereum's ``pending`` nonce)."""
+        pooled = self._senders.get(sender)
+        nonce = executed
+        while pooled is not None and nonce in pooled.by_nonce:
+            nonce += 1
+        return nonce
+
     @property
     def size_bytes(self) -> int:
         """Encoded bytes held."""

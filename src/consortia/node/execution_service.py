@@ -30,7 +30,15 @@ from consortia.execution.state_view import StateView
 from consortia.genesis import Genesis, build_genesis, genesis_qc
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, EpochStart, Hasher, Receipt, receipt_leaf, tx_id
+from consortia.ledger.types import (
+    Block,
+    EpochStart,
+    Hasher,
+    Receipt,
+    ethereum_hash,
+    receipt_leaf,
+    tx_id,
+)
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
@@ -147,7 +155,12 @@ def apply_block(
     ids = [tx_id(hash_fn, tx.body) for tx in block.transactions]
     with env.begin(write=True) as txn:
         repeats = store.repeated_positions(txn, ids)
-        store.append_block(txn, block, committed.block_id, ids, repeats=repeats)
+        aliases = {
+            i: alias
+            for i, tx in enumerate(block.transactions)
+            if (alias := ethereum_hash(tx)) is not None and i not in repeats
+        }
+        store.append_block(txn, block, committed.block_id, ids, repeats=repeats, aliases=aliases)
         store.put_certificate(txn, committed.certificate)
         if header.next_validators is not None:
             store.put_epoch(txn, next_epoch_start(committed))

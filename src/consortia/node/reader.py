@@ -17,7 +17,7 @@ from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, EpochStart, ValidatorSet
+from consortia.ledger.types import Block, EpochStart, Receipt, ValidatorSet
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.assets.types import BAL_PREFIX, Asset, Balance, definition_key
 from consortia.node.execution_service import ExecutionRoots, read_certifying_height, read_roots
@@ -34,6 +34,16 @@ class LedgerReader:
         self._env = env
         self._store = store
         self._tree = tree
+
+    @property
+    def env(self) -> lmdb.Environment:
+        """The ledger's LMDB environment (for readers of side data, e.g. the EVM world)."""
+        return self._env
+
+    @property
+    def tree(self) -> StateTree:
+        """The authenticated state tree."""
+        return self._tree
 
     def _read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
         with self._env.begin() as txn:
@@ -73,6 +83,10 @@ class LedgerReader:
     def roots(self, height: int) -> ExecutionRoots | None:
         """State and receipts roots of an executed height."""
         return self._read(lambda txn: read_roots(self._store, txn, height))
+
+    def receipts(self, height: int) -> list[Receipt]:
+        """Receipts of an executed block (empty for a block without transactions)."""
+        return self._read(lambda txn: self._store.receipts(txn, height) or [])
 
     def pending_set(self, version: int) -> ValidatorSet | None:
         """The next epoch's validator set requested in the state of ``version``, if any."""

@@ -1,0 +1,107 @@
+"""Reading the EVM world at a committed height, and running calls that change nothing.
+
+For the JSON-RPC ``eth_getBalance|Code|StorageAt`` and ``eth_call`` /
+``eth_estimateGas``: the world root kept in chain state at a version opens a
+read-only py-evm state over the trie nodes in the side database (old roots
+stay readable: nodes are content-addressed and never overwritten).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import eth.exceptions
+import lmdb
+from eth.constants import BLANK_ROOT_HASH
+from eth.db.atomic import AtomicDB
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address
+from eth_utils.exceptions import ValidationError
+
+from consortia.evm.context import execution_context
+from consortia.evm.module import VM
+from consortia.evm.world import WORLD_ROOT_KEY, SideDB
+from consortia.execution.module import BlockContext
+from consortia.execution.policy import ChainPolicy
+from consortia.state import StateTree
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What a call would do: its output, gas used, and the error if it failed."""
+
+    output: bytes
+    gas_used: int
+    error: str | None
+    """None on success; ``revert`` for a revert (``output`` holds its data), else the halt."""
+
+
+class EvmReader:
+    """Read-only access to the EVM world at committed state versions."""
+
+    def __init__(self, env: lmdb.Environment, tree: StateTree) -> None:
+        self._env = env
+        self._tree = tree
+
+    def _world(
+        self, txn: lmdb.Transaction, version: int, block: BlockContext, policy: ChainPolicy
+    ) -> Any:
+        root = self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
+        db = AtomicDB(SideDB(txn, self._tree.side_db))
+        return VM.get_state_class()(db, execution_context(block, policy), root)
+
+    def account(
+        self, address: bytes, version: int, block: BlockContext, policy: ChainPolicy
+    ) -> tuple[int, int, bytes]:
+        """(balance, EVM nonce, code) of ``address`` at ``version``."""
+        with self._env.begin() as txn:
+            world = self._world(txn, version, block, policy)
+            return world.get_balance(address), world.get_nonce(address), world.get_code(address)
+
+    def storage(
+        self, address: bytes, slot: int, version: int, block: BlockContext, policy: ChainPolicy
+    ) -> int:
+        """Storage ``slot`` of ``address`` at ``version``."""
+        with self._env.begin() as txn:
+            return int(self._world(txn, version, block, policy).get_storage(address, slot))
+
+    def world_root(self, version: int) -> bytes:
+        """The EVM trie root at ``version``."""
+        with self._env.begin() as txn:
+            return self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
+
+    def call(
+        self,
+        *,
+        sender: bytes,
+        to: bytes,
+        data: bytes,
+        gas: int,
+        version: int,
+        block: BlockContext,
+        policy: ChainPolicy,
+    ) -> CallResult:
+        """Run a message against the world at ``version`` and throw the changes away."""
+        with self._env.begin() as txn:
+            world = self._world(txn, version, block, policy)
+            unsigned = VM.get_transaction_builder().create_unsigned_transaction(
+                nonce=world.get_nonce(sender),
+                gas_price=0,
+                gas=gas,
+                to=Address(to),
+                value=0,
+                data=data,
+            )
+            try:
+                computation = world.apply_transaction(SpoofTransaction(unsigned, from_=sender))
+            except ValidationError as exc:
+                return CallResult(b"", 0, f"invalid call: {exc}")
+            spent = gas - computation.get_gas_remaining()
+            used = spent - min(computation.get_gas_refund(), spent // 5)
+            if computation.is_error:
+                error = computation.error
+                if isinstance(error, eth.exceptions.Revert):
+                    return CallResult(bytes(computation.output), used, "revert")
+                return CallResult(b"", used, f"{type(error).__name__}: {error}")
+            return CallResult(bytes(computation.output), used, None)

@@ -1,0 +1,173 @@
+"""web3.py, used as any developer would, against a real node's JSON-RPC (issue #5).
+
+Deploys an ERC-20 (Vyper), transfers, reads balances, waits for receipts,
+filters logs by topic and block range and sees revert reasons; plus the
+JSON-RPC error codes of malformed requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import vyper
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from tests.support.node import InProcessNode, node_in_thread
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
+
+from consortia.evm.context import evm_chain_id
+
+TOKEN = Path(__file__).parent / "contracts" / "token.vy"
+SUPPLY = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
+    with node_in_thread(tmp_path_factory.mktemp("net") / "net") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def w3(node: InProcessNode) -> Web3:
+    return Web3(Web3.HTTPProvider(f"{node.url}/rpc", request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture(scope="module")
+def owner() -> LocalAccount:
+    return Account.from_key(b"\x01" * 32)
+
+
+def send(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> Any:
+    signed = account.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+
+
+@pytest.fixture(scope="module")
+def token(w3: Web3, owner: LocalAccount) -> Any:
+    compiled = vyper.compile_code(TOKEN.read_text(), output_formats=["abi", "bytecode"])
+    factory = w3.eth.contract(abi=compiled["abi"], bytecode=compiled["bytecode"])
+    tx = factory.constructor(SUPPLY).build_transaction(
+        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address)}
+    )
+    receipt = send(w3, owner, tx)
+    assert receipt.status == 1 and receipt.contractAddress
+    return w3.eth.contract(address=receipt.contractAddress, abi=compiled["abi"])
+
+
+def test_chain_identity(w3: Web3, node: InProcessNode) -> None:
+    assert w3.eth.chain_id == evm_chain_id("consortia-devnet")
+    assert w3.net.version == str(w3.eth.chain_id)
+    assert w3.client_version.startswith("Consortia")
+    latest = w3.eth.get_block("latest")
+    assert latest.number == w3.eth.block_number or latest.number <= w3.eth.block_number
+    assert w3.eth.gas_price == 0
+
+
+def test_erc20_deploy_transfer_balances_and_events(
+    w3: Web3, owner: LocalAccount, token: Any
+) -> None:
+    alice = Account.from_key(b"\x02" * 32)
+    assert token.functions.balanceOf(owner.address).call() == SUPPLY
+    assert token.functions.symbol().call() == "CNYT"
+    tx = token.functions.transfer(alice.address, 1_250).build_transaction(
+        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address)}
+    )
+    receipt = send(w3, owner, tx)
+    assert receipt.status == 1
+    (event,) = token.events.Transfer().process_receipt(receipt)
+    assert (event.args.sender, event.args.receiver, event.args.value) == (
+        owner.address,
+        alice.address,
+        1_250,
+    )
+    assert token.functions.balanceOf(alice.address).call() == 1_250
+    assert token.functions.balanceOf(owner.address).call() == SUPPLY - 1_250
+    # The transaction and its block, as Ethereum clients see them.
+    fetched = w3.eth.get_transaction(receipt.transactionHash)
+    assert fetched["from"] == owner.address and fetched["to"] == token.address
+    block = w3.eth.get_block(receipt.blockNumber)
+    assert receipt.transactionHash in block.transactions
+
+
+def test_logs_filtered_by_topic_and_block_range(w3: Web3, owner: LocalAccount, token: Any) -> None:
+    bob = Account.from_key(b"\x03" * 32)
+    start = w3.eth.block_number
+    receipt = send(
+        w3,
+        owner,
+        token.functions.transfer(bob.address, 7).build_transaction(
+            {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address)}
+        ),
+    )
+    transfer_topic = Web3.keccak(text="Transfer(address,address,uint256)")
+    to_bob = "0x" + bytes(12).hex() + bob.address[2:].lower()
+    logs = w3.eth.get_logs(
+        {
+            "fromBlock": start,
+            "toBlock": receipt.blockNumber,
+            "address": token.address,
+            "topics": [transfer_topic, None, to_bob],
+        }
+    )
+    assert len(logs) == 1 and logs[0].transactionHash == receipt.transactionHash
+    assert (
+        w3.eth.get_logs({"fromBlock": 0, "toBlock": start - 1, "topics": [None, None, to_bob]})
+        == []
+    )
+
+
+def test_revert_reason_reaches_the_client(w3: Web3, owner: LocalAccount, token: Any) -> None:
+    poor = Account.from_key(b"\x04" * 32)
+    with pytest.raises(ContractLogicError, match="insufficient balance"):
+        token.functions.transfer(owner.address, 1).call({"from": poor.address})
+    with pytest.raises(ContractLogicError, match="insufficient balance"):
+        token.functions.transfer(owner.address, 1).estimate_gas({"from": poor.address})
+
+
+def test_bad_transactions_are_refused_with_codes(w3: Web3, owner: LocalAccount) -> None:
+    base = {"to": owner.address, "gas": 100_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+    nonce = w3.eth.get_transaction_count(owner.address)
+    wrong_chain = owner.sign_transaction({**base, "nonce": nonce, "chainId": 1})
+    with pytest.raises(Web3RPCError, match="chain id"):
+        w3.eth.send_raw_transaction(wrong_chain.raw_transaction)
+    stale = owner.sign_transaction({**base, "nonce": 0, "chainId": w3.eth.chain_id})
+    with pytest.raises(Web3RPCError, match="nonce"):
+        w3.eth.send_raw_transaction(stale.raw_transaction)
+    with pytest.raises(Web3RPCError, match="not a valid signed Ethereum transaction"):
+        w3.eth.send_raw_transaction(b"\x02\xc0")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", -32700),
+        (b'{"jsonrpc": "2.0", "id": 1}', -32600),
+        (b'{"jsonrpc": "1.0", "id": 1, "method": "eth_chainId"}', -32600),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_nope", "params": []}', -32601),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": ["0x12"]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getCode", "params": []}', -32602),
+        (b"[]", -32600),
+    ],
+)
+def test_malformed_rpc_gets_the_standard_code(node: InProcessNode, body: bytes, code: int) -> None:
+    answer = httpx.post(
+        f"{node.url}/rpc", content=body, headers={"content-type": "application/json"}
+    ).json()
+    assert answer["error"]["code"] == code
+    assert httpx.get(f"{node.url}/v1/status").status_code == 200  # the node is unharmed
+
+
+def test_batch_requests(node: InProcessNode) -> None:
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+        {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+        {"jsonrpc": "2.0", "method": "eth_chainId", "params": []},  # notification
+    ]
+    answers = httpx.post(f"{node.url}/rpc", json=batch).json()
+    assert [a["id"] for a in answers] == [1, 2]
