@@ -13,10 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+import rlp
 import vyper
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from tests.support.node import InProcessNode, node_in_thread
+from trie.exceptions import BadTrieProof
+from trie.hexary import HexaryTrie
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
@@ -171,3 +174,29 @@ def test_batch_requests(node: InProcessNode) -> None:
     ]
     answers = httpx.post(f"{node.url}/rpc", json=batch).json()
     assert [a["id"] for a in answers] == [1, 2]
+
+
+def test_get_proof_verifies_against_the_block_state_root(
+    w3: Web3, owner: LocalAccount, token: Any
+) -> None:
+    block = w3.eth.get_block("latest")
+    slot = 0  # name's storage slot: set in the constructor
+    proof = w3.eth.get_proof(token.address, [slot], block.number)
+    account_key = Web3.keccak(hexstr=token.address)
+    nodes = [rlp.decode(bytes(n)) for n in proof.accountProof]
+    encoded_account = HexaryTrie.get_from_proof(bytes(block.stateRoot), bytes(account_key), nodes)
+    _nonce, _balance, storage_root, code_hash = rlp.decode(encoded_account)
+    assert storage_root == bytes(proof.storageHash)
+    assert code_hash == bytes(Web3.keccak(w3.eth.get_code(token.address, block.number)))
+    storage_key = Web3.keccak(slot.to_bytes(32, "big"))
+    (entry,) = proof.storageProof
+    value = HexaryTrie.get_from_proof(
+        storage_root, bytes(storage_key), [rlp.decode(bytes(n)) for n in entry.proof]
+    )
+    expected = int.from_bytes(bytes(entry.value), "big")
+    assert expected and int.from_bytes(rlp.decode(value), "big") == expected
+    stored = w3.eth.get_storage_at(token.address, slot, block.number)
+    assert int.from_bytes(stored, "big") == expected
+    # A proof for another key, or against another root, does not verify.
+    with pytest.raises(BadTrieProof):
+        HexaryTrie.get_from_proof(bytes(Web3.keccak(b"other root")), bytes(account_key), nodes)

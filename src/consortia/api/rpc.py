@@ -123,6 +123,7 @@ class EthRpc:
             "eth_getBalance": lambda p: _qty(self._account(p)[0]),
             "eth_getCode": lambda p: _data(self._account(p)[2]),
             "eth_getStorageAt": self.storage_at,
+            "eth_getProof": self.get_proof,
             "eth_call": self.call,
             "eth_estimateGas": self.estimate_gas,
             "eth_sendRawTransaction": self.send_raw,
@@ -372,6 +373,26 @@ class EthRpc:
         height = self._height(params[2] if len(params) > 2 else None)
         value = self.evm.storage(address, slot, height, self._context(height), self.reader.policy())
         return _data(value.to_bytes(32, "big"))
+
+    def get_proof(self, params: list[Any]) -> Any:
+        if len(params) < 2 or not isinstance(params[1], list):
+            raise RpcError(-32602, "expected [address, [slots], block]")
+        address = _parse_hex(params[0], "address", length=20)
+        slots = [_parse_qty(slot, "storage key") for slot in params[1]]
+        height = self._height(params[2] if len(params) > 2 else None)
+        proof = self.evm.proof(address, slots, height)
+        return {
+            "address": _data(address),
+            "accountProof": [_data(node) for node in proof.account_proof],
+            "balance": _qty(proof.balance),
+            "codeHash": _data(proof.code_hash),
+            "nonce": _qty(proof.nonce),
+            "storageHash": _data(proof.storage_root),
+            "storageProof": [
+                {"key": _qty(slot), "value": _qty(value), "proof": [_data(n) for n in nodes]}
+                for slot, value, nodes in proof.storage
+            ],
+        }
 
     # ------------------------------------------------------------------ calls
 

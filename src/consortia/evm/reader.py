@@ -13,18 +13,36 @@ from typing import Any
 
 import eth.exceptions
 import lmdb
-from eth.constants import BLANK_ROOT_HASH
+import rlp
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.atomic import AtomicDB
+from eth.rlp.accounts import Account as EthAccount
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address
 from eth_utils.exceptions import ValidationError
+from trie.hexary import HexaryTrie
 
+from consortia.crypto import keccak256
 from consortia.evm.context import execution_context
 from consortia.evm.module import VM
 from consortia.evm.world import WORLD_ROOT_KEY, SideDB
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import ChainPolicy
 from consortia.state import StateTree
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProof:
+    """An account and some of its storage, with Merkle-Patricia proofs (EIP-1186)."""
+
+    nonce: int
+    balance: int
+    code_hash: bytes
+    storage_root: bytes
+    account_proof: tuple[bytes, ...]
+    """RLP of each trie node from the world root to the account."""
+    storage: tuple[tuple[int, int, tuple[bytes, ...]], ...]
+    """(slot, value, proof nodes from the storage root) per requested slot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +53,12 @@ class CallResult:
     gas_used: int
     error: str | None
     """None on success; ``revert`` for a revert (``output`` holds its data), else the halt."""
+
+
+def _proof_nodes(trie: HexaryTrie, key: bytes) -> tuple[bytes, ...]:
+    """RLP of the trie nodes on the path to ``key`` (the EIP-1186 proof format)."""
+    nodes = trie.get_proof(key)  # type: ignore[no-untyped-call]
+    return tuple(rlp.encode(node) for node in nodes)
 
 
 class EvmReader:
@@ -65,6 +89,36 @@ class EvmReader:
         """Storage ``slot`` of ``address`` at ``version``."""
         with self._env.begin() as txn:
             return int(self._world(txn, version, block, policy).get_storage(address, slot))
+
+    def proof(self, address: bytes, slots: list[int], version: int) -> AccountProof:
+        """EIP-1186 proofs of ``address`` and ``slots`` against the world root at ``version``."""
+        with self._env.begin() as txn:
+            root = self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
+            db = SideDB(txn, self._tree.side_db)
+            world = HexaryTrie(db, root)
+            key = keccak256(address)
+            encoded = world.get(key)
+            account = (
+                rlp.decode(encoded, sedes=EthAccount)
+                if encoded
+                else EthAccount(0, 0, BLANK_ROOT_HASH, EMPTY_SHA3)
+            )
+            storage_trie = HexaryTrie(db, account.storage_root)
+            storage = []
+            for slot in slots:
+                slot_key = keccak256(slot.to_bytes(32, "big"))
+                raw = storage_trie.get(slot_key)
+                value = rlp.decode(raw, sedes=rlp.sedes.big_endian_int) if raw else 0
+                nodes = _proof_nodes(storage_trie, slot_key)
+                storage.append((slot, value, nodes))
+            return AccountProof(
+                nonce=account.nonce,
+                balance=account.balance,
+                code_hash=account.code_hash,
+                storage_root=account.storage_root,
+                account_proof=_proof_nodes(world, key),
+                storage=tuple(storage),
+            )
 
     def world_root(self, version: int) -> bytes:
         """The EVM trie root at ``version``."""
