@@ -6,6 +6,7 @@ import typer
 
 from consortia.cli import bench_cmd, client_cmd, crypto_cmd, network_cmd, verify_cmd
 from consortia.cli.asset_cmd import asset_app
+from consortia.cli.contract_cmd import contract_app
 from consortia.cli.gov_cmd import gov_app, org_app, role_app
 from consortia.cli.keys_cmd import keys_app
 
@@ -29,6 +30,7 @@ app.add_typer(client_cmd.query_app, name="query")
 app.add_typer(client_cmd.tx_app, name="tx")
 app.add_typer(crypto_cmd.app, name="crypto")
 app.add_typer(bench_cmd.bench_app, name="bench")
+app.add_typer(contract_app, name="contract")
 app.command("export")(verify_cmd.export_command)
 app.command("verify")(verify_cmd.verify_command)
 
