@@ -7,6 +7,8 @@ JSON-RPC error codes of malformed requests.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from trie.exceptions import BadTrieProof
 from trie.hexary import HexaryTrie
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
+from websockets.asyncio.client import connect
 
 from consortia.evm.context import evm_chain_id
 
@@ -200,3 +203,42 @@ def test_get_proof_verifies_against_the_block_state_root(
     # A proof for another key, or against another root, does not verify.
     with pytest.raises(BadTrieProof):
         HexaryTrie.get_from_proof(bytes(Web3.keccak(b"other root")), bytes(account_key), nodes)
+
+
+def _request(ident: int, method: str, params: list[Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+
+
+def test_subscriptions_over_websocket(
+    node: InProcessNode, w3: Web3, owner: LocalAccount, token: Any
+) -> None:
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        url = node.url.replace("http://", "ws://") + "/rpc"
+        async with connect(url) as socket:
+            await socket.send(json.dumps(_request(1, "eth_subscribe", ["newHeads"])))
+            heads = json.loads(await socket.recv())["result"]
+            logs_filter = {"address": token.address}
+            await socket.send(json.dumps(_request(2, "eth_subscribe", ["logs", logs_filter])))
+            logs = json.loads(await socket.recv())["result"]
+            await socket.send(json.dumps(_request(3, "eth_chainId", [])))
+            assert json.loads(await socket.recv())["result"] == hex(w3.eth.chain_id)
+            carol = Account.from_key(b"\x05" * 32)
+            tx = token.functions.transfer(carol.address, 3).build_transaction(
+                {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address)}
+            )
+            signed = owner.sign_transaction(tx)
+            await asyncio.to_thread(w3.eth.send_raw_transaction, signed.raw_transaction)
+            head: dict[str, Any] = {}
+            got_logs: list[dict[str, Any]] = []
+            async with asyncio.timeout(20):
+                while not got_logs:
+                    note = json.loads(await socket.recv())["params"]
+                    if note["subscription"] == heads:
+                        head = note["result"]
+                    elif note["subscription"] == logs:
+                        got_logs.append(note["result"])
+            return head, got_logs
+
+    head, logs = asyncio.run(scenario())
+    assert int(head["number"], 16) >= 1 and len(head["hash"]) == 66
+    assert logs[0]["address"].lower() == token.address.lower()

@@ -14,13 +14,14 @@ and base fee are zero.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
 from typing import Any, Final
 
 from eth_bloom.bloom import BloomFilter
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import JSONResponse, Response
 
 from consortia.codec import decode, encode
@@ -157,7 +158,7 @@ class EthRpc:
     def _tx_hash(self, tx: Transaction) -> bytes:
         return ethereum_hash(tx) or tx_id(self._hash, tx.body)
 
-    def _block_json(self, height: int, full: bool) -> dict[str, Any]:
+    def block_json(self, height: int, full: bool) -> dict[str, Any]:
         record = self.reader.block(height)
         block, header = record.block, record.block.header
         receipts = self.reader.receipts(height) if block.transactions else []
@@ -196,7 +197,7 @@ class EthRpc:
     def block_by_number(self, params: list[Any]) -> Any:
         tag, full = [*params, None, False][:2]
         try:
-            return self._block_json(self._height(tag), bool(full))
+            return self.block_json(self._height(tag), bool(full))
         except RpcError as exc:
             if exc.code == -32001:
                 return None
@@ -210,7 +211,7 @@ class EthRpc:
             height = self.reader.block_by_id(block_id).block.header.height
         except BlockNotFound:
             return None
-        return self._block_json(height, bool(params[1]) if len(params) > 1 else False)
+        return self.block_json(height, bool(params[1]) if len(params) > 1 else False)
 
     def block_tx_count(self, params: list[Any]) -> Any:
         height = self._height(params[0] if params else None)
@@ -503,6 +504,13 @@ class EthRpc:
                 found += [log for log in logs if _matches(log, wanted_addresses, topics)]
         return found
 
+    def logs_of_block(self, height: int, query: dict[str, Any]) -> list[Any]:
+        """The logs of one block that match a filter's address and topics."""
+        found: list[Any] = self.get_logs(
+            [{**query, "fromBlock": _qty(height), "toBlock": _qty(height)}]
+        )
+        return found
+
     # ------------------------------------------------------------- dispatching
 
     async def handle(self, request: Any) -> dict[str, Any] | None:
@@ -554,8 +562,54 @@ def _error(ident: Any, exc: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": ident, "error": error}
 
 
+class Subscriptions:
+    """``eth_subscribe`` state of one WebSocket: ``newHeads`` and ``logs`` subscriptions."""
+
+    def __init__(self, rpc: EthRpc) -> None:
+        self._rpc = rpc
+        self._subs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._next = 0
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Answer eth_subscribe / eth_unsubscribe; None for any other method."""
+        method, params, ident = request.get("method"), request.get("params", []), request.get("id")
+        if method == "eth_subscribe":
+            kind = params[0] if params else None
+            if kind not in ("newHeads", "logs"):
+                return _error(ident, RpcError(-32602, f"unsupported subscription {kind!r}"))
+            query = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+            self._next += 1
+            sub = hex(self._next)
+            self._subs[sub] = (kind, query)
+            return {"jsonrpc": "2.0", "id": ident, "result": sub}
+        if method == "eth_unsubscribe":
+            found = bool(params) and self._subs.pop(str(params[0]), None) is not None
+            return {"jsonrpc": "2.0", "id": ident, "result": found}
+        return None
+
+    def notifications(self, height: int) -> list[dict[str, Any]]:
+        """What the subscriptions receive for a newly executed block."""
+        out = []
+        for sub, (kind, query) in self._subs.items():
+            if kind == "newHeads":
+                head = self._rpc.block_json(height, False)
+                del head["transactions"]
+                results = [head]
+            else:
+                results = self._rpc.logs_of_block(height, query)
+            out += [
+                {
+                    "jsonrpc": "2.0",
+                    "method": "eth_subscription",
+                    "params": {"subscription": sub, "result": result},
+                }
+                for result in results
+            ]
+        return out
+
+
 def router(service: NodeService) -> APIRouter:
-    """``POST /rpc``."""
+    """``POST /rpc`` and the same over ``WS /rpc`` with ``eth_subscribe``."""
     api = APIRouter(tags=["json-rpc"])
     rpc = EthRpc(service)
 
@@ -582,4 +636,46 @@ def router(service: NodeService) -> APIRouter:
         answer = await rpc.handle(payload)
         return JSONResponse(answer) if answer is not None else Response(status_code=204)
 
+    @api.websocket("/rpc")
+    async def json_rpc_socket(socket: WebSocket) -> None:
+        await socket.accept()
+        subscriptions = Subscriptions(rpc)
+        async with service.events.subscribe() as queue:
+            receive: asyncio.Task[str] = asyncio.ensure_future(socket.receive_text())
+            event: asyncio.Task[Any] = asyncio.ensure_future(queue.get())
+            try:
+                while True:
+                    done, _ = await asyncio.wait(
+                        {receive, event}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if event in done:
+                        item = event.result()
+                        if item.get("type") == "lagged":
+                            await socket.close(code=1013, reason="subscriber fell behind")
+                            return
+                        if item.get("type") == "block":
+                            for note in subscriptions.notifications(int(item["height"])):
+                                await socket.send_json(note)
+                        event = asyncio.ensure_future(queue.get())
+                    if receive in done:
+                        await socket.send_json(await _socket_answer(rpc, subscriptions, receive))
+                        receive = asyncio.ensure_future(socket.receive_text())
+            except WebSocketDisconnect:
+                return
+            finally:
+                receive.cancel()
+                event.cancel()
+
     return api
+
+
+async def _socket_answer(rpc: EthRpc, subscriptions: Subscriptions, received: Any) -> Any:
+    try:
+        request = json.loads(received.result())
+    except (ValueError, UnicodeDecodeError):
+        return _error(None, RpcError(-32700, "parse error"))
+    if isinstance(request, dict):
+        answer = subscriptions.handle(request)
+        if answer is not None:
+            return answer
+    return await rpc.handle(request)
