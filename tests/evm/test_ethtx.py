@@ -10,7 +10,7 @@ import pytest
 import rlp
 from eth_account import Account
 from eth_utils import to_canonical_address
-from tests.evm.test_execution import COUNTER, attrs, calldata, creation_code
+from tests.evm.test_execution import COUNTER, OPEN, attrs, calldata, creation_code
 from tests.execution.chain import CHAIN_ID, Chain, genesis_for, key
 
 from consortia.crypto import KeyType, keccak256
@@ -87,7 +87,7 @@ def test_wrong_chain_value_and_unprotected_signatures_are_refused() -> None:
 
 
 def test_deploy_and_call_with_ethereum_signed_transactions(tmp_path: Path) -> None:
-    chain = Chain.open(tmp_path, genesis_for([USER]))
+    chain = Chain.open(tmp_path, genesis_for([USER], policy=OPEN))
     try:
         deploy = envelope(signed(data=creation_code(COUNTER)), CHAIN_ID, EVM_CHAIN)
         outcome = chain.run(deploy)

@@ -23,6 +23,7 @@ from consortia.evm.module import contract_address, revert_reason
 from consortia.evm.types import Call, Deploy
 from consortia.evm.world import WORLD_ROOT_KEY
 from consortia.execution.executor import TxOutcome
+from consortia.execution.policy import ChainPolicy
 
 COUNTER = """
 counter: public(uint256)
@@ -49,6 +50,8 @@ def spin():
         self.counter += 1
 """
 
+OPEN = ChainPolicy(contract_deployment="open")
+"""EVM mechanics are tested on an open chain; test_gate.py tests the audit gate."""
 SM2_USER = key(KeyType.SM2, 1)
 P256_USER = key(KeyType.P256, 2)
 
@@ -68,7 +71,7 @@ def attrs(outcome: TxOutcome, name: str) -> dict[str, str]:
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = Chain.open(tmp_path, genesis_for([SM2_USER, P256_USER]))
+    chain = Chain.open(tmp_path, genesis_for([SM2_USER, P256_USER], policy=OPEN))
     yield chain
     chain.close()
 
@@ -148,7 +151,7 @@ def test_block_context_is_fixed_by_consensus(chain: Chain) -> None:
 def test_two_nodes_compute_the_same_roots(tmp_path: Path) -> None:
     roots = []
     for name in ("a", "b"):
-        chain = Chain.open(tmp_path / name, genesis_for([SM2_USER, P256_USER]))
+        chain = Chain.open(tmp_path / name, genesis_for([SM2_USER, P256_USER], policy=OPEN))
         try:
             address = deploy(chain)
             bump = Call(to=address, data=calldata("bump(uint256)", ["uint256"], [7]))

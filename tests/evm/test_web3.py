@@ -27,6 +27,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from websockets.asyncio.client import connect
 
 from consortia.evm.context import evm_chain_id
+from consortia.execution.policy import ChainPolicy
 
 TOKEN = Path(__file__).parent / "contracts" / "token.vy"
 SUPPLY = 1_000_000
@@ -34,7 +35,9 @@ SUPPLY = 1_000_000
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
-    with node_in_thread(tmp_path_factory.mktemp("net") / "net") as running:
+    # Client mechanics on an open chain; the audit gate has its own tests.
+    open_policy = ChainPolicy(contract_deployment="open")
+    with node_in_thread(tmp_path_factory.mktemp("net") / "net", policy=open_policy) as running:
         yield running
 
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from tests.execution.chain import Chain, address, genesis_for, key, make_tx
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey
 from consortia.execution.executor import TxOutcome
+from consortia.execution.policy import ChainPolicy
 from consortia.modules.governance.state import load_member, load_proposal
 from consortia.modules.governance.types import (
     CastVote,
@@ -48,8 +49,11 @@ def charter() -> Charter:
     )
 
 
-def open_chain(path: Path) -> Chain:
-    base = genesis_for([G1, G2, G3, ADMIN, ALICE, BOB])
+def open_chain(
+    path: Path, policy: ChainPolicy | None = None, extra: Sequence[PrivateKey] = ()
+) -> Chain:
+    """The governed chain (``policy``: default ChainPolicy; ``extra``: more accounts)."""
+    base = genesis_for([G1, G2, G3, ADMIN, ALICE, BOB, *extra], policy=policy)
     return Chain.open(path, msgspec.structs.replace(base, governance=charter()))
 
 

@@ -18,6 +18,7 @@ import httpx
 from tests.support.ports import free_block
 
 from consortia.crypto import PrivateKey
+from consortia.execution.policy import ChainPolicy
 from consortia.node.assembly import Node
 from consortia.node.init import init_network
 
@@ -38,12 +39,18 @@ class InProcessNode:
 
 @contextlib.contextmanager
 def node_in_thread(
-    root: Path, *, suite: str = "sm", timeout_s: float = 20.0
+    root: Path, *, suite: str = "sm", timeout_s: float = 20.0, policy: ChainPolicy | None = None
 ) -> Iterator[InProcessNode]:
     """Initialise a one-validator network in ``root`` and run it until the block exits."""
     base = free_block(2)
     entries = init_network(
-        root, validators=1, orgs=1, suite=suite, base_api_port=base, base_p2p_port=base + 1
+        root,
+        validators=1,
+        orgs=1,
+        suite=suite,
+        base_api_port=base,
+        base_p2p_port=base + 1,
+        policy=policy,
     )
     node = Node.open(entries[0].home)
     loop = asyncio.new_event_loop()

@@ -23,3 +23,21 @@ class EthTxInvalid(ModuleError):
     signature); JSON-RPC answers it with -32000 and this message."""
 
     code = "EVM_ETH_TX_INVALID"
+
+
+class AuditRequired(ModuleError):
+    """The chain's deployment policy needs an audit report for this code, and none exists."""
+
+    code = "EVM_AUDIT_REQUIRED"
+
+
+class AuditRefused(ModuleError):
+    """The code's audit report has high-severity findings that governance has not waived."""
+
+    code = "EVM_AUDIT_REFUSED"
+
+
+class ApprovalRequired(ModuleError):
+    """The deployment policy needs a governance approval of this code hash."""
+
+    code = "EVM_APPROVAL_REQUIRED"

@@ -37,11 +37,14 @@ from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
 from consortia.crypto import keccak256
+from consortia.evm.audit import AuditReport
 from consortia.evm.context import execution_context
 from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
+from consortia.evm.gate import check_deployment, submit_audit
 from consortia.evm.types import Call, Deploy
 from consortia.evm.world import WORLD_ROOT_KEY, world_db, world_root
+from consortia.execution.errors import ModuleError
 from consortia.execution.module import BlockContext, Method, TxContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
@@ -135,10 +138,19 @@ def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
 
 
 def _create(ctx: TxContext, code: bytes) -> None:
+    """Deploy, then let the audit gate judge the runtime code it produced ([EVM-GATE.1])."""
+    world = _world(ctx)
     address = contract_address(ctx.sender, ctx.nonce)
+    snapshot = world.snapshot()
     _run(ctx, b"", code)
-    deployed = _world(ctx).get_code(address)
-    ctx.emit("contract_created", address=address, code_hash=keccak256(deployed))
+    code_hash = keccak256(world.get_code(address))
+    try:
+        check_deployment(ctx, code_hash)
+    except ModuleError:
+        world.revert(snapshot)  # the contract never exists
+        raise
+    world.commit(snapshot)
+    ctx.emit("contract_created", address=address, code_hash=code_hash)
 
 
 def _deploy(ctx: TxContext, args: Deploy) -> None:
@@ -168,6 +180,7 @@ class EvmModule:
         "deploy": Method(Deploy, _deploy, gas=0),
         "call": Method(Call, _call, gas=0),
         ETH_METHOD: Method(bytes, _eth_transaction, gas=0),
+        "submit_audit": Method(AuditReport, submit_audit, gas=5_000),
     }
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:

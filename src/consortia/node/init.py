@@ -65,13 +65,15 @@ def init_network(
     genesis_time_ms: int = 0,
     overwrite: bool = False,
     charter: Path | None = None,
+    policy: ChainPolicy | None = None,
 ) -> list[NodeEntry]:
     """Write a new network of ``validators`` nodes spread over ``orgs`` organisations.
 
     Parameters:
-        charter: a charter TOML file (docs/governance.md); without one, each
-            organisation gets an admin key ``<org>-admin`` that is a governor
-            of weight 1, with thresholds 2/3 and 2/3.
+        charter: a charter TOML or YAML file (docs/governance.md); without one,
+            each organisation gets an admin key ``<org>-admin`` that is a
+            governor of weight 1, with thresholds 2/3 and 2/3.
+        policy: the chain policy, replacing the charter's (or the default).
 
     Raises:
         ConfigError: bad counts, unknown suite, or ``root`` already holds a network.
@@ -134,19 +136,19 @@ def init_network(
             users[account] = PrivateKey.generate(user_type)
         return users[account].public_key().address()
 
-    policy = ChainPolicy()
+    chosen = ChainPolicy()
     if charter is None:
         governance = default_charter(org_names, resolve, ca_pems)
     else:
         decided = load_charter(charter, resolve, ca_pems, org_names)
         if decided.suite is not None and decided.suite != suite:
             raise CharterError(f"{charter}: policy.suite is {decided.suite!r}, not {suite!r}")
-        governance, policy = decided.charter, decided.policy
+        governance, chosen = decided.charter, decided.policy
     genesis = Genesis(
         chain_id=chain_id,
         suite=suite,
         timestamp_ms=genesis_time_ms,
-        policy=policy,
+        policy=policy if policy is not None else chosen,
         validators=ValidatorSet(epoch=0, validators=tuple(infos)),
         accounts=tuple(
             GenesisAccount(

@@ -65,9 +65,12 @@ from consortia.modules.governance.types import (
     SetPolicy,
     Threshold,
     Thresholds,
+    WaiveFinding,
+    Waiver,
     contract_key,
     org_key,
     upgrade_key,
+    waiver_key,
 )
 
 
@@ -201,6 +204,17 @@ def _approve_contract(ctx: TxContext, args: ApproveContract, proposal_id: int) -
         code_hash=args.code_hash, proposal_id=proposal_id, height=ctx.block.height, note=args.note
     )
     ctx.state.put_struct(contract_key(args.code_hash), record)
+
+
+def _waive_finding(ctx: TxContext, args: WaiveFinding, proposal_id: int) -> None:
+    record = Waiver(
+        code_hash=args.code_hash,
+        check=args.check,
+        reason=args.reason,
+        proposal_id=proposal_id,
+        height=ctx.block.height,
+    )
+    ctx.state.put_struct(waiver_key(args.code_hash, args.check), record)
 
 
 def _schedule_upgrade(ctx: TxContext, args: ScheduleUpgrade, proposal_id: int) -> None:
@@ -359,5 +373,7 @@ def apply(ctx: TxContext, proposal: Proposal) -> None:
         _approve_contract(ctx, args, proposal.id)
     elif proposal.kind is ProposalKind.SCHEDULE_UPGRADE:
         _schedule_upgrade(ctx, args, proposal.id)
+    elif proposal.kind is ProposalKind.WAIVE_FINDING:
+        _waive_finding(ctx, args, proposal.id)
     else:
         _SIMPLE[proposal.kind](ctx, args)

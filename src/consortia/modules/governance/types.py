@@ -21,6 +21,7 @@ MEMBER_PREFIX: Final = b"governance/members/"
 ORG_PREFIX: Final = b"governance/orgs/"
 PROPOSAL_PREFIX: Final = b"governance/proposals/"
 CONTRACT_PREFIX: Final = b"governance/contracts/"
+WAIVER_PREFIX: Final = b"governance/waivers/"
 UPGRADE_PREFIX: Final = b"governance/upgrades/"
 COMMITTEE_KEY: Final = b"governance/committee"
 PERMISSIONS_KEY: Final = b"governance/permissions"
@@ -65,6 +66,7 @@ class ProposalKind(StrEnum):
     REWEIGHT_VALIDATOR = "reweight_validator"
     SET_PERMISSION = "set_permission"
     SET_THRESHOLD = "set_threshold"
+    WAIVE_FINDING = "waive_finding"
 
 
 class Choice(StrEnum):
@@ -147,6 +149,7 @@ DEFAULT_PERMISSIONS: Final = (
     Permission(module="accounts", method=ANY),
     Permission(module="assets", method=ANY),
     Permission(module="evm", method=ANY),
+    Permission(module="evm", method="submit_audit", roles=(Role.AUDITOR,)),
     Permission(module="governance", method="propose", roles=(Role.GOVERNOR,)),
     Permission(module="governance", method="register_account", roles=(Role.ORG_ADMIN,)),
     Permission(module="governance", method="revoke_key", roles=(Role.ORG_ADMIN,)),
@@ -352,6 +355,26 @@ class ReweightValidator(Canonical, frozen=True):
     weight: Weight
 
 
+class WaiveFinding(Canonical, frozen=True):
+    """Accept a finding of a contract's audit: deployment no longer refuses it."""
+
+    code_hash: Hash32
+    """Keccak-256 of the contract's runtime code (what its audit report is bound to)."""
+    check: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    """The finding's check id, e.g. ``reentrancy-eth`` or ``consortia-reentrancy``."""
+    reason: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+
+
+class Waiver(Canonical, frozen=True):
+    """A recorded waiver (key ``governance/waivers/<code hash><check>``)."""
+
+    code_hash: Hash32
+    check: str
+    reason: str
+    proposal_id: U64
+    height: U64
+
+
 class SetPermission(Canonical, frozen=True):
     """Set the permission rule of ``module.method`` (``*``: the module), or remove it."""
 
@@ -378,6 +401,7 @@ PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.REWEIGHT_VALIDATOR: ReweightValidator,
     ProposalKind.SET_PERMISSION: SetPermission,
     ProposalKind.SET_THRESHOLD: Threshold,
+    ProposalKind.WAIVE_FINDING: WaiveFinding,
 }
 
 
@@ -427,6 +451,11 @@ def org_key(name: str) -> bytes:
 def proposal_key(proposal_id: int) -> bytes:
     """State key of a proposal (big-endian id: key order is id order)."""
     return PROPOSAL_PREFIX + proposal_id.to_bytes(8, "big")
+
+
+def waiver_key(code_hash: bytes, check: str) -> bytes:
+    """State key of the waiver of ``check`` for the code with ``code_hash``."""
+    return WAIVER_PREFIX + code_hash + check.encode()
 
 
 def contract_key(code_hash: bytes) -> bytes:
