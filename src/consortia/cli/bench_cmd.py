@@ -40,6 +40,22 @@ def bench_state(
     state_micro.main(["--keys", str(keys), "--batch", str(batch), "--hash", hash_name])
 
 
+@bench_app.command("evm")
+def bench_evm(
+    transfers: Annotated[int, typer.Option(help="ERC-20 transfers per run.")] = 2_000,
+    block_sizes: Annotated[
+        str, typer.Option("--block-sizes", help="Transfers per block, comma-separated.")
+    ] = "1,100,1000",
+    repeat: Annotated[int, typer.Option(help="Runs per block size (median kept).")] = 3,
+    profile: Annotated[bool, typer.Option(help="Add a cProfile breakdown.")] = False,
+) -> None:
+    """EVM execution per core: ERC-20 transfers per second by block size (one JSON line each)."""
+    from consortia.bench import evm_micro
+
+    argv = ["--transfers", str(transfers), "--block-sizes", block_sizes, "--repeat", str(repeat)]
+    evm_micro.main([*argv, "--profile"] if profile else argv)
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:,.3f}"
