@@ -14,6 +14,7 @@ import msgspec
 from tests.support.faultproxy import ProxyMesh
 from tests.support.ports import free_block
 
+from consortia.execution.policy import ChainPolicy
 from consortia.node.config import NodeConfig, NodeHome, PeerConfig, render_config
 from consortia.node.init import init_network
 from consortia.node.processes import NodeProcesses, node_status
@@ -108,6 +109,7 @@ def live_network(
     proxied: bool = False,
     timing: dict[str, int] | None = None,
     start: list[int] | None = None,
+    policy: ChainPolicy | None = None,
 ) -> Iterator[LiveNetwork]:
     """Initialise a network in ``tmp_path``, start the nodes (``start``: which indices;
     default all), and stop them afterwards."""
@@ -120,6 +122,7 @@ def live_network(
         suite=suite,
         base_api_port=base,
         base_p2p_port=base + validators,
+        policy=policy,
     )
     names = [e.name for e in entries]
     if timing:
