@@ -6,7 +6,7 @@ specification and EIP-1474: -32700 parse error, -32600 invalid request,
 -32000 transaction rejected (with the Consortia code in ``data``), -32001
 resource not found, -32005 limit exceeded, and 3 for a reverted call (its
 revert data in ``data``). The mapping of Consortia's chain onto Ethereum's
-objects is in docs/contracts.md ("JSON-RPC"): a block's hash is its id, its
+objects is in docs/api.md ("Ethereum JSON-RPC"): a block's hash is its id, its
 ``stateRoot`` the EVM world root after it, Ethereum-signed transactions are
 known by their keccak hash and native ones by their Consortia id; gas price
 and base fee are zero.
