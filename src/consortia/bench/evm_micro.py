@@ -4,7 +4,8 @@ Each block runs through ``execute_block`` (the EVM module keeps one py-evm
 world per block and computes its trie root once, at the block's end) and is
 committed to LMDB with the chain-state tree, exactly as a node's execution
 thread does — without consensus, networking or signature checks, so this is
-the execution ceiling of one core. Transfers go from one holder to a rotating
+the execution ceiling of one core. The token is the load benchmark's (``consortia.bench.erc20``).
+Transfers go from one holder to a rotating
 set of recipients (new balance slots at first, then updates). The same run
 with one transfer per block shows what a trie root per transaction costs
 (what a naive py-evm integration pays). ``--profile`` adds a cProfile
@@ -26,8 +27,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import lmdb
-import vyper  # type: ignore[import-untyped]
 
+from consortia.bench.erc20 import token_creation_code
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey, get_suite, keccak256
 from consortia.evm.types import Call, Deploy
@@ -40,26 +41,6 @@ from consortia.ledger.types import Transaction, TxBody, ValidatorInfo, Validator
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.state import StateTree
 
-TOKEN: Final = """
-balanceOf: public(HashMap[address, uint256])
-
-@deploy
-def __init__(supply: uint256):
-    self.balanceOf[msg.sender] = supply
-
-event Transfer:
-    sender: indexed(address)
-    receiver: indexed(address)
-    value: uint256
-
-@external
-def transfer(receiver: address, amount: uint256) -> bool:
-    assert self.balanceOf[msg.sender] >= amount, "insufficient balance"
-    self.balanceOf[msg.sender] -= amount
-    self.balanceOf[receiver] += amount
-    log Transfer(sender=msg.sender, receiver=receiver, value=amount)
-    return True
-"""
 CHAIN_ID: Final = "bench-evm"
 GAS: Final = 1_000_000
 
@@ -120,8 +101,7 @@ class Bench:
             build_genesis(genesis, self.runtime, self.tree, txn)
         self.height = 0
         self.nonce = 0
-        code = vyper.compile_code(TOKEN, output_formats=["bytecode"])["bytecode"]
-        creation = bytes.fromhex(code.removeprefix("0x")) + (10**30).to_bytes(32, "big")
+        creation = token_creation_code()
         (outcome,) = self.block([_tx(self.holder, self._next_nonce(), "deploy", Deploy(creation))])
         created = next(e for e in outcome.receipt.events if e.name == "contract_created")
         self.token = bytes.fromhex(dict(created.attributes)["address"])

@@ -29,14 +29,20 @@ import httpx
 import psutil
 import websockets
 
+from consortia.bench import erc20
 from consortia.bench.limit import verify_rate
 from consortia.bench.workload import Account, setup_transactions, workload_transactions
 from consortia.codec import decode
 from consortia.crypto import KeyType, get_suite
+from consortia.evm.context import evm_chain_id
+from consortia.evm.ethtx import envelope
+from consortia.execution.policy import ChainPolicy
 from consortia.ledger.types import Transaction, tx_id
 from consortia.node.init import init_network
 from consortia.node.processes import NodeProcesses
 
+RPC_BATCH = 100
+"""Requests per JSON-RPC batch (the node's limit)."""
 EXPIRY = 90_000
 """Expiry height of benchmark transactions: within policy's max_expiry_blocks of a young chain."""
 
@@ -101,6 +107,33 @@ async def _post_batch(client: httpx.AsyncClient, api: str, batch: list[bytes]) -
     return results
 
 
+async def _post_rpc_batch(client: httpx.AsyncClient, api: str, batch: list[bytes]) -> list[Any]:
+    """Send raw Ethereum transactions as JSON-RPC batches (of at most the node's 100);
+    per item ``{}`` or an error with the Consortia code."""
+    results: list[Any] = []
+    for start in range(0, len(batch), RPC_BATCH):
+        chunk = batch[start : start + RPC_BATCH]
+        requests = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [_hex(r)]}
+            for i, r in enumerate(chunk)
+        ]
+        response = await client.post(f"{api}/rpc", json=requests, timeout=60)
+        response.raise_for_status()
+        answers = {a["id"]: a for a in response.json()}
+        for i in range(len(chunk)):
+            error = answers[i].get("error")
+            if error is None:
+                results.append({})
+            else:
+                code = (error.get("data") or {}).get("code", f"RPC_{error['code']}")
+                results.append({"error": {"code": code}})
+    return results
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
 async def _wait_committed(tracker: _Tracker, ids: list[bytes], timeout_s: float) -> None:
     deadline = time.perf_counter() + timeout_s
     while any(i not in tracker.committed for i in ids):
@@ -149,7 +182,8 @@ async def _drive(
         status = (await client.get(f"{apis[0]}/v1/status")).json()
     chain_id = status["chain_id"]
     hash_fn = get_suite(status["suite"]).hash
-    key_type = KeyType(config.key_type)
+    # Ethereum-signed transactions come from secp256k1 accounts.
+    key_type = KeyType.SECP256K1 if config.workload == "erc20" else KeyType(config.key_type)
     base = int.from_bytes(os.urandom(4), "big") * 1_000_000
     issuer = Account(key_type, base)
     senders = [Account(key_type, base + 1 + i) for i in range(config.senders)]
@@ -158,27 +192,42 @@ async def _drive(
     listener = asyncio.create_task(_listen(apis[0], tracker, ready))
     await ready.wait()
 
+    evm = config.workload == "erc20"
+    post = _post_rpc_batch if evm else _post_batch
+
     def ids_of(raws: list[bytes]) -> list[bytes]:
+        if evm:
+            chain = evm_chain_id(chain_id)
+            return [tx_id(hash_fn, envelope(r, chain_id, chain).body) for r in raws]
         return [tx_id(hash_fn, decode(r, Transaction).body) for r in raws]
 
     async with httpx.AsyncClient() as client:
-        setup = setup_transactions(config.workload, issuer, senders, chain_id, EXPIRY)
+        if evm:
+            setup = await asyncio.to_thread(erc20.setup_transactions, issuer, senders, chain_id)
+        else:
+            setup = setup_transactions(config.workload, issuer, senders, chain_id, EXPIRY)
         for i in range(0, len(setup), config.batch):
-            await _post_batch(client, apis[0], setup[i : i + config.batch])
+            await post(client, apis[0], setup[i : i + config.batch])
         await _wait_committed(tracker, ids_of(setup), 120)
 
         limit = verify_rate(key_type) / config.validators
         target = config.rate or limit
         per_sender = max(1, int(target * (config.duration_s + 5) * 1.2 / config.senders) + 1)
-        runs = await asyncio.to_thread(
-            workload_transactions,
-            senders,
-            per_sender,
-            chain_id,
-            config.workload,
-            EXPIRY,
-            max(1, (os.cpu_count() or 1)),
-        )
+        workers = max(1, (os.cpu_count() or 1))
+        if evm:
+            runs = await asyncio.to_thread(
+                erc20.workload_transactions, issuer, senders, per_sender, chain_id, workers
+            )
+        else:
+            runs = await asyncio.to_thread(
+                workload_transactions,
+                senders,
+                per_sender,
+                chain_id,
+                config.workload,
+                EXPIRY,
+                workers,
+            )
         ordered = _interleave(runs)
         ordered_ids = await asyncio.to_thread(ids_of, ordered)
 
@@ -200,7 +249,7 @@ async def _drive(
             batch_ids = ordered_ids[position : position + config.batch]
             api = apis[batch_no % len(apis)]
             sent_at = time.perf_counter()
-            results = await _post_batch(client, api, batch)
+            results = await post(client, api, batch)
             for identifier, result in zip(batch_ids, results, strict=True):
                 if "error" in result:
                     tracker.rejected[result["error"]["code"]] += 1
@@ -266,6 +315,7 @@ def run_load(config: LoadConfig) -> dict[str, Any]:
     if config.nodes:
         result = asyncio.run(_drive(config, list(config.nodes), [], hash_name))
     else:
+        open_policy = ChainPolicy(contract_deployment="open")
         with tempfile.TemporaryDirectory(prefix="consortia-bench-") as tmp:
             root = Path(tmp) / "net"
             init_network(
@@ -275,6 +325,8 @@ def run_load(config: LoadConfig) -> dict[str, Any]:
                 suite=config.suite,
                 base_api_port=config.api_port,
                 base_p2p_port=config.api_port + 1000,
+                # The erc20 workload deploys its own token: an open deployment policy.
+                policy=open_policy if config.workload == "erc20" else None,
             )
             with NodeProcesses(root) as network:
                 apis = [e.api for e in network.entries]

@@ -66,7 +66,9 @@ def _fmt(value: Any) -> str:
 
 @bench_app.command("run")
 def bench_run(
-    workload: Annotated[str, typer.Option(help="transfer or issue.")] = "transfer",
+    workload: Annotated[
+        str, typer.Option(help="transfer, issue, or erc20 (Ethereum-signed, via JSON-RPC).")
+    ] = "transfer",
     suite: Annotated[str, typer.Option(help="sm or intl.")] = "sm",
     key_type: Annotated[str, typer.Option(help="sm2, p256 or secp256k1.")] = "sm2",
     validators: Annotated[int, typer.Option(help="Validators of the local network.")] = 1,
@@ -80,8 +82,15 @@ def bench_run(
     """Committed throughput, commit latency and resources of a network under load."""
     from consortia.bench.load import LoadConfig, run_load
 
-    if workload not in ("transfer", "issue"):
-        raise typer.BadParameter("workload must be transfer or issue", param_hint="--workload")
+    if workload not in ("transfer", "issue", "erc20"):
+        raise typer.BadParameter(
+            "workload must be transfer, issue or erc20", param_hint="--workload"
+        )
+    if workload == "erc20" and key_type != "secp256k1":
+        raise typer.BadParameter(
+            "erc20 sends Ethereum-signed transactions: use --key-type secp256k1",
+            param_hint="--key-type",
+        )
     if key_type not in ("sm2", "p256", "secp256k1"):
         raise typer.BadParameter("key type must be sm2, p256 or secp256k1", param_hint="--key-type")
     config = LoadConfig(
