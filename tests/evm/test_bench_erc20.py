@@ -20,11 +20,9 @@ def test_workload_transactions_execute(tmp_path: Path) -> None:
     senders = [Account(KeyType.SECP256K1, 71 + i) for i in range(3)]
     chain = Chain.open(tmp_path, genesis_for([], policy=ChainPolicy(contract_deployment="open")))
     try:
-        wrap = [
-            envelope(r, CHAIN_ID, evm_chain_id(CHAIN_ID))
-            for r in erc20.setup_transactions(issuer, senders, CHAIN_ID)
-        ]
-        outcomes = chain.execute(wrap)
+        chain_no = evm_chain_id(CHAIN_ID)
+        setup = erc20.setup_transactions(issuer, senders, CHAIN_ID)
+        outcomes = chain.execute([envelope(r, CHAIN_ID, chain_no) for r in setup])
         assert [o.receipt.status for o in outcomes] == ["OK"] * 4
         created = dict(
             next(e for e in outcomes[0].receipt.events if e.name == "contract_created").attributes
