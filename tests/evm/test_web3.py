@@ -150,6 +150,24 @@ def test_bad_transactions_are_refused_with_codes(w3: Web3, owner: LocalAccount) 
         w3.eth.send_raw_transaction(stale.raw_transaction)
     with pytest.raises(Web3RPCError, match="not a valid signed Ethereum transaction"):
         w3.eth.send_raw_transaction(b"\x02\xc0")
+    gap = owner.sign_transaction({**base, "nonce": nonce + 5_000, "chainId": w3.eth.chain_id})
+    with pytest.raises(Web3RPCError, match="ahead"):
+        w3.eth.send_raw_transaction(gap.raw_transaction)
+    good = owner.sign_transaction({**base, "nonce": nonce, "chainId": w3.eth.chain_id})
+    broken = bytearray(good.raw_transaction)
+    broken[-33] ^= 0xFF  # corrupt r: no key recovers, or another account's does
+    with pytest.raises(Web3RPCError):
+        w3.eth.send_raw_transaction(bytes(broken))
+
+
+def test_oversized_rpc_body_is_refused(node: InProcessNode) -> None:
+    answer = httpx.post(
+        f"{node.url}/rpc",
+        content=b"[" + b" " * (6 * 1024 * 1024) + b"]",
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert httpx.get(f"{node.url}/v1/status").status_code == 200
 
 
 @pytest.mark.parametrize(

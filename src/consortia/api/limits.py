@@ -31,6 +31,8 @@ KIB: Final = 1024
 SINGLE_TX_LIMIT: Final = 256 * KIB
 BATCH_LIMIT: Final = 64 * KIB * KIB
 DEFAULT_LIMIT: Final = 64 * KIB
+RPC_LIMIT: Final = 5 * 1024 * KIB
+"""JSON-RPC: a batch of 100 raw transactions, each up to a 48 KiB contract creation in hex."""
 
 
 def body_limit(path: str) -> int:
@@ -40,6 +42,8 @@ def body_limit(path: str) -> int:
         return BATCH_LIMIT
     if normalised == "/v1/transactions":
         return SINGLE_TX_LIMIT
+    if normalised == "/rpc":
+        return RPC_LIMIT
     return DEFAULT_LIMIT
 
 
