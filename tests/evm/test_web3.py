@@ -263,3 +263,12 @@ def test_subscriptions_over_websocket(
     head, logs = asyncio.run(scenario())
     assert int(head["number"], 16) >= 1 and len(head["hash"]) == 66
     assert logs[0]["address"].lower() == token.address.lower()
+
+
+def test_contract_gate_record_endpoint(node: InProcessNode) -> None:
+    unknown = "0x" + "ab" * 32
+    record = httpx.get(f"{node.url}/v1/contracts/{unknown}").json()
+    assert record["code_hash"] == unknown
+    assert (record["audit"], record["approval"], record["waivers"]) == (None, None, [])
+    bad = httpx.get(f"{node.url}/v1/contracts/0x1234")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "API_BAD_REQUEST"

@@ -12,6 +12,7 @@ from consortia import __version__
 from consortia.api import (
     events,
     routes_chain,
+    routes_contracts,
     routes_governance,
     routes_state,
     routes_transactions,
@@ -47,6 +48,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_governance.router(service))
     app.include_router(events.router(service))
     app.include_router(rpc.router(service))
+    app.include_router(routes_contracts.router(service))
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,0 +1,56 @@
+"""``/v1/contracts``: what the audit gate knows of a contract code hash (read-only).
+
+For developers, auditors and the console: the recorded audit report, the
+governance approval and every recorded waiver of a finding ([EVM-GATE.1]).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from starlette.responses import Response
+
+from consortia.api.errors import documented
+from consortia.api.jsonable import to_plain
+from consortia.api.params import hex_bytes, json_response
+from consortia.evm.audit import AuditReport
+from consortia.evm.gate import audit_key
+from consortia.modules.governance.types import (
+    WAIVER_PREFIX,
+    ContractApproval,
+    Waiver,
+    contract_key,
+)
+from consortia.node.service import NodeService
+
+
+def router(service: NodeService) -> APIRouter:
+    """Routes bound to ``service``."""
+    api = APIRouter(prefix="/v1", tags=["contracts"])
+    reader = service.reader
+
+    @api.get(
+        "/contracts/{code_hash}",
+        summary="Audit report, approval and waivers of a runtime code hash",
+        description="Keccak-256 of a contract's runtime code, as in its `contract_created` event.",
+        responses=documented((400, "API_BAD_REQUEST")),
+    )
+    async def contract(
+        code_hash: Annotated[str, Path(description="Runtime code hash (32-byte hex).")],
+    ) -> Response:
+        wanted = hex_bytes(code_hash, "code_hash", length=32)
+        height, report = reader.struct(audit_key(wanted), AuditReport)
+        _, approval = reader.struct(contract_key(wanted), ContractApproval)
+        _, waivers = reader.structs(WAIVER_PREFIX + wanted, Waiver)
+        body: dict[str, Any] = {
+            "code_hash": "0x" + wanted.hex(),
+            "height": height,
+            "audit": None if report is None else to_plain(report),
+            "has_high": None if report is None else report.has_high,
+            "approval": None if approval is None else to_plain(approval),
+            "waivers": [to_plain(w) for _, w in waivers],
+        }
+        return json_response(body)
+
+    return api
