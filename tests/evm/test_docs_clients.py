@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,10 +51,6 @@ def test_web3_example(node: InProcessNode) -> None:
     assert len(namespace["logs"]) == 1  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (ROOT / "node_modules" / "ethers").is_dir(),
-    reason="needs node and the npm ethers package (make setup)",
-)
 def test_ethers_example(node: InProcessNode) -> None:
     code = snippet("### From ethers.js", "js")
     assert DOC_URL in code
