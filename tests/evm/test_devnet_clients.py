@@ -1,5 +1,6 @@
-"""web3.py against a 4-validator devnet of real processes (issue #5): a contract deployed
-through one validator's JSON-RPC is seen, with its receipts and logs, through another's."""
+"""web3.py and ethers.js against a 4-validator devnet of real processes (issue #5): a
+contract deployed through one validator's JSON-RPC is seen, with its receipts and logs,
+through another's; the ethers.js client runs its whole script against a third."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from tests.evm.test_ethers import run_ethers_client
 from tests.evm.test_web3 import TOKEN, send
 from tests.support.network import live_network
 from web3 import Web3
@@ -46,3 +48,8 @@ def test_erc20_on_four_validators(tmp_path: Path) -> None:
         assert event.args.value == 250
         roots = {bytes(w.eth.get_block(receipt.blockNumber).stateRoot) for w in w3}
         assert len(roots) == 1  # every validator computed the same EVM world
+        # ethers.js, unchanged, through another validator.
+        summary = run_ethers_client(f"{net.api(2)}/rpc", tmp_path)
+        assert summary["deploy"]["status"] == 1 and summary["transfer"]["status"] == 1
+        assert summary["revert"]["reason"] == "insufficient balance"
+        assert summary["balances"]["alice"] == "1255"

@@ -48,13 +48,13 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def summary(node: InProcessNode, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def run_ethers_client(rpc_url: str, workdir: Path) -> dict[str, Any]:
+    """Run the ethers.js client script against ``rpc_url``; its JSON summary."""
     (token,) = compile_file(TOKEN)
-    artifact = tmp_path_factory.mktemp("artifact") / "Token.json"
+    artifact = workdir / "Token.json"
     artifact.write_text(json.dumps({"abi": token.abi, "bytecode": "0x" + token.bytecode.hex()}))
     run = subprocess.run(
-        ["node", str(SCRIPT), f"{node.url}/rpc", str(artifact)],
+        ["node", str(SCRIPT), rpc_url, str(artifact)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -64,6 +64,11 @@ def summary(node: InProcessNode, tmp_path_factory: pytest.TempPathFactory) -> di
     assert run.returncode == 0, run.stderr
     document: dict[str, Any] = json.loads(run.stdout)
     return document
+
+
+@pytest.fixture(scope="module")
+def summary(node: InProcessNode, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_ethers_client(f"{node.url}/rpc", tmp_path_factory.mktemp("artifact"))
 
 
 def test_chain_identity_and_fees(summary: dict[str, Any]) -> None:
