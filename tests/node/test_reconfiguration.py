@@ -51,15 +51,26 @@ def cli(*args: str) -> str:
 def gov_pass(net: LiveNetwork, kind: str, payload: str) -> int:
     """Propose as org1's admin, vote yes with three of four governors; return the id."""
     common = ["--home", str(net.root), "--node", net.api(0), "--json"]
+    wait = ["--wait", "60"]  # a round or two may time out while links come back
     created = json.loads(
-        cli("gov", "propose", kind, "--payload-json", payload, "--from", GOVERNORS[0], *common)
+        cli(
+            "gov",
+            "propose",
+            kind,
+            "--payload-json",
+            payload,
+            "--from",
+            GOVERNORS[0],
+            *common,
+            *wait,
+        )
     )
     events = created["receipt"]["events"]
     proposal_id = int(
         next(e for e in events if e["name"] == "proposal_created")["attributes"]["id"]
     )
     for governor in GOVERNORS:
-        cli("gov", "vote", str(proposal_id), "yes", "--from", governor, *common)
+        cli("gov", "vote", str(proposal_id), "yes", "--from", governor, *common, *wait)
     shown = json.loads(cli("gov", "show", str(proposal_id), *common))
     assert shown["status"] == "executed", shown
     return proposal_id
@@ -158,6 +169,7 @@ def test_admit_a_member_and_its_validator_then_remove_one(tmp_path: Path) -> Non
         assert 4 in signers and 1 not in signers
         net.processes.start(net.names[1])
         net.wait_height(1, net.height(0), timeout_s=60)
+        net.wait_height(0, net.height(0) + 3, timeout_s=60)  # it votes again
 
         # 4. org4's validator leaves at epoch 2; the other four continue without it.
         #    org3's is down meanwhile: it must catch up across the epoch change.

@@ -8,7 +8,8 @@ peers a node dials is the caller's choice (:meth:`P2PNetwork.set_targets`):
 validators dial validators whose name sorts above their own, observers dial
 every validator, so each pair has one dialer. A new authenticated link to a
 key replaces the old one. Dials retry with exponential back-off (0.2 s
-doubling to 10 s).
+doubling to 2 s: only one side of a pair dials, so a restarted peer waits for
+it, and a quorum may be waiting for that link).
 Each link has a bounded send queue (back-pressure: when it is full new
 frames to that peer are dropped and counted, consensus retransmits via
 timeouts) and an inbound token bucket; a peer that sends undecodable frames
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 SEND_QUEUE: Final = 8_192
 HANDSHAKE_TIMEOUT_S: Final = 5.0
+MAX_DIAL_BACKOFF_S: Final = 2.0
 MAX_BAD_FRAMES: Final = 20
 RATE_FRAMES_PER_S: Final = 50_000.0
 RATE_BURST: Final = 100_000.0
@@ -260,7 +262,7 @@ class P2PNetwork:
                     delay = 0.2
                 except (OSError, TimeoutError, NetworkError, ssl.SSLError, CodecError) as exc:
                     log.debug("dial %s failed: %s", peer.name, exc)
-                    delay = min(delay * 2, 10.0)
+                    delay = min(delay * 2, MAX_DIAL_BACKOFF_S)
             await asyncio.sleep(delay)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
