@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 # npm ci empties node_modules first, so the stamp inside it is fresh exactly
 # when node_modules matches package-lock.json.
 NPM_STAMP := node_modules/.installed
+# The web console's vendored ES modules (copied from node_modules, git-ignored).
+CONSOLE_VENDOR := src/consortia/console/static/vendor/.installed
 
 .PHONY: run test setup lint typecheck pytest clean
 
-setup: $(STAMP) $(NPM_STAMP)
+setup: $(STAMP) $(NPM_STAMP) $(CONSOLE_VENDOR)
 
 # System packages first (Debian), then the venv with every pinned Python package.
 $(STAMP): pyproject.toml scripts/setup-system.sh
@@ -19,11 +21,15 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Node packages (package-lock.json): the solc compiler and ethers; node and npm
-# come from Debian through scripts/setup-system.sh.
+# Node packages (package-lock.json): the solc compiler, ethers, and preact + htm
+# for the web console; node and npm come from Debian through scripts/setup-system.sh.
 $(NPM_STAMP): package-lock.json $(STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
+
+# Preact and htm for the console, served by the node at /console/vendor/.
+$(CONSOLE_VENDOR): $(NPM_STAMP) scripts/vendor-console.sh
+	bash scripts/vendor-console.sh
 
 run: setup
 	$(BIN)/consortia devnet up --home .devnet

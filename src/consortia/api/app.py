@@ -21,6 +21,7 @@ from consortia.api import (
 from consortia.api.errors import EXCEPTION_HANDLERS
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
+from consortia.console import routes as console_routes
 from consortia.node.service import NodeService
 
 DESCRIPTION = """\
@@ -49,6 +50,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(events.router(service))
     app.include_router(rpc.router(service))
     app.include_router(routes_contracts.router(service))
+    console_routes.mount(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,0 +1,102 @@
+"""Serves the console's static files under ``/console/`` ([CONSOLE-SERVE.1]).
+
+[CONSOLE-SERVE.1] ``GET /console/`` answers ``index.html``; every other file
+under ``static/`` is served as is, revalidated on each load (``no-cache``) so a
+node upgraded in place never mixes old and new scripts.
+
+[CONSOLE-SERVE.2] Until ``make setup`` has vendored the front-end libraries
+(``static/vendor/``, git-ignored), every console path answers 503
+``CONSOLE_NOT_INSTALLED`` with a message saying to run ``make setup``; the
+node and its API are unaffected. The check is made per request, so running
+setup while the node is up is enough.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
+
+from consortia.api.errors import error_response
+from consortia.errors import NodeError
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+"""The console's files: ``index.html``, ``console.css``, ``js/``, ``i18n/``, ``vendor/``."""
+
+VENDOR_FILES: Final = ("preact.js", "preact-hooks.js", "htm.js")
+"""What ``scripts/vendor-console.sh`` copies into ``static/vendor/`` (the import map targets)."""
+
+MOUNT_PATH: Final = "/console"
+
+_SETUP_HINT: Final = (
+    "the web console's front-end libraries are not installed on this node: "
+    "run `make setup` in the Consortia checkout (it copies them from node_modules "
+    "into src/consortia/console/static/vendor/), then reload"
+)
+
+
+class ConsoleNotInstalled(NodeError):
+    """The vendored front-end libraries are missing; ``make setup`` installs them."""
+
+    code = "CONSOLE_NOT_INSTALLED"
+    http_status = 503
+
+
+class ConsoleFiles:
+    """ASGI app serving ``directory`` as the console, or 503 while its vendor files are missing.
+
+    Parameters
+    ----------
+    directory:
+        The static root; ``directory / "vendor"`` must hold every name in
+        :data:`VENDOR_FILES`.
+    """
+
+    def __init__(self, directory: Path = STATIC_DIR) -> None:
+        self.directory = directory
+        self._files = StaticFiles(directory=directory, html=True, check_dir=False)
+
+    def installed(self) -> bool:
+        """Whether every vendored library is present (checked on each request)."""
+        vendor = self.directory / "vendor"
+        return all((vendor / name).is_file() for name in VENDOR_FILES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if not self.installed():
+            await _not_installed(scope)(scope, receive, send)
+            return
+
+        async def send_revalidated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-cache"
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self._files(scope, receive, send_revalidated)
+
+
+def _not_installed(scope: Scope) -> Response:
+    """503 for a browser (a short HTML page) or an API client (the JSON error body)."""
+    error = ConsoleNotInstalled(_SETUP_HINT)
+    if "text/html" in Headers(scope=scope).get("accept", ""):
+        page = (
+            "<!doctype html><html lang=en><meta charset=utf-8>"
+            "<title>Consortia console not installed</title>"
+            "<h1>Console not installed (503)</h1>"
+            f"<p>The {_SETUP_HINT}.</p>"
+        )
+        return HTMLResponse(page, status_code=error.http_status)
+    return error_response(error.code, error.message, error.http_status)
+
+
+def mount(app: FastAPI, directory: Path = STATIC_DIR) -> None:
+    """Serve the console from ``directory`` at ``/console/`` on ``app``."""
+    app.mount(MOUNT_PATH, ConsoleFiles(directory), name="console")

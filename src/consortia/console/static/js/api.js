@@ -1,0 +1,44 @@
+// The node's REST API and event stream, addressed relative to the console's own
+// URL (/console/ -> /v1/...), so the console also works behind a path prefix.
+
+const consoleBase = () => new URL(".", window.location.href);
+
+export function apiUrl(path) {
+  return new URL(`../${path}`, consoleBase());
+}
+
+export function eventsUrl() {
+  const url = apiUrl("v1/events");
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url;
+}
+
+/** An error answer from the node: its stable code and message (docs/api.md). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** GET a JSON document; rejects with ApiError (HTTP error) or TypeError/AbortError (unreachable). */
+export async function getJson(path, { timeoutMs = 4000 } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetch(apiUrl(path), {
+      signal: controller.signal,
+      headers: { accept: "application/json" },
+      cache: "no-store",
+    });
+    const body = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = body?.error ?? {};
+      throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? "");
+    }
+    return body;
+  } finally {
+    clearTimeout(timer);
+  }
+}

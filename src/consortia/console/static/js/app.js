@@ -1,0 +1,144 @@
+// The console's shell: skip link, header (chain, node, language), navigation,
+// the "node unreachable" banner and the current page (hash routes: #/, #/explorer, ...).
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { html } from "./html.js";
+import { I18n, LANGUAGES, T, makeTranslator, rememberLanguage, useT } from "./i18n.js";
+import { useFeed } from "./feed.js";
+import { Dashboard } from "./pages/dashboard.js";
+import { Coming, NotFound } from "./pages/coming.js";
+
+/** Pages in navigation order; `ready: false` ones are placeholders until their slice lands. */
+export const PAGES = [
+  { id: "dashboard", path: "/", ready: true },
+  { id: "explorer", path: "/explorer", ready: false },
+  { id: "proofs", path: "/proofs", ready: false },
+  { id: "governance", path: "/governance", ready: false },
+  { id: "contracts", path: "/contracts", ready: false },
+];
+
+function currentPath() {
+  const path = window.location.hash.replace(/^#/, "");
+  return path === "" ? "/" : path;
+}
+
+function useRoute() {
+  const [path, setPath] = useState(currentPath());
+  useEffect(() => {
+    const onHash = () => setPath(currentPath());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  return path;
+}
+
+export function App({ catalogues, initialLang, feed }) {
+  const [lang, setLang] = useState(initialLang);
+  const t = useMemo(() => makeTranslator(lang, catalogues[lang]), [lang, catalogues]);
+  const state = useFeed(feed);
+  const path = useRoute();
+  const page = PAGES.find((p) => p.path === path);
+
+  const navigated = useRef(false);
+
+  useEffect(() => rememberLanguage(lang), [lang]);
+  useEffect(() => {
+    document.title = `${t(page ? `nav.${page.id}` : "notfound.title")} · ${t("app.name")}`;
+  }, [t, page]);
+  useEffect(() => {
+    // After navigation (not the first load), move focus to the new page's heading.
+    if (navigated.current) document.querySelector("[data-autofocus]")?.focus();
+    navigated.current = true;
+  }, [path]);
+
+  let content;
+  if (!page) content = html`<${NotFound} />`;
+  else if (page.ready) content = html`<${Dashboard} feed=${state} />`;
+  else content = html`<${Coming} page=${page.id} />`;
+
+  return html`
+    <${I18n.Provider} value=${t}>
+      <a class="skip-link" href="#main" onClick=${skipToMain}><${T} k="app.skip" /></a>
+      <${Header} status=${state.status} lang=${lang} setLang=${setLang} reachable=${state.reachable} />
+      <${Nav} path=${path} />
+      ${state.reachable === false ? html`<${Banner} />` : null}
+      <main id="main" tabindex="-1">${content}</main>
+    <//>
+  `;
+}
+
+function skipToMain(event) {
+  event.preventDefault(); // keep the hash route; just move focus
+  document.getElementById("main")?.focus();
+}
+
+function Header({ status, lang, setLang, reachable }) {
+  const t = useT();
+  return html`
+    <header class="masthead">
+      <div class="brand">
+        <${T} class="brand-name" k="app.name" />
+        <${T} class="brand-sub" k="app.tagline" />
+      </div>
+      <dl class="facts">
+        <div><dt><${T} k="header.chain" /></dt><dd data-value="chain_id">${status?.chain_id ?? "—"}</dd></div>
+        <div><dt><${T} k="header.node" /></dt><dd data-value="node">${status?.name ?? "—"}</dd></div>
+        <div>
+          <dt><${T} k="header.suite" /></dt>
+          <dd>${status ? html`<${T} k=${`suite.${status.suite}`} />` : html`<span data-value="suite">—</span>`}</dd>
+        </div>
+        <div>
+          <dt><${T} k="header.connection" /></dt>
+          <dd>
+            <${T}
+              class=${`live live-${reachable === false ? "down" : reachable ? "up" : "wait"}`}
+              k=${reachable === false ? "header.offline" : reachable ? "header.live" : "common.connecting"}
+            />
+          </dd>
+        </div>
+      </dl>
+      <div class="lang" role="group" aria-label=${t("lang.label")}>
+        ${LANGUAGES.map(
+          (code) => html`
+            <button
+              type="button"
+              lang=${code === "zh" ? "zh-CN" : "en"}
+              aria-pressed=${lang === code ? "true" : "false"}
+              onClick=${() => setLang(code)}
+            >
+              <${T} k=${`lang.${code}`} />
+            </button>
+          `,
+        )}
+      </div>
+    </header>
+  `;
+}
+
+function Nav({ path }) {
+  const t = useT();
+  return html`
+    <nav class="nav" aria-label=${t("nav.label")}>
+      <ul>
+        ${PAGES.map(
+          (page) => html`
+            <li key=${page.id}>
+              <a href=${`#${page.path}`} aria-current=${page.path === path ? "page" : undefined}>
+                <${T} k=${`nav.${page.id}`} />
+                ${page.ready ? null : html` <${T} class="badge" k="nav.coming" />`}
+              </a>
+            </li>
+          `,
+        )}
+      </ul>
+    </nav>
+  `;
+}
+
+function Banner() {
+  return html`
+    <div class="banner" role="alert" id="node-banner">
+      <${T} as="strong" k="banner.title" />
+      <${T} k="banner.body" />
+    </div>
+  `;
+}

@@ -1,0 +1,217 @@
+// ChainFeed: what the console knows about the node, kept live.
+//
+// Sources: the /v1/events WebSocket (a "block" frame per committed block) and a
+// poll of GET /v1/status every second; on every (re)connection it also reloads
+// the current epoch, the evidence and the last blocks. The node is "reachable"
+// while the socket is open and the last poll answered; when either fails the
+// feed says so at once and keeps retrying (back-off 0.5 s doubling to 3 s), so a
+// restarted node is picked up within a few seconds without a page reload.
+//
+// Pages read the feed's immutable state snapshots through useFeed().
+import { useEffect, useState } from "preact/hooks";
+import { eventsUrl, getJson } from "./api.js";
+
+const POLL_MS = 1000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 3000;
+const TRY_AGAIN_LATER = 1013; // the server closes a lagging subscriber with this code
+const HISTORY_BLOCKS = 240;
+const SEED_BLOCKS = 30;
+
+const INITIAL = Object.freeze({
+  reachable: null, // null until the first answer or failure
+  status: null, // GET /v1/status
+  epoch: null, // GET /v1/epochs/current
+  evidence: [], // GET /v1/evidence
+  blocks: [], // [{height, txCount, timestampMs}] ascending, at most HISTORY_BLOCKS
+  committedTxs: 0, // transactions in blocks that arrived since the page opened
+  committedBlocks: 0,
+  clockOffsetMs: 0, // browser clock minus node clock (smallest delay seen)
+});
+
+export class ChainFeed {
+  constructor() {
+    this.state = INITIAL;
+    this.listeners = new Set();
+    this.socket = null;
+    this.socketOpen = false;
+    this.socketClosed = false; // closed by the node or the network, not yet reopened
+    this.pollOk = null;
+    this.retryMs = RETRY_MIN_MS;
+    this.timers = new Set();
+    this.running = false;
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+    this.poll();
+  }
+
+  stop() {
+    this.running = false;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.socket?.close();
+    this.socket = null;
+  }
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  update(patch) {
+    this.state = Object.freeze({ ...this.state, ...patch });
+    for (const listener of this.listeners) listener(this.state);
+  }
+
+  later(ms, action) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.running) action();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  updateReachable() {
+    let reachable = this.state.reachable;
+    if (this.socketOpen && this.pollOk === true) reachable = true;
+    else if (this.pollOk === false || this.socketClosed) reachable = false;
+    if (reachable !== this.state.reachable) this.update({ reachable });
+  }
+
+  connect() {
+    const socket = new WebSocket(eventsUrl());
+    this.socket = socket;
+    socket.onopen = () => {
+      this.socketOpen = true;
+      this.socketClosed = false;
+      this.retryMs = RETRY_MIN_MS;
+      this.refresh();
+    };
+    socket.onmessage = (message) => this.onEvent(JSON.parse(message.data));
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socketOpen = false;
+      this.socket = null;
+      const lagged = event.code === TRY_AGAIN_LATER;
+      if (!lagged) {
+        this.socketClosed = true;
+        this.updateReachable();
+      }
+      const delay = lagged ? 0 : this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.later(delay, () => this.connect());
+    };
+  }
+
+  async poll() {
+    try {
+      const status = await getJson("v1/status", { timeoutMs: 2000 });
+      this.pollOk = true;
+      this.onStatus(status);
+    } catch {
+      this.pollOk = false;
+    }
+    this.updateReachable();
+    this.later(POLL_MS, () => this.poll());
+  }
+
+  onStatus(status) {
+    const previous = this.state.status;
+    const lastBlock = this.state.blocks.at(-1);
+    if (previous && (previous.chain_id !== status.chain_id || (lastBlock && status.height < lastBlock.height))) {
+      this.update({ ...INITIAL, reachable: this.state.reachable }); // another chain, or reset
+    }
+    this.update({ status });
+    if (!previous || previous.epoch !== status.epoch) this.loadEpoch();
+    if (!previous || previous.evidence !== status.evidence) this.loadEvidence();
+  }
+
+  async refresh() {
+    try {
+      const status = await getJson("v1/status");
+      this.pollOk = true;
+      this.onStatus(status);
+      await Promise.all([this.loadEpoch(), this.loadEvidence(), this.seedBlocks(status.height)]);
+    } catch {
+      // the poll and the socket report unreachability; the next connection retries
+    }
+    this.updateReachable();
+  }
+
+  async loadEpoch() {
+    try {
+      this.update({ epoch: await getJson("v1/epochs/current") });
+    } catch {
+      // keep the last known epoch; the next status change or reconnection retries
+    }
+  }
+
+  async loadEvidence() {
+    try {
+      this.update({ evidence: await getJson("v1/evidence") });
+    } catch {
+      // as above
+    }
+  }
+
+  async seedBlocks(height) {
+    const known = new Set(this.state.blocks.map((block) => block.height));
+    const wanted = [];
+    for (let h = Math.max(1, height - SEED_BLOCKS + 1); h <= height; h++) {
+      if (!known.has(h)) wanted.push(h);
+    }
+    const fetched = await Promise.all(
+      wanted.map((h) => getJson(`v1/blocks/${h}`).catch(() => null)),
+    );
+    const blocks = fetched
+      .filter((block) => block !== null)
+      .map((block) => ({
+        height: block.height,
+        txCount: block.header.tx_count,
+        timestampMs: block.header.timestamp_ms,
+      }));
+    this.addBlocks(blocks);
+  }
+
+  addBlocks(blocks) {
+    const byHeight = new Map(this.state.blocks.map((block) => [block.height, block]));
+    for (const block of blocks) byHeight.set(block.height, block);
+    const merged = [...byHeight.values()].sort((a, b) => a.height - b.height);
+    this.update({ blocks: merged.slice(-HISTORY_BLOCKS) });
+  }
+
+  onEvent(event) {
+    if (event.type !== "block") return;
+    const delay = Date.now() - event.timestamp_ms;
+    const first = this.state.committedBlocks === 0;
+    const status = this.state.status;
+    this.update({
+      committedTxs: this.state.committedTxs + event.tx_count,
+      committedBlocks: this.state.committedBlocks + 1,
+      clockOffsetMs: first ? delay : Math.min(this.state.clockOffsetMs, delay),
+      status: status && event.height > status.height ? { ...status, height: event.height } : status,
+    });
+    this.addBlocks([{ height: event.height, txCount: event.tx_count, timestampMs: event.timestamp_ms }]);
+  }
+}
+
+/** The feed's current state, re-rendering the caller on every change. */
+export function useFeed(feed) {
+  const [state, setState] = useState(feed.state);
+  useEffect(() => feed.subscribe(setState), [feed]);
+  return state;
+}
+
+/** The current time, ticking every `ms` milliseconds (so live charts scroll). */
+export function useNow(ms = 1000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
+}
