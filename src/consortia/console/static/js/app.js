@@ -42,7 +42,7 @@ export function App({ catalogues, initialLang, feed }) {
 
   useEffect(() => rememberLanguage(lang), [lang]);
   useEffect(() => {
-    document.title = `${t(page ? `nav.${page.id}` : "notfound.title")} · ${t("app.name")}`;
+    document.title = t("app.title", { page: t(page ? `nav.${page.id}` : "notfound.title"), app: t("app.name") });
   }, [t, page]);
   useEffect(() => {
     // After navigation (not the first load), move focus to the new page's heading.

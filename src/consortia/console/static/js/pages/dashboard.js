@@ -84,7 +84,7 @@ function Stat({ name, value, message }) {
     <div class="stat" data-stat=${name}>
       <dt><${T} k=${`stat.${name}`} /></dt>
       <dd class="stat-value">
-        ${message
+        ${message && shown !== undefined
           ? html`<${T} k=${message} p=${{ value: shown }} />`
           : html`<span data-value=${name}>${shown ?? "—"}</span>`}
       </dd>

@@ -1,0 +1,171 @@
+"""Headless Chromium (Debian's, driven by Playwright) and a restartable in-process node.
+
+Playwright is launched on ``/usr/bin/chromium`` (``make setup`` installs it through
+scripts/setup-system.sh); ``playwright install`` is never used. Screenshots go to
+``tests/artifacts/console/`` (git-ignored); docs/console.md embeds committed copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from tests.support.ports import free_block
+
+from consortia.console import STATIC_DIR, VENDOR_FILES
+from consortia.crypto import PrivateKey
+from consortia.node.assembly import Node
+from consortia.node.init import init_network
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "console"
+LAPTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
+
+
+class ThreadNode:
+    """A one-validator network whose node runs on a background thread and can be restarted.
+
+    ``stop()`` cancels the node (API, consensus, store closed); ``start()`` opens
+    the same home again, so the API comes back on the same port with the same chain.
+    """
+
+    def __init__(self, root: Path) -> None:
+        base = free_block(2)
+        entry = init_network(
+            root, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
+        )[0]
+        self.root = root
+        self.home = entry.home
+        self.url = entry.api
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def key(self, name: str) -> PrivateKey:
+        """A demo key (``alice`` or ``bob``) written by ``init_network``."""
+        return PrivateKey.from_pem((self.root / "keys" / f"{name}.pem").read_bytes())
+
+    def status(self) -> dict[str, Any]:
+        """``GET /v1/status``."""
+        body = httpx.get(f"{self.url}/v1/status", timeout=2).json()
+        assert isinstance(body, dict)
+        return body
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Open the node's home and serve until :meth:`stop`; returns once the API answers."""
+        assert self._thread is None, "already running"
+        node = Node.open(self.home)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._task = loop.create_task(node.run(serve_api=True))
+            ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="console-node", daemon=True)
+        self._thread.start()
+        ready.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/v1/status", timeout=1).status_code == 200:
+                    return
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("in-process node did not start serving")
+            time.sleep(0.02)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Cancel the node and wait for its thread (idempotent)."""
+        if self._thread is None:
+            return
+        assert self._loop is not None and self._task is not None
+        self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout_s)
+        assert not self._thread.is_alive(), "node thread did not stop"
+        self._thread = self._loop = self._task = None
+
+
+@contextlib.contextmanager
+def running_node(root: Path) -> Iterator[ThreadNode]:
+    """A started :class:`ThreadNode`, stopped when the block exits."""
+    node = ThreadNode(root)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
+    if not all((STATIC_DIR / "vendor" / name).is_file() for name in VENDOR_FILES):
+        pytest.fail("the console's vendored libraries are missing: run `make setup`")
+    # Module scope: the sync driver keeps an event loop marked running on this thread
+    # while it is started, which async tests in other modules must not see.
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@dataclass
+class Tab:
+    """A browser page and the script errors it reported (uncaught or ``console.error``)."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    """A fresh page in its own context (own storage, English locale, laptop viewport)."""
+    context = browser.new_context(viewport=LAPTOP, locale="en-US")
+    opened = Tab(context.new_page())
+    opened.page.on("pageerror", lambda error: opened.errors.append(str(error)))
+    opened.page.on(
+        "console",
+        lambda message: opened.errors.append(message.text) if message.type == "error" else None,
+    )
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``tests/artifacts/console/<name>.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
