@@ -188,6 +188,7 @@ def devnet_up(
                 highlight=False,
                 soft_wrap=True,
             )
+        console.print(f"Console: {entries[0].api}/console/", highlight=False)
         console.print("Press Ctrl-C to stop.")
         while not network.exited():
             time.sleep(0.5)
