@@ -26,6 +26,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from websockets.asyncio.client import connect
 
+from consortia.crypto import keccak256
 from consortia.evm.context import evm_chain_id
 from consortia.execution.policy import ChainPolicy
 
@@ -272,3 +273,15 @@ def test_contract_gate_record_endpoint(node: InProcessNode) -> None:
     assert (record["audit"], record["approval"], record["waivers"]) == (None, None, [])
     bad = httpx.get(f"{node.url}/v1/contracts/0x1234")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "API_BAD_REQUEST"
+
+
+def test_deployed_contracts_are_listed(node: InProcessNode, token: Any) -> None:
+    listed = httpx.get(f"{node.url}/v1/contracts").json()["contracts"]
+    mine = [c for c in listed if c["address"].lower() == token.address.lower()]
+    assert len(mine) == 1
+    code = httpx.post(
+        f"{node.url}/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_getCode", "params": [token.address]},
+    ).json()["result"]
+    assert mine[0]["code_hash"] == "0x" + keccak256(bytes.fromhex(code[2:])).hex()
+    assert httpx.get(f"{node.url}/v1/contracts?limit=0").status_code == 400

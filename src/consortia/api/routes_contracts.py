@@ -1,4 +1,4 @@
-"""``/v1/contracts``: what the audit gate knows of a contract code hash (read-only).
+"""``/v1/contracts``: deployed contracts, and what the audit gate knows of a code hash.
 
 For developers, auditors and the console: the recorded audit report, the
 governance approval and every recorded waiver of a finding ([EVM-GATE.1]).
@@ -6,9 +6,9 @@ governance approval and every recorded waiver of a finding ([EVM-GATE.1]).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from consortia.api.errors import documented
@@ -16,6 +16,7 @@ from consortia.api.jsonable import to_plain
 from consortia.api.params import hex_bytes, json_response
 from consortia.evm.audit import AuditReport
 from consortia.evm.gate import audit_key
+from consortia.evm.types import CONTRACT_PREFIX, ContractRecord
 from consortia.modules.governance.types import (
     WAIVER_PREFIX,
     ContractApproval,
@@ -24,11 +25,27 @@ from consortia.modules.governance.types import (
 )
 from consortia.node.service import NodeService
 
+MAX_LIST: Final = 1_000
+
 
 def router(service: NodeService) -> APIRouter:
     """Routes bound to ``service``."""
     api = APIRouter(prefix="/v1", tags=["contracts"])
     reader = service.reader
+
+    @api.get(
+        "/contracts",
+        summary="Deployed contracts, most recent first",
+        description="Each with its address, runtime code hash, deployer, height and transaction.",
+    )
+    async def contracts(
+        limit: Annotated[int, Query(ge=1, le=MAX_LIST, description="Most records.")] = 100,
+    ) -> Response:
+        height, records = reader.structs(CONTRACT_PREFIX, ContractRecord)
+        ordered = sorted((r for _, r in records), key=lambda r: r.height, reverse=True)
+        return json_response(
+            {"height": height, "contracts": [to_plain(r) for r in ordered[:limit]]}
+        )
 
     @api.get(
         "/contracts/{code_hash}",

@@ -42,7 +42,7 @@ from consortia.evm.context import execution_context
 from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
 from consortia.evm.gate import check_deployment, submit_audit
-from consortia.evm.types import Call, Deploy
+from consortia.evm.types import Call, ContractRecord, Deploy, contract_record_key
 from consortia.evm.world import WORLD_ROOT_KEY, world_db, world_root
 from consortia.execution.errors import ModuleError
 from consortia.execution.module import BlockContext, Method, TxContext
@@ -150,6 +150,14 @@ def _create(ctx: TxContext, code: bytes) -> None:
         world.revert(snapshot)  # the contract never exists
         raise
     world.commit(snapshot)
+    record = ContractRecord(
+        address=address,
+        code_hash=code_hash,
+        deployer=ctx.sender,
+        height=ctx.block.height,
+        tx_id=ctx.tx_id,
+    )
+    ctx.state.put_struct(contract_record_key(address), record)
     ctx.emit("contract_created", address=address, code_hash=code_hash)
 
 
