@@ -140,7 +140,8 @@ def test_revert_reason_reaches_the_client(w3: Web3, owner: LocalAccount, token: 
         token.functions.transfer(owner.address, 1).estimate_gas({"from": poor.address})
 
 
-def test_bad_transactions_are_refused_with_codes(w3: Web3, owner: LocalAccount) -> None:
+def test_bad_transactions_are_refused_with_codes(w3: Web3, owner: LocalAccount, token: Any) -> None:
+    # ``token`` deployed with the owner's nonce 0, so nonce 0 is stale from here on.
     base = {"to": owner.address, "gas": 100_000, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
     nonce = w3.eth.get_transaction_count(owner.address)
     wrong_chain = owner.sign_transaction({**base, "nonce": nonce, "chainId": 1})

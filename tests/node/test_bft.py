@@ -186,3 +186,27 @@ def _assert_same_chain_from(net: LiveNetwork, nodes: list[int], first: int) -> N
     top = min(net.height(i) for i in nodes)
     chains = {i: _block_ids(net, i, range(first, top + 1)) for i in nodes}
     assert all(chains[i] == chains[nodes[0]] for i in nodes)
+
+
+def test_validator_links_show_who_is_up(tmp_path: Path) -> None:
+    import httpx
+
+    with live_network(tmp_path, validators=4, timing=FAST) as net:
+        net.wait_height(0, 2)
+
+        def links() -> list[dict[str, object]]:
+            answer = httpx.get(f"{net.api(0)}/v1/validators/links", timeout=5).json()
+            validators: list[dict[str, object]] = answer["validators"]
+            return validators
+
+        first = links()
+        assert [v["name"] for v in first] == net.names
+        assert first[0]["self"] is True and first[0]["connected"] is False
+        assert all(v["connected"] for v in first[1:])
+        ages = [v["last_message_age_s"] for v in first[1:]]
+        assert all(isinstance(a, float) and a < 5 for a in ages)
+        net.processes.kill(net.names[3])
+        deadline = time.monotonic() + 15
+        while links()[3]["connected"]:
+            assert time.monotonic() < deadline, "node 0 still reports a link to the killed node"
+            time.sleep(0.2)

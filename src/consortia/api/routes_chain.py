@@ -75,6 +75,18 @@ def router(service: NodeService) -> APIRouter:
         )
 
     @api.get(
+        "/validators/links",
+        summary="This node's view of each validator of the current epoch",
+        description=(
+            "Whether its link is up, seconds since it last sent anything, and frame counts: "
+            "the health column of the console's dashboard."
+        ),
+        responses=documented(),
+    )
+    async def validator_links() -> Response:
+        return json_response({"validators": service.validator_links()})
+
+    @api.get(
         "/epochs/current",
         summary="The epoch in force and its validator set",
         responses={**documented_ok(s.EpochJson, "The epoch."), **documented()},

@@ -78,6 +78,8 @@ class LinkStats:
     dropped_send: int = 0
     bad_frames: int = 0
     rate_limited: int = 0
+    last_received: float = 0.0
+    """``time.monotonic()`` of the last frame received (0: none yet)."""
 
 
 @dataclass
@@ -354,6 +356,7 @@ class P2PNetwork:
                         raise NetworkError("too many undecodable frames") from None
                     continue
                 link.stats.received += 1
+                link.stats.last_received = now
                 if isinstance(message, Hello):
                     continue
                 self._handler(link.key, message)

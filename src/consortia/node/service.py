@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 
 from consortia.codec import CodecError, decode
@@ -13,6 +14,7 @@ from consortia.execution.executor import Runtime
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
+from consortia.network.transport import LinkStats
 from consortia.node.driver import ConsensusDriver
 from consortia.node.events import EventBus
 from consortia.node.reader import LedgerReader
@@ -50,6 +52,8 @@ class NodeService:
         self.events = events
         self._on_new = on_new_transactions
         self._runtime = runtime
+        self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
+        """Per-peer link counters by node key (set by the composition root with a network)."""
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
         """Receives the bytes of client transactions just admitted (for gossip)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
@@ -163,6 +167,31 @@ class NodeService:
     def validator_index(self) -> int | None:
         """This node's index in the current validator set (None: not a validator now)."""
         return self.core.me
+
+    def validator_links(self) -> list[dict[str, object]]:
+        """Each validator of the current epoch: this node, or its link's liveness."""
+        stats = self.peer_stats()
+        now = time.monotonic()
+        links: list[dict[str, object]] = []
+        for index, v in enumerate(self.core.committee.validator_set.validators):
+            link = stats.get(v.public_key)
+            links.append(
+                {
+                    "index": index,
+                    "name": v.name,
+                    "organisation": v.organisation,
+                    "self": index == self.core.me,
+                    "connected": link is not None,
+                    "last_message_age_s": (
+                        round(now - link.last_received, 3)
+                        if link is not None and link.last_received
+                        else None
+                    ),
+                    "received": link.received if link is not None else 0,
+                    "sent": link.sent if link is not None else 0,
+                }
+            )
+        return links
 
     def status(self) -> NodeStatus:
         """A snapshot of the node's state."""
