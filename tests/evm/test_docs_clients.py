@@ -7,11 +7,11 @@ import contextlib
 import io
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.evm.test_ethers import run_node
 from tests.support.node import InProcessNode, node_in_thread
 
 from consortia.evm.compiler import compile_file
@@ -60,17 +60,8 @@ def test_ethers_example(node: InProcessNode) -> None:
     )
     script = prelude + code.replace(DOC_URL, f"{node.url}/rpc") + "provider.destroy();\n"
     # From stdin, node resolves "ethers" from the working directory's node_modules.
-    run = subprocess.run(
-        ["node", "--input-type=module"],
-        input=script,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split("\n")[:3] == [
+    printed = run_node(["--input-type=module"], stdin=script)
+    assert printed.split("\n")[:3] == [
         "1250n",
         "[ 1250n ]",
         "CALL_EXCEPTION insufficient balance",

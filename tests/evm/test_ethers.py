@@ -48,13 +48,11 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
         yield running
 
 
-def run_ethers_client(rpc_url: str, workdir: Path) -> dict[str, Any]:
-    """Run the ethers.js client script against ``rpc_url``; its JSON summary."""
-    (token,) = compile_file(TOKEN)
-    artifact = workdir / "Token.json"
-    artifact.write_text(json.dumps({"abi": token.abi, "bytecode": "0x" + token.bytecode.hex()}))
+def run_node(args: list[str], stdin: str | None = None) -> str:
+    """Run ``node`` from the repository root (so it finds node_modules); its stdout."""
     run = subprocess.run(
-        ["node", str(SCRIPT), rpc_url, str(artifact)],
+        ["node", *args],
+        input=stdin,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -62,7 +60,15 @@ def run_ethers_client(rpc_url: str, workdir: Path) -> dict[str, Any]:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    document: dict[str, Any] = json.loads(run.stdout)
+    return run.stdout
+
+
+def run_ethers_client(rpc_url: str, workdir: Path) -> dict[str, Any]:
+    """Run the ethers.js client script against ``rpc_url``; its JSON summary."""
+    (token,) = compile_file(TOKEN)
+    artifact = workdir / "Token.json"
+    artifact.write_text(json.dumps({"abi": token.abi, "bytecode": "0x" + token.bytecode.hex()}))
+    document: dict[str, Any] = json.loads(run_node([str(SCRIPT), rpc_url, str(artifact)]))
     return document
 
 
