@@ -469,6 +469,25 @@ def _selfdestruct_finding(
 _LOW_LEVEL: Final = frozenset({"call", "delegatecall", "staticcall", "send"})
 
 
+Body = list[tuple[Node, tuple[Node, ...]]]
+
+
+def _run_checks(
+    checks: _SolidityChecks | _VyperChecks, low_level: Callable[[Node, Body], Iterator[Finding]]
+) -> Iterator[Finding]:
+    """The per-function checks of either language, then the contract-wide selfdestruct one."""
+    first_selfdestruct = None
+    for fn, body in checks.functions():
+        yield from checks._tx_origin(body)
+        yield from low_level(fn, body)
+        yield from checks._reentrancy(fn, body)
+        yield from checks._loops(body)
+        for node, _ in body:
+            if first_selfdestruct is None and checks.is_selfdestruct(node):
+                first_selfdestruct = checks.source.location(node)
+    yield from _selfdestruct_finding(checks.contract, first_selfdestruct)
+
+
 class _SolidityChecks:
     """Consortia's checks over a solc compact AST (standard-JSON ``ast``)."""
 
@@ -490,23 +509,22 @@ class _SolidityChecks:
             i for i, n in self.state_vars.items() if n.get("mutability") == "mutable"
         }
 
-    def run(self) -> Iterator[Finding]:
-        first_selfdestruct = None
+    def functions(self) -> Iterator[tuple[Node, list[tuple[Node, tuple[Node, ...]]]]]:
+        """Each function and modifier with a body, and that body's nodes."""
         for scope in self.scopes:
             for fn, _ in _walk(scope):
-                if fn.get("nodeType") not in ("FunctionDefinition", "ModifierDefinition"):
-                    continue
-                if not fn.get("body"):
-                    continue
-                body = list(_walk(fn["body"]))
-                yield from self._tx_origin(body)
-                yield from self._low_level(fn, body)
-                yield from self._reentrancy(fn, body)
-                yield from self._loops(body)
-                for node, _ in body:
-                    if first_selfdestruct is None and _is_call_to(node, "selfdestruct"):
-                        first_selfdestruct = self.source.location(node)
-        yield from _selfdestruct_finding(self.contract, first_selfdestruct)
+                if fn.get("nodeType") in ("FunctionDefinition", "ModifierDefinition") and fn.get(
+                    "body"
+                ):
+                    yield fn, list(_walk(fn["body"]))
+
+    def is_selfdestruct(self, node: Node) -> bool:
+        """A call of ``selfdestruct``."""
+        return _is_call_to(node, "selfdestruct")
+
+    def run(self) -> Iterator[Finding]:
+        """Every finding of Consortia's checks."""
+        return _run_checks(self, self._low_level)
 
     # -- tx.origin
 
@@ -772,20 +790,19 @@ class _VyperChecks:
         self.source = source
         self.module = contract.ast or {}
 
-    def run(self) -> Iterator[Finding]:
-        first_selfdestruct = None
+    def functions(self) -> Iterator[tuple[Node, list[tuple[Node, tuple[Node, ...]]]]]:
+        """Each function and its body's nodes."""
         for fn, _ in _walk(self.module):
-            if fn.get("ast_type") != "FunctionDef":
-                continue
-            body = list(_walk(fn.get("body", [])))
-            yield from self._tx_origin(body)
-            yield from self._raw_calls(fn, body)
-            yield from self._reentrancy(fn, body)
-            yield from self._loops(body)
-            for node, _ in body:
-                if first_selfdestruct is None and _vy_call_to(node, "selfdestruct"):
-                    first_selfdestruct = self.source.location(node)
-        yield from _selfdestruct_finding(self.contract, first_selfdestruct)
+            if fn.get("ast_type") == "FunctionDef":
+                yield fn, list(_walk(fn.get("body", [])))
+
+    def is_selfdestruct(self, node: Node) -> bool:
+        """A call of ``selfdestruct``."""
+        return _vy_call_to(node, "selfdestruct")
+
+    def run(self) -> Iterator[Finding]:
+        """Every finding of Consortia's checks."""
+        return _run_checks(self, self._raw_calls)
 
     def _tx_origin(self, body: list[tuple[Node, tuple[Node, ...]]]) -> Iterator[Finding]:
         for node, ancestors in body:
