@@ -149,10 +149,10 @@ def test_every_label_comes_from_the_catalogue_and_switches_to_chinese(
 
     page.reload()  # the choice is remembered
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    page.get_by_role("link", name="浏览器").click()
-    expect(page.locator("h1")).to_have_text("浏览器")
+    page.get_by_role("link", name="证明").click()
+    expect(page.locator("h1")).to_have_text("证明")
     assert audit(page, "zh")["problems"] == []
-    screenshot(page, "explorer-coming-zh")
+    screenshot(page, "proofs-coming-zh")
     assert tab.errors == []
 
 

@@ -1,16 +1,19 @@
 // The console's shell: skip link, header (chain, node, language), navigation,
 // the "node unreachable" banner and the current page (hash routes: #/, #/explorer, ...).
+// A page owns the routes under its path: #/explorer/block/12 is the explorer page
+// with the route ["block", "12"].
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { I18n, LANGUAGES, T, makeTranslator, rememberLanguage, useT } from "./i18n.js";
 import { useFeed } from "./feed.js";
 import { Dashboard } from "./pages/dashboard.js";
+import { Explorer } from "./pages/explorer.js";
 import { Coming, NotFound } from "./pages/coming.js";
 
 /** Pages in navigation order; `ready: false` ones are placeholders until their slice lands. */
 export const PAGES = [
-  { id: "dashboard", path: "/", ready: true },
-  { id: "explorer", path: "/explorer", ready: false },
+  { id: "dashboard", path: "/", ready: true, view: Dashboard },
+  { id: "explorer", path: "/explorer", ready: true, view: Explorer },
   { id: "proofs", path: "/proofs", ready: false },
   { id: "governance", path: "/governance", ready: false },
   { id: "contracts", path: "/contracts", ready: false },
@@ -19,6 +22,26 @@ export const PAGES = [
 function currentPath() {
   const path = window.location.hash.replace(/^#/, "");
   return path === "" ? "/" : path;
+}
+
+/** The page owning `path` and the rest of the path as segments (decoded), or null. */
+export function matchPage(path) {
+  for (const page of PAGES) {
+    if (path === page.path) return { page, route: [] };
+    if (page.path !== "/" && path.startsWith(`${page.path}/`)) {
+      const rest = path.slice(page.path.length + 1).split("/").filter((part) => part !== "");
+      return { page, route: rest.map((part) => safeDecode(part)) };
+    }
+  }
+  return null;
+}
+
+function safeDecode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function useRoute() {
@@ -36,7 +59,8 @@ export function App({ catalogues, initialLang, feed }) {
   const t = useMemo(() => makeTranslator(lang, catalogues[lang]), [lang, catalogues]);
   const state = useFeed(feed);
   const path = useRoute();
-  const page = PAGES.find((p) => p.path === path);
+  const match = matchPage(path);
+  const page = match?.page;
 
   const navigated = useRef(false);
 
@@ -52,14 +76,14 @@ export function App({ catalogues, initialLang, feed }) {
 
   let content;
   if (!page) content = html`<${NotFound} />`;
-  else if (page.ready) content = html`<${Dashboard} feed=${state} />`;
+  else if (page.ready) content = html`<${page.view} feed=${state} route=${match.route} />`;
   else content = html`<${Coming} page=${page.id} />`;
 
   return html`
     <${I18n.Provider} value=${t}>
       <a class="skip-link" href="#main" onClick=${skipToMain}><${T} k="app.skip" /></a>
       <${Header} status=${state.status} lang=${lang} setLang=${setLang} reachable=${state.reachable} />
-      <${Nav} path=${path} />
+      <${Nav} current=${page?.id} />
       ${state.reachable === false ? html`<${Banner} />` : null}
       <main id="main" tabindex="-1">${content}</main>
     <//>
@@ -114,7 +138,7 @@ function Header({ status, lang, setLang, reachable }) {
   `;
 }
 
-function Nav({ path }) {
+function Nav({ current }) {
   const t = useT();
   return html`
     <nav class="nav" aria-label=${t("nav.label")}>
@@ -122,7 +146,7 @@ function Nav({ path }) {
         ${PAGES.map(
           (page) => html`
             <li key=${page.id}>
-              <a href=${`#${page.path}`} aria-current=${page.path === path ? "page" : undefined}>
+              <a href=${`#${page.path}`} aria-current=${page.id === current ? "page" : undefined}>
                 <${T} k=${`nav.${page.id}`} />
                 ${page.ready ? null : html` <${T} class="badge" k="nav.coming" />`}
               </a>
