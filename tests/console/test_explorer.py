@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.console.conftest import Tab, ThreadNode, running_node, screenshot
+from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
 from tests.support.node import signed_tx
 
 from consortia.console import STATIC_DIR
@@ -218,13 +218,17 @@ def test_search_by_height_ids_address_and_garbage(tab: Tab, node: ThreadNode, is
     expect(heading).to_have_text("Account")  # a failed search stays where it was
     screenshot(page, "explorer-search-not-found-en")
     assert audit(page, "en") == []
+    page.locator(f'#account-txs tr[data-tx="{issued.tx_id}"]').get_by_role("link").first.click()
+    expect(heading).to_have_text("Transaction")
+    expect(notfound).to_have_count(0)  # a new view starts with a clean search box
     assert script_errors(tab) == []
 
 
-def test_explorer_views_pass_the_catalogue_audit_in_chinese(
+def test_explorer_views_in_chinese_at_tablet_width(
     tab: Tab, node: ThreadNode, issued: Sent
 ) -> None:
     page = tab.page
+    page.set_viewport_size(TABLET)
     open_explorer(page, node)
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
@@ -238,6 +242,8 @@ def test_explorer_views_pass_the_catalogue_audit_in_chinese(
         page.evaluate(f"window.location.hash = '#/explorer{route}'")
         expect(page.locator(ready)).to_be_visible(timeout=10_000)
         assert audit(page, "zh") == [], route
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"#/explorer{route} scrolls sideways by {overflow} px at tablet width"
         name = route.split("/")[1] if route else "latest"
         screenshot(page, f"explorer-{name}-zh")
     expect(page.locator("h1")).to_have_text("账户")

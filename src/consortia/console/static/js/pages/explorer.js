@@ -75,6 +75,7 @@ function useLoad(key, loader, again = () => null) {
 }
 
 export function Explorer({ feed, route }) {
+  // The search box is keyed by the route: a new view starts with an empty box and no message.
   const [view, arg] = route;
   let content;
   if (view === undefined) content = html`<${Latest} feed=${feed} />`;
@@ -85,7 +86,7 @@ export function Explorer({ feed, route }) {
   return html`
     <${Heading} view=${view} arg=${arg} />
     <${T} as="p" class="lede" k="explorer.lede" />
-    <${Search} />
+    <${Search} key=${route.join("/")} />
     ${content}
   `;
 }
