@@ -23,6 +23,7 @@ from tests.support.ports import free_block
 
 from consortia.console import STATIC_DIR, VENDOR_FILES
 from consortia.crypto import PrivateKey
+from consortia.execution.policy import ChainPolicy
 from consortia.node.assembly import Node
 from consortia.node.init import init_network
 
@@ -46,10 +47,16 @@ class ThreadNode:
     the same home again, so the API comes back on the same port with the same chain.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, policy: ChainPolicy | None = None) -> None:
         base = free_block(2)
         entry = init_network(
-            root, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
+            root,
+            validators=1,
+            orgs=1,
+            suite="sm",
+            base_api_port=base,
+            base_p2p_port=base + 1,
+            policy=policy,
         )[0]
         self.root = root
         self.home = entry.home
@@ -59,7 +66,7 @@ class ThreadNode:
         self._task: asyncio.Task[None] | None = None
 
     def key(self, name: str) -> PrivateKey:
-        """A demo key (``alice`` or ``bob``) written by ``init_network``."""
+        """A key ``init_network`` wrote: ``alice``, ``bob``, or an admin such as ``org1-admin``."""
         return PrivateKey.from_pem((self.root / "keys" / f"{name}.pem").read_bytes())
 
     def status(self) -> dict[str, Any]:
@@ -108,9 +115,9 @@ class ThreadNode:
 
 
 @contextlib.contextmanager
-def running_node(root: Path) -> Iterator[ThreadNode]:
-    """A started :class:`ThreadNode`, stopped when the block exits."""
-    node = ThreadNode(root)
+def running_node(root: Path, policy: ChainPolicy | None = None) -> Iterator[ThreadNode]:
+    """A started :class:`ThreadNode` (``policy``: the genesis chain policy), stopped on exit."""
+    node = ThreadNode(root, policy)
     node.start()
     try:
         yield node
