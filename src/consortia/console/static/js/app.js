@@ -8,6 +8,8 @@ import { I18n, LANGUAGES, T, makeTranslator, rememberLanguage, useT } from "./i1
 import { useFeed } from "./feed.js";
 import { Dashboard } from "./pages/dashboard.js";
 import { Explorer } from "./pages/explorer.js";
+import { Governance } from "./pages/governance.js";
+import { Contracts } from "./pages/contracts.js";
 import { Coming, NotFound } from "./pages/coming.js";
 
 /** Pages in navigation order; `ready: false` ones are placeholders until their slice lands. */
@@ -15,8 +17,8 @@ export const PAGES = [
   { id: "dashboard", path: "/", ready: true, view: Dashboard },
   { id: "explorer", path: "/explorer", ready: true, view: Explorer },
   { id: "proofs", path: "/proofs", ready: false },
-  { id: "governance", path: "/governance", ready: false },
-  { id: "contracts", path: "/contracts", ready: false },
+  { id: "governance", path: "/governance", ready: true, view: Governance },
+  { id: "contracts", path: "/contracts", ready: true, view: Contracts },
 ];
 
 function currentPath() {

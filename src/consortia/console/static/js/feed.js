@@ -1,7 +1,7 @@
 // ChainFeed: what the console knows about the node, kept live.
 //
 // Sources: the /v1/events WebSocket (a "block" frame per committed block) and a
-// poll of GET /v1/status every second; on every (re)connection it also reloads
+// poll of GET /v1/status (and each validator's link, /v1/validators/links) every second; on every (re)connection it also reloads
 // the current epoch, the evidence and the last blocks. The node is "reachable"
 // while the socket is open and the last poll answered; when either fails the
 // feed says so at once and keeps retrying (back-off 0.5 s doubling to 3 s), so a
@@ -23,6 +23,7 @@ const INITIAL = Object.freeze({
   status: null, // GET /v1/status
   epoch: null, // GET /v1/epochs/current
   evidence: [], // GET /v1/evidence
+  links: [], // GET /v1/validators/links, re-read with every status poll
   blocks: [], // [{height, txCount, timestampMs}] ascending, at most HISTORY_BLOCKS
   committedTxs: 0, // transactions in blocks that arrived since the page opened
   committedBlocks: 0,
@@ -112,11 +113,20 @@ export class ChainFeed {
       const status = await getJson("v1/status", { timeoutMs: 2000 });
       this.pollOk = true;
       this.onStatus(status);
+      this.loadLinks();
     } catch {
       this.pollOk = false;
     }
     this.updateReachable();
     this.later(POLL_MS, () => this.poll());
+  }
+
+  async loadLinks() {
+    try {
+      this.update({ links: (await getJson("v1/validators/links", { timeoutMs: 2000 })).validators });
+    } catch {
+      // keep the last known health; the next poll retries (reachability is the poll's)
+    }
   }
 
   onStatus(status) {

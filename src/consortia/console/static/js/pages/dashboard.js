@@ -1,6 +1,7 @@
 // Dashboard: where the chain is (height, epoch, round, leader), how fast it
 // commits (live transactions-per-second chart, block interval, mempool), who
-// validates it and whether anyone was caught signing twice. Each figure carries
+// validates it (and whether this node hears from each of them) and whether
+// anyone was caught signing twice. Each figure carries
 // a one-line explanation of what it means.
 import { html } from "../html.js";
 import { T, useT } from "../i18n.js";
@@ -67,7 +68,7 @@ export function Dashboard({ feed }) {
     <section aria-labelledby="validators-heading">
       <${T} as="h2" id="validators-heading" k="dashboard.validators.heading" p=${{ epoch: epoch && t.number(epoch.epoch) }} />
       <${T} as="p" class="explain" k="dashboard.validators.explain" />
-      <${Validators} validators=${validators} status=${status} />
+      <${Validators} validators=${validators} status=${status} links=${feed.links} />
     </section>
 
     <section aria-labelledby="evidence-heading">
@@ -93,7 +94,7 @@ function Stat({ name, value, message }) {
   `;
 }
 
-function Validators({ validators, status }) {
+function Validators({ validators, status, links }) {
   const t = useT();
   const totalWeight = validators.reduce((sum, v) => sum + v.weight, 0);
   if (validators.length === 0) return html`<${T} as="p" class="empty" k="common.loading" />`;
@@ -108,6 +109,7 @@ function Validators({ validators, status }) {
             <${T} as="th" scope="col" k="validators.col.organisation" />
             <${T} as="th" scope="col" k="validators.col.weight" />
             <${T} as="th" scope="col" k="validators.col.role" />
+            <${T} as="th" scope="col" k="validators.col.health" />
             <${T} as="th" scope="col" k="validators.col.key" />
             <${T} as="th" scope="col" k="validators.col.address" />
           </tr>
@@ -124,6 +126,7 @@ function Validators({ validators, status }) {
                   ${status?.leader === index ? html`<${T} class="badge badge-leader" k="validators.role.leader" />` : null}
                   ${status?.validator_index === index ? html`<${T} class="badge" k="validators.role.self" />` : null}
                 </td>
+                <td data-health=${index}><${Health} link=${links.find((link) => link.index === index)} /></td>
                 <td data-value="key_type">${v.key_type}</td>
                 <td><code data-value="address" title=${v.address}>${shortHex(v.address)}</code></td>
               </tr>
@@ -133,6 +136,16 @@ function Validators({ validators, status }) {
       </table>
     </div>
   `;
+}
+
+/** This node's link to a validator (GET /v1/validators/links): this node, up (with the age of its last message) or down. */
+function Health({ link }) {
+  const t = useT();
+  if (!link) return html`<span data-value="health">—</span>`;
+  if (link.self) return html`<${T} class="badge" k="validators.health.self" />`;
+  if (!link.connected) return html`<${T} class="health health-down" k="validators.health.down" />`;
+  if (link.last_message_age_s === null) return html`<${T} class="health health-up" k="validators.health.up_quiet" />`;
+  return html`<${T} class="health health-up" k="validators.health.up" p=${{ age: t.number(link.last_message_age_s, 1) }} />`;
 }
 
 function Evidence({ evidence, validators }) {

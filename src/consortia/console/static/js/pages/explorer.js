@@ -39,16 +39,16 @@ function loadEpoch(n) {
   return epochCache.get(n);
 }
 
-const none = (name) => html`<span data-value=${name}>—</span>`;
+export const none = (name) => html`<span data-value=${name}>—</span>`;
 
-const isMissing = (error) => error instanceof ApiError && error.status >= 400 && error.status < 500;
+export const isMissing = (error) => error instanceof ApiError && error.status >= 400 && error.status < 500;
 
 /**
  * Run `loader` when `key` changes: {phase: "loading" | "ok" | "missing" | "failed", data}.
  * `again(data)` may return a delay in ms to reload (a pending transaction, a block
  * whose certificate is not stored yet).
  */
-function useLoad(key, loader, again = () => null) {
+export function useLoad(key, loader, again = () => null) {
   const [result, setResult] = useState({ key, phase: "loading", data: null });
   useEffect(() => {
     let live = true;
@@ -171,23 +171,23 @@ function Search() {
   `;
 }
 
-function formatTime(t, ms) {
+export function formatTime(t, ms) {
   return new Intl.DateTimeFormat(DATE_LOCALE[t.lang], { dateStyle: "medium", timeStyle: "medium" }).format(
     new Date(ms),
   );
 }
 
-function Hex({ value, name, href }) {
+export function Hex({ value, name, href }) {
   const code = html`<code data-value=${name} title=${value}>${shortHex(value, 8)}</code>`;
   return href ? html`<a href=${href}>${code}</a>` : code;
 }
 
-function FullHex({ value, name }) {
+export function FullHex({ value, name }) {
   return html`<code class="hex" data-value=${name}>${value}</code>`;
 }
 
 /** A definition list of labelled fields: [[key, value vnode], ...]. */
-function Fields({ rows, id }) {
+export function Fields({ rows, id }) {
   return html`
     <dl class="fields" id=${id}>
       ${rows.map(
@@ -202,7 +202,7 @@ function Fields({ rows, id }) {
   `;
 }
 
-function Phase({ phase, missing, p }) {
+export function Phase({ phase, missing, p }) {
   if (phase === "loading") return html`<${T} as="p" class="empty" k="common.loading" />`;
   if (phase === "missing") return html`<${T} as="p" class="notice" role="status" k=${missing} p=${p} />`;
   return html`<${T} as="p" class="notice" role="status" k="explorer.failed" />`;

@@ -1,0 +1,324 @@
+"""The console's dashboard health column, contracts page and governance page (issue #6).
+
+What a person would check: the validators table says how this node hears from
+each validator (the one-validator test node is "this node"); a contract
+deployed through the REST API is listed with its code hash, deployer and block,
+and its code's view says no audit report is recorded; the governance page lists
+the member organisation and its committee, and a proposal made and voted on
+through the API shows its vote, tally and history; every word of every new view
+comes from the catalogue in English and in Chinese. Each view is saved as a
+screenshot under tests/artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import vyper
+from playwright.sync_api import Page, expect
+from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
+from tests.support.node import signed_tx
+
+from consortia.codec import encode
+from consortia.console import STATIC_DIR
+from consortia.crypto import PrivateKey
+from consortia.evm.types import Deploy
+from consortia.execution.policy import ChainPolicy
+from consortia.modules.governance.types import (
+    CastVote,
+    Choice,
+    ProposalKind,
+    Propose,
+    SetPolicy,
+)
+
+pytestmark = pytest.mark.slow
+
+AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
+CATALOGUES = {
+    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("en", "zh")
+}
+COUNTER = """
+counter: public(uint256)
+
+@external
+def bump():
+    self.counter += 1
+"""
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadNode]:
+    # The default policy (audited_and_approved) would refuse an unaudited contract.
+    open_policy = ChainPolicy(contract_deployment="open")
+    with running_node(tmp_path_factory.mktemp("pages") / "net", open_policy) as running:
+        yield running
+
+
+def api(node: ThreadNode, path: str) -> dict[str, Any]:
+    body = httpx.get(f"{node.url}/v1/{path}", timeout=5).json()
+    assert isinstance(body, dict)
+    return body
+
+
+def send(
+    node: ThreadNode, key: PrivateKey, module: str, method: str, args: object
+) -> dict[str, Any]:
+    """Sign with ``key``'s next nonce, submit and wait for the receipt (which must be OK)."""
+    address = "0x" + key.public_key().address().hex()
+    nonce = api(node, f"accounts/{address}")["nonce"]
+    raw = signed_tx(key, nonce, module, method, args)
+    response = httpx.post(
+        f"{node.url}/v1/transactions", json={"tx": raw.hex()}, params={"wait": 10}, timeout=15
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["receipt"]["status"] == "OK", body["receipt"]
+    assert isinstance(body, dict)
+    return body
+
+
+@dataclass(frozen=True)
+class Contract:
+    address: str
+    code_hash: str
+    deployer: str
+    height: int
+
+
+@pytest.fixture(scope="module")
+def deployed(node: ThreadNode) -> Contract:
+    """A Vyper counter deployed by alice with a native ``evm.deploy``."""
+    out = vyper.compile_code(COUNTER, output_formats=["bytecode"])
+    code = bytes.fromhex(out["bytecode"].removeprefix("0x"))
+    alice = node.key("alice")
+    record = send(node, alice, "evm", "deploy", Deploy(code=code))
+    created = next(e for e in record["receipt"]["events"] if e["name"] == "contract_created")
+    listed = {c["tx_id"]: c for c in api(node, "contracts")["contracts"]}[record["tx_id"]]
+    assert listed["code_hash"] == "0x" + created["attributes"]["code_hash"].removeprefix("0x")
+    return Contract(listed["address"], listed["code_hash"], listed["deployer"], record["height"])
+
+
+@dataclass(frozen=True)
+class Voted:
+    id: int
+    governor: str
+
+
+@pytest.fixture(scope="module")
+def proposal(node: ThreadNode) -> Voted:
+    """org1-admin (the default charter's governor) proposes a no-op policy change and votes yes."""
+    admin = node.key("org1-admin")
+    governor = "0x" + admin.public_key().address().hex()
+    payload = encode(SetPolicy(parameter="contract_deployment", text="open"))
+    deadline = node.status()["height"] + 1_000
+    send(node, admin, "governance", "propose", Propose(ProposalKind.SET_POLICY, payload, deadline))
+    mine = [p for p in api(node, "governance/proposals")["proposals"] if p["proposer"] == governor]
+    proposal_id = max(p["id"] for p in mine)
+    send(node, admin, "governance", "vote", CastVote(proposal_id, Choice.YES))
+    return Voted(proposal_id, governor)
+
+
+def open_at(page: Page, node: ThreadNode, route: str) -> None:
+    page.goto(f"{node.url}/console/#{route}")
+    expect(page.locator(".live-up")).to_be_visible(timeout=15_000)
+
+
+def audit(page: Page, lang: str) -> list[str]:
+    result = page.evaluate(AUDIT, CATALOGUES[lang])
+    assert isinstance(result, dict)
+    problems = result["problems"]
+    assert isinstance(problems, list)
+    return problems
+
+
+def to_chinese_at_tablet_width(page: Page) -> None:
+    page.set_viewport_size(TABLET)
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+def no_sideways_scroll(page: Page, where: str) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{where} scrolls sideways by {overflow} px at tablet width"
+
+
+def test_dashboard_health_column(tab: Tab, node: ThreadNode) -> None:
+    page = tab.page
+    open_at(page, node, "/")
+    health = page.locator('#main td[data-health="0"]')
+    expect(health).to_have_text("this node", timeout=10_000)  # the only validator is this node
+    expect(page.get_by_role("columnheader", name="Link from this node")).to_be_visible()
+    assert audit(page, "en") == []
+    to_chinese_at_tablet_width(page)
+    expect(health).to_have_text("本节点")
+    assert audit(page, "zh") == []
+    assert tab.errors == []
+
+
+def test_contracts_list_and_code_view(tab: Tab, node: ThreadNode, deployed: Contract) -> None:
+    page = tab.page
+    open_at(page, node, "/contracts")
+    expect(page.locator("h1")).to_have_text("Contracts")
+    row = page.locator(f'#contracts-list tr[data-contract="{deployed.address}"]')
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row.locator('[data-value="code_hash"]')).to_have_attribute("title", deployed.code_hash)
+    expect(row.locator('[data-value="deployer"]')).to_have_attribute("title", deployed.deployer)
+    height = row.locator('a[data-value="height"]')
+    expect(height).to_have_text(str(deployed.height))
+    expect(height).to_have_attribute("href", f"#/explorer/block/{deployed.height}")
+    assert audit(page, "en") == []
+    screenshot(page, "contracts-en")
+
+    row.locator('[data-value="code_hash"]').click()
+    expect(page).to_have_url(f"{node.url}/console/#/contracts/{deployed.code_hash}")
+    expect(page.locator("h1")).to_be_focused()
+    expect(page.locator('#code-fields [data-value="code_hash"]')).to_have_text(deployed.code_hash)
+    expect(page.locator("#code-fields")).to_contain_text(deployed.address[:10])
+    expect(page.locator("#audit-none")).to_have_text("No audit report recorded for this code.")
+    expect(page.locator('[data-i18n="contracts.approval.none"]')).to_be_visible()
+    expect(page.locator('[data-i18n="contracts.waivers.none"]')).to_be_visible()
+    assert audit(page, "en") == []
+    screenshot(page, "contracts-code-en")
+
+    to_chinese_at_tablet_width(page)
+    for route, ready in {
+        f"/contracts/{deployed.code_hash}": "#audit-none",
+        "/contracts": "#contracts-list",
+    }.items():
+        page.evaluate(f"window.location.hash = '#{route}'")
+        expect(page.locator(ready)).to_be_visible(timeout=10_000)
+        assert audit(page, "zh") == [], route
+        no_sideways_scroll(page, route)
+    screenshot(page, "contracts-zh")
+    assert tab.errors == []
+
+
+def test_governance_overview_and_proposal(tab: Tab, node: ThreadNode, proposal: Voted) -> None:
+    page = tab.page
+    open_at(page, node, "/governance")
+    expect(page.locator("h1")).to_have_text("Governance")
+    org = page.locator('#organisations tr[data-org="org1"]')
+    expect(org).to_be_visible(timeout=10_000)
+    expect(org.locator('[data-value="admin"]')).to_have_attribute("title", proposal.governor)
+    governor = page.locator(f'#committee tr[data-governor="{proposal.governor}"]')
+    expect(governor.locator('[data-value="weight"]')).to_have_text("1")
+    row = page.locator(f'#proposals tr[data-proposal="{proposal.id}"]')
+    expect(row.locator('[data-value="kind"]')).to_have_text("set_policy")
+    assert audit(page, "en") == []
+    screenshot(page, "governance-en")
+
+    row.get_by_role("link").first.click()
+    expect(page).to_have_url(f"{node.url}/console/#/governance/proposal/{proposal.id}")
+    expect(page.locator("h1")).to_have_text(f"Proposal {proposal.id}")
+    expect(page.locator("h1")).to_be_focused()
+    record = api(node, f"governance/proposals/{proposal.id}")
+    vote = page.locator(f'#votes tr[data-voter="{proposal.governor}"]')
+    expect(vote).to_contain_text("yes")
+    expect(vote.locator('[data-value="weight"]')).to_have_text("1")
+    tally = record["tally"]
+    expect(page.locator("#tally")).to_have_text(
+        f"Yes {tally['yes']} · no {tally['no']} · abstain {tally['abstain']},"
+        f" of a total weight of {tally['total']}."
+    )
+    expect(page.locator("#thresholds")).to_have_text(
+        f"Thresholds: participation {tally['participation']}, approval {tally['approval']}."
+    )
+    actions = page.locator('#history [data-value="action"]')
+    expect(actions).to_have_text([h["action"] for h in record["history"]])
+    assert [h["action"] for h in record["history"]][:2] == ["proposed", "voted"]
+    assert audit(page, "en") == []
+    screenshot(page, "governance-proposal-en")
+
+    to_chinese_at_tablet_width(page)
+    expect(vote).to_contain_text("赞成")
+    routes = {f"/governance/proposal/{proposal.id}": "#history", "/governance": "#proposals"}
+    for route, ready in routes.items():
+        page.evaluate(f"window.location.hash = '#{route}'")
+        expect(page.locator(ready)).to_be_visible(timeout=10_000)
+        assert audit(page, "zh") == [], route
+        no_sideways_scroll(page, route)
+    screenshot(page, "governance-zh")
+    assert tab.errors == []
+
+
+def test_an_audit_report_shows_tools_findings_approval_and_waivers(
+    tab: Tab, node: ThreadNode, deployed: Contract
+) -> None:
+    """The report view, fed a recorded report through a stubbed answer (no auditor key here)."""
+    page = tab.page
+    zero = "0x" + "00" * 32
+    report = {
+        "code_hash": deployed.code_hash,
+        "height": 7,
+        "audit": {
+            "contract": "Vault",
+            "language": "vyper",
+            "source_hash": zero,
+            "bytecode_hash": zero,
+            "runtime_code_hash": deployed.code_hash,
+            "tools": [
+                {"name": "consortia-checks", "version": "1"},
+                {"name": "vyper", "version": "0.4.1"},
+            ],
+            "findings": [
+                {
+                    "tool": "consortia",
+                    "check": "reentrancy",
+                    "severity": "high",
+                    "description": "external call before a state write",
+                    "location": {"file": "Vault.vy", "line": 12, "end_line": 14},
+                },
+                {
+                    "tool": "consortia",
+                    "check": "unchecked-call",
+                    "severity": "medium",
+                    "description": "success flag discarded",
+                    "location": None,
+                },
+            ],
+        },
+        "has_high": True,
+        "approval": {"code_hash": deployed.code_hash, "proposal_id": 3, "height": 5, "note": "ok"},
+        "waivers": [
+            {
+                "code_hash": deployed.code_hash,
+                "check": "reentrancy",
+                "reason": "guarded by the caller",
+                "proposal_id": 4,
+                "height": 6,
+            }
+        ],
+    }
+    page.route(
+        f"**/v1/contracts/{deployed.code_hash}",
+        lambda route: route.fulfill(json=report),
+    )
+    open_at(page, node, f"/contracts/{deployed.code_hash}")
+    expect(page.locator('#audit-fields [data-value="contract"]')).to_have_text("Vault")
+    expect(page.locator('#audit-fields [data-value="tools"]')).to_have_text(
+        "consortia-checks 1, vyper 0.4.1"
+    )
+    rows = page.locator("#findings tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".badge-high")).to_have_text("high")
+    expect(rows.nth(0).locator('[data-value="location"]')).to_have_text("Vault.vy:12–14")
+    expect(rows.nth(1).locator(".badge-medium")).to_have_text("medium")
+    expect(page.locator('#approval-fields a[data-value="proposal_id"]')).to_have_attribute(
+        "href", "#/governance/proposal/3"
+    )
+    expect(page.locator('#waivers [data-value="check"]')).to_have_text("reentrancy")
+    assert audit(page, "en") == []
+    screenshot(page, "contracts-audit-en")
+    to_chinese_at_tablet_width(page)
+    expect(rows.nth(0).locator(".badge-high")).to_have_text("高")
+    assert audit(page, "zh") == []
+    no_sideways_scroll(page, "the audit report")
+    assert tab.errors == []
