@@ -28,14 +28,20 @@ from tests.support.node import signed_tx
 from consortia.codec import encode
 from consortia.console import STATIC_DIR
 from consortia.crypto import PrivateKey
+from consortia.evm.audit import Severity, audit_contract
+from consortia.evm.compiler import compile_file
 from consortia.evm.types import Deploy
 from consortia.execution.policy import ChainPolicy
 from consortia.modules.governance.types import (
+    ApproveContract,
     CastVote,
     Choice,
+    GrantRole,
     ProposalKind,
     Propose,
+    Role,
     SetPolicy,
+    WaiveFinding,
 )
 
 pytestmark = pytest.mark.slow
@@ -45,6 +51,7 @@ CATALOGUES = {
     lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
     for lang in ("en", "zh")
 }
+REENTRANCY = Path(__file__).parents[1] / "evm" / "contracts" / "checks" / "reentrancy.sol"
 COUNTER = """
 counter: public(uint256)
 
@@ -249,72 +256,49 @@ def test_governance_overview_and_proposal(tab: Tab, node: ThreadNode, proposal: 
     assert tab.errors == []
 
 
+def _pass(node: ThreadNode, kind: ProposalKind, payload: object) -> int:
+    """org1-admin, the only governor of the test node, proposes and votes: it executes."""
+    admin = node.key("org1-admin")
+    governor = "0x" + admin.public_key().address().hex()
+    deadline = node.status()["height"] + 1_000
+    send(node, admin, "governance", "propose", Propose(kind, encode(payload), deadline))
+    mine = [p for p in api(node, "governance/proposals")["proposals"] if p["proposer"] == governor]
+    proposal_id = max(p["id"] for p in mine)
+    send(node, admin, "governance", "vote", CastVote(proposal_id, Choice.YES))
+    assert api(node, f"governance/proposals/{proposal_id}")["status"] == "executed"
+    return proposal_id
+
+
 def test_an_audit_report_shows_tools_findings_approval_and_waivers(
-    tab: Tab, node: ThreadNode, deployed: Contract
+    tab: Tab, node: ThreadNode
 ) -> None:
-    """The report view, fed a recorded report through a stubbed answer (no auditor key here)."""
+    """A real report: alice becomes auditor, audits the flagged reentrancy contract and records
+    the report; governance waives its finding and approves the code."""
+    (flagged,) = [c for c in compile_file(REENTRANCY) if c.name == "Flagged"]
+    report = audit_contract(flagged, slither=False)
+    high = [f for f in report.findings if f.severity is Severity.HIGH]
+    assert high, "the fixture must carry a high finding"
+    alice = node.key("alice")
+    alice_address = alice.public_key().address()
+    _pass(node, ProposalKind.GRANT_ROLE, GrantRole(address=alice_address, role=Role.AUDITOR))
+    send(node, alice, "evm", "submit_audit", report)
+    code_hash = "0x" + report.runtime_code_hash.hex()
+    waiver = WaiveFinding(
+        code_hash=report.runtime_code_hash, check=high[0].check, reason="pull payments only"
+    )
+    _pass(node, ProposalKind.WAIVE_FINDING, waiver)
+    approval = ApproveContract(code_hash=report.runtime_code_hash, note="reviewed")
+    approval_id = _pass(node, ProposalKind.APPROVE_CONTRACT, approval)
     page = tab.page
-    zero = "0x" + "00" * 32
-    report = {
-        "code_hash": deployed.code_hash,
-        "height": 7,
-        "audit": {
-            "contract": "Vault",
-            "language": "vyper",
-            "source_hash": zero,
-            "bytecode_hash": zero,
-            "runtime_code_hash": deployed.code_hash,
-            "tools": [
-                {"name": "consortia-checks", "version": "1"},
-                {"name": "vyper", "version": "0.4.1"},
-            ],
-            "findings": [
-                {
-                    "tool": "consortia",
-                    "check": "reentrancy",
-                    "severity": "high",
-                    "description": "external call before a state write",
-                    "location": {"file": "Vault.vy", "line": 12, "end_line": 14},
-                },
-                {
-                    "tool": "consortia",
-                    "check": "unchecked-call",
-                    "severity": "medium",
-                    "description": "success flag discarded",
-                    "location": None,
-                },
-            ],
-        },
-        "has_high": True,
-        "approval": {"code_hash": deployed.code_hash, "proposal_id": 3, "height": 5, "note": "ok"},
-        "waivers": [
-            {
-                "code_hash": deployed.code_hash,
-                "check": "reentrancy",
-                "reason": "guarded by the caller",
-                "proposal_id": 4,
-                "height": 6,
-            }
-        ],
-    }
-    page.route(
-        f"**/v1/contracts/{deployed.code_hash}",
-        lambda route: route.fulfill(json=report),
-    )
-    open_at(page, node, f"/contracts/{deployed.code_hash}")
-    expect(page.locator('#audit-fields [data-value="contract"]')).to_have_text("Vault")
-    expect(page.locator('#audit-fields [data-value="tools"]')).to_have_text(
-        "consortia-checks 1, vyper 0.4.1"
-    )
+    open_at(page, node, f"/contracts/{code_hash}")
+    expect(page.locator('#audit-fields [data-value="contract"]')).to_have_text("Flagged")
     rows = page.locator("#findings tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(len(report.findings))
     expect(rows.nth(0).locator(".badge-high")).to_have_text("high")
-    expect(rows.nth(0).locator('[data-value="location"]')).to_have_text("Vault.vy:12–14")
-    expect(rows.nth(1).locator(".badge-medium")).to_have_text("medium")
     expect(page.locator('#approval-fields a[data-value="proposal_id"]')).to_have_attribute(
-        "href", "#/governance/proposal/3"
+        "href", f"#/governance/proposal/{approval_id}"
     )
-    expect(page.locator('#waivers [data-value="check"]')).to_have_text("reentrancy")
+    expect(page.locator('#waivers [data-value="check"]')).to_have_text(high[0].check)
     assert audit(page, "en") == []
     screenshot(page, "contracts-audit-en")
     to_chinese_at_tablet_width(page)
