@@ -53,6 +53,8 @@ GOSSIP_INTERVAL_S: Final = 0.02
 REQUEST_TIMEOUT_S: Final = 2.0
 """A block request unanswered for this long may be sent again (to any peer)."""
 INBOX_SIZE: Final = 65_536
+NUDGE_INTERVAL_S: Final = 1.0
+"""Least time between two SyncInfo answers to a peer stuck in an earlier epoch."""
 MAX_FUTURE_MESSAGES: Final = 1_024
 """Messages of a later epoch kept until this node has entered it."""
 
@@ -112,6 +114,7 @@ class Router:
         )
         self._index: dict[PeerKey, int] = {}
         self._catchup_at = 0.0
+        self._nudged: dict[PeerKey, float] = {}
         self.new_epoch()
         self.dropped_inbound = 0
 
@@ -120,12 +123,30 @@ class Router:
         return self._driver.core
 
     def new_epoch(self) -> None:
-        """The driver runs a new epoch's core: re-map keys, handle kept messages."""
+        """The driver runs a new epoch's core: re-map keys, tell every peer, handle kept
+        messages.
+
+        Telling the peers matters: a validator of the old epoch that missed its end
+        may be waiting for this node's vote, which will never come again; our new
+        certificates make it fetch the epoch-ending block and its proof
+        ([CONS-EPOCH.2]).
+        """
         validators = self._core.committee.validator_set.validators
         self._index = {v.public_key: i for i, v in enumerate(validators)}
+        if self.p2p is not None:
+            for peer in self.p2p.connected():
+                self.on_connect(peer)
         kept, self._future = self._future, collections.deque(maxlen=MAX_FUTURE_MESSAGES)
         for peer, message in kept:
             self.handle(peer, message)
+
+    def _nudge(self, peer: PeerKey) -> None:
+        """A peer still sends messages of an epoch we left: send it our certificates
+        (at most once per NUDGE_INTERVAL_S), so it catches up ([CONS-EPOCH.2])."""
+        now = time.monotonic()
+        if now - self._nudged.get(peer, 0.0) >= NUDGE_INTERVAL_S:
+            self._nudged[peer] = now
+            self.on_connect(peer)
 
     def _key_of(self, index: int) -> PeerKey | None:
         validators = self._core.committee.validator_set.validators
@@ -230,9 +251,11 @@ class Router:
                     self._catchup_at = now
                     self._request(peer, referenced_block(message))
                 return
-            index = self._index.get(peer)
-            if epoch < core.committee.epoch or index is None:
-                return  # an epoch we left, or a peer that is not a validator now
+            if epoch < core.committee.epoch:
+                self._nudge(peer)  # it has not seen the epoch end: help it across
+                return
+            if peer not in self._index:
+                return  # not a validator in this epoch
         if isinstance(message, ProposalMsg):
             proposal = message.proposal
             guarded(lambda: core.process_certificates(proposal))
