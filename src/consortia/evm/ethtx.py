@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth.vm.forks.cancun import CancunVM
 from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError
 from rlp.exceptions import RLPException
 
 from consortia.crypto import keccak256
-from consortia.evm.context import evm_chain_id
+from consortia.evm.context import VM, evm_chain_id
 from consortia.evm.errors import EthTxInvalid
 from consortia.ledger.types import ETH_KEY_TYPE, NO_EXPIRY, Transaction, TxBody
 
@@ -40,7 +39,7 @@ def decode_raw(raw: bytes) -> Any:
     if raw[:1] == b"\x03":
         raise EthTxInvalid("blob transactions (EIP-4844) are not supported")
     try:
-        tx = CancunVM.get_transaction_builder().decode(raw)
+        tx = VM.get_transaction_builder().decode(raw)
     except (RLPException, ValidationError, ValueError, TypeError, IndexError) as exc:
         raise EthTxInvalid(f"not a valid signed Ethereum transaction: {exc}") from None
     if getattr(tx, "chain_id", None) is None:

@@ -31,14 +31,13 @@ from typing import Any, Final
 
 import eth.exceptions
 import rlp
-from eth.vm.forks.cancun import CancunVM
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
 from consortia.crypto import keccak256
 from consortia.evm.audit import AuditReport
-from consortia.evm.context import execution_context
+from consortia.evm.context import VM, gas_used, open_world
 from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
 from consortia.evm.gate import check_deployment, submit_audit
@@ -49,7 +48,6 @@ from consortia.execution.module import BlockContext, Method, TxContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 
-VM: Final = CancunVM
 _SCRATCH: Final = "evm"
 _ERROR_SELECTOR: Final = keccak256(b"Error(string)")[:4]
 
@@ -78,10 +76,7 @@ def _world(ctx: TxContext) -> Any:
             root = world_root(ctx.state)
         finally:
             ctx.state.meter = meter
-        state_class = VM.get_state_class()
-        scratch[_SCRATCH] = state_class(
-            world_db(ctx.state), execution_context(ctx.block, ctx.policy), root
-        )
+        scratch[_SCRATCH] = open_world(world_db(ctx.state), root, ctx.block, ctx.policy)
     return scratch[_SCRATCH]
 
 
@@ -108,12 +103,8 @@ def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
     snapshot = world.snapshot()
     try:
         computation = world.apply_transaction(transaction)
-        refund = min(
-            computation.get_gas_refund(), (available - computation.get_gas_remaining()) // 5
-        )
-        used = available - computation.get_gas_remaining() - refund
         if meter is not None:
-            meter.charge(used, "EVM execution")
+            meter.charge(gas_used(available, computation), "EVM execution")
     except ValidationError as exc:
         world.revert(snapshot)
         raise EvmFailed(f"EVM refused the transaction: {exc}") from None

@@ -23,8 +23,7 @@ from eth_utils.exceptions import ValidationError
 from trie.hexary import HexaryTrie
 
 from consortia.crypto import keccak256
-from consortia.evm.context import execution_context
-from consortia.evm.module import VM
+from consortia.evm.context import VM, gas_used, open_world
 from consortia.evm.world import WORLD_ROOT_KEY, SideDB
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import ChainPolicy
@@ -71,9 +70,11 @@ class EvmReader:
     def _world(
         self, txn: lmdb.Transaction, version: int, block: BlockContext, policy: ChainPolicy
     ) -> Any:
-        root = self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
         db = AtomicDB(SideDB(txn, self._tree.side_db))
-        return VM.get_state_class()(db, execution_context(block, policy), root)
+        return open_world(db, self._root(txn, version), block, policy)
+
+    def _root(self, txn: lmdb.Transaction, version: int) -> bytes:
+        return self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
 
     def account(
         self, address: bytes, version: int, block: BlockContext, policy: ChainPolicy
@@ -93,9 +94,8 @@ class EvmReader:
     def proof(self, address: bytes, slots: list[int], version: int) -> AccountProof:
         """EIP-1186 proofs of ``address`` and ``slots`` against the world root at ``version``."""
         with self._env.begin() as txn:
-            root = self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
             db = SideDB(txn, self._tree.side_db)
-            world = HexaryTrie(db, root)
+            world = HexaryTrie(db, self._root(txn, version))
             key = keccak256(address)
             encoded = world.get(key)
             account = (
@@ -123,7 +123,7 @@ class EvmReader:
     def world_root(self, version: int) -> bytes:
         """The EVM trie root at ``version``."""
         with self._env.begin() as txn:
-            return self._tree.get(txn, WORLD_ROOT_KEY, version) or BLANK_ROOT_HASH
+            return self._root(txn, version)
 
     def call(
         self,
@@ -151,8 +151,7 @@ class EvmReader:
                 computation = world.apply_transaction(SpoofTransaction(unsigned, from_=sender))
             except ValidationError as exc:
                 return CallResult(b"", 0, f"invalid call: {exc}")
-            spent = gas - computation.get_gas_remaining()
-            used = spent - min(computation.get_gas_refund(), spent // 5)
+            used = gas_used(gas, computation)
             if computation.is_error:
                 error = computation.error
                 if isinstance(error, eth.exceptions.Revert):
