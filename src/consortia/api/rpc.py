@@ -32,6 +32,7 @@ from consortia.evm.errors import EthTxInvalid
 from consortia.evm.ethtx import decode_raw, envelope
 from consortia.evm.module import revert_reason
 from consortia.evm.reader import EvmReader
+from consortia.evm.types import Call
 from consortia.execution import gas as native_gas
 from consortia.execution.module import BlockContext
 from consortia.ledger.errors import BlockNotFound, TransactionNotFound
@@ -257,8 +258,6 @@ class EthRpc:
                 if int(raw.type_id) == 2:
                     out.update(maxFeePerGas="0x0", maxPriorityFeePerGas="0x0")
         elif body.module == "evm" and body.method == "call":
-            from consortia.evm.types import Call
-
             call = decode(body.args, Call)
             out.update(to=_data(call.to), input=_data(call.data))
         return out

@@ -347,7 +347,7 @@ class Node:
         if block.header.next_validators is not None and self._epoch_ended:
             self._enter_next_epoch()
         if self.router is not None and any(
-            e.module == "governance" for r in executed.receipts for e in r.events
+            tx.body.module == "governance" for tx in block.transactions
         ):
             self._refresh_members()
         still_waiting = []
