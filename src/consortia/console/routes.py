@@ -28,7 +28,7 @@ from consortia.errors import NodeError
 STATIC_DIR: Final = Path(__file__).parent / "static"
 """The console's files: ``index.html``, ``console.css``, ``js/``, ``i18n/``, ``vendor/``."""
 
-VENDOR_FILES: Final = ("preact.js", "preact-hooks.js", "htm.js")
+VENDOR_FILES: Final = ("preact.js", "preact-hooks.js", "htm.js", "chain-libs.js")
 """What ``scripts/vendor-console.sh`` copies into ``static/vendor/`` (the import map targets)."""
 
 MOUNT_PATH: Final = "/console"
