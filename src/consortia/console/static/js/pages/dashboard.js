@@ -138,14 +138,15 @@ function Validators({ validators, status, links }) {
   `;
 }
 
-/** This node's link to a validator (GET /v1/validators/links): this node, up (with the age of its last message) or down. */
+/** This node's link to a validator (GET /v1/validators/links): this node, up (with the age of its last message) or down.
+ * `data-link` (self, up, down) names the state whatever the language, for the browser tests. */
 function Health({ link }) {
   const t = useT();
   if (!link) return html`<span data-value="health">—</span>`;
-  if (link.self) return html`<${T} class="badge" k="validators.health.self" />`;
-  if (!link.connected) return html`<${T} class="health health-down" k="validators.health.down" />`;
-  if (link.last_message_age_s === null) return html`<${T} class="health health-up" k="validators.health.up_quiet" />`;
-  return html`<${T} class="health health-up" k="validators.health.up" p=${{ age: t.number(link.last_message_age_s, 1) }} />`;
+  if (link.self) return html`<${T} class="badge" data-link="self" k="validators.health.self" />`;
+  if (!link.connected) return html`<${T} class="health health-down" data-link="down" k="validators.health.down" />`;
+  if (link.last_message_age_s === null) return html`<${T} class="health health-up" data-link="up" k="validators.health.up_quiet" />`;
+  return html`<${T} class="health health-up" data-link="up" k="validators.health.up" p=${{ age: t.number(link.last_message_age_s, 1) }} />`;
 }
 
 function Evidence({ evidence, validators }) {
