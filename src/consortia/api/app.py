@@ -13,6 +13,7 @@ from consortia.api import (
     events,
     routes_chain,
     routes_contracts,
+    routes_event_log,
     routes_governance,
     routes_state,
     routes_transactions,
@@ -50,6 +51,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(events.router(service))
     app.include_router(rpc.router(service))
     app.include_router(routes_contracts.router(service))
+    app.include_router(routes_event_log.router(service))
     console_routes.mount(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(GuardMiddleware)

@@ -21,7 +21,16 @@ from consortia.ledger.types import (
     tx_id,
 )
 from consortia.modules.assets.types import Asset
-from consortia.node.views import AccountRecord, BlockRecord, NodeStatus, StateRecord, TxRecord
+from consortia.node.event_log import EventPage
+from consortia.node.views import (
+    AccountRecord,
+    AssetPage,
+    BlockRecord,
+    HolderPage,
+    NodeStatus,
+    StateRecord,
+    TxRecord,
+)
 
 
 @cache
@@ -153,6 +162,43 @@ def asset_json(asset: Asset) -> s.AssetJson:
         max_supply=asset.max_supply,
         burnable=asset.burnable,
         supply=asset.supply,
+    )
+
+
+def asset_list_json(page: AssetPage) -> s.AssetListJson:
+    return s.AssetListJson(
+        height=page.height, assets=[asset_json(a) for a in page.assets], next=page.next
+    )
+
+
+def holders_json(page: HolderPage) -> s.HoldersJson:
+    return s.HoldersJson(
+        symbol=page.symbol,
+        height=page.height,
+        holders=[s.HolderJson(address=to_hex(a), amount=amount) for a, amount in page.holders],
+        scanned=page.scanned,
+        next=None if page.next is None else to_hex(page.next),
+    )
+
+
+def event_log_json(page: EventPage) -> s.EventLogJson:
+    return s.EventLogJson(
+        height=page.height,
+        from_height=page.from_height,
+        to_height=page.to_height,
+        events=[
+            s.LoggedEventJson(
+                height=item.position.height,
+                index=item.position.index,
+                event=item.position.event,
+                tx_id=to_hex(item.tx_id),
+                module=item.event.module,
+                name=item.event.name,
+                attributes=dict(item.event.attributes),
+            )
+            for item in page.events
+        ],
+        next=None if page.next is None else page.next.cursor(),
     )
 
 

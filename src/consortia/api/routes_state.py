@@ -1,4 +1,4 @@
-"""``/v1/accounts``, ``/v1/assets`` and ``/v1/state``: reads of executed state."""
+"""``/v1/accounts``, ``/v1/assets`` (list, one, holders) and ``/v1/state``: executed state."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from consortia.node.service import NodeService
 
 RECENT_TRANSACTIONS: Final = 20
 """How many of an account's newest transaction ids ``GET /v1/accounts`` lists."""
+MAX_PAGE: Final = 1_000
+"""Most assets or holders one page lists."""
+HOLDER_SCAN: Final = 10_000
+"""Most balance entries one ``GET /v1/assets/{symbol}/holders`` page reads."""
+SYMBOL_PATTERN: Final = r"^[A-Z][A-Z0-9._-]{0,31}$"
 
 
 def router(service: NodeService) -> APIRouter:
@@ -39,6 +44,53 @@ def router(service: NodeService) -> APIRouter:
         record = reader.account(raw)
         recent = reader.account_transactions(raw, RECENT_TRANSACTIONS)
         return json_response(render.account_json(record, recent))
+
+    @api.get(
+        "/assets",
+        summary="Asset definitions with their supply, by symbol",
+        description=(
+            "A page of at most `limit` assets in symbol order; `next` (null on the last "
+            "page) is the `after` of the next page."
+        ),
+        responses={
+            **documented_ok(s.AssetListJson, "A page of assets."),
+            **documented(),
+        },
+    )
+    async def assets(
+        after: Annotated[
+            str | None,
+            Query(pattern=SYMBOL_PATTERN, description="List symbols after this one."),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most assets.")] = 100,
+    ) -> Response:
+        return json_response(render.asset_list_json(reader.assets(after or "", limit)))
+
+    @api.get(
+        "/assets/{symbol}/holders",
+        summary="Accounts holding an asset, by address",
+        description=(
+            "Balances are stored by holder, so each page reads at most 10,000 balance "
+            "entries (of every asset) and may list fewer than `limit` holders; follow "
+            "`next` (the `after` of the next page) until it is null."
+        ),
+        responses={
+            **documented_ok(s.HoldersJson, "A page of holders."),
+            **documented((404, "ASSET_NOT_FOUND"), (400, "API_BAD_HEX")),
+        },
+    )
+    async def holders(
+        symbol: Annotated[str, Path(description="Asset symbol.")],
+        after: Annotated[
+            str | None, Query(description="List holders after this address (hex).")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most holders.")] = 100,
+    ) -> Response:
+        start = None if after is None else hex_bytes(after, "after", length=20)
+        if reader.asset(symbol) is None:
+            raise AssetNotFound(f"no asset {symbol!r}")
+        page = reader.holders(symbol, start, limit, HOLDER_SCAN)
+        return json_response(render.holders_json(page))
 
     @api.get(
         "/assets/{symbol}",

@@ -244,6 +244,63 @@ class AssetJson(Document, frozen=True):
     supply: int
 
 
+class AssetListJson(Document, frozen=True):
+    """Asset definitions in symbol order (``GET /v1/assets``)."""
+
+    height: int
+    """Height of the state this was read from."""
+    assets: list[AssetJson]
+    next: str | None
+    """Pass as ``after`` for the next page; null on the last page."""
+
+
+class HolderJson(Document, frozen=True):
+    """An account holding a positive balance of an asset."""
+
+    address: Hex
+    amount: int
+
+
+class HoldersJson(Document, frozen=True):
+    """Holders of one asset in address order (``GET /v1/assets/{symbol}/holders``)."""
+
+    symbol: str
+    height: int
+    holders: list[HolderJson]
+    scanned: int
+    """Balance entries (of every asset) this page read; each page reads a bounded number."""
+    next: Hex | None
+    """Pass as ``after`` for the next page; null once every balance has been read."""
+
+
+class LoggedEventJson(Document, frozen=True):
+    """A module event with where it was emitted: block ``height``, transaction ``index``
+    in the block and ``event`` index in the transaction's receipt."""
+
+    height: int
+    index: int
+    event: int
+    tx_id: Hex
+    module: str
+    name: str
+    attributes: dict[str, str]
+
+
+class EventLogJson(Document, frozen=True):
+    """Module events, newest first (``GET /v1/event-log``).
+
+    ``from_height``..``to_height`` are the blocks read (each page reads a bounded
+    number); ``next`` is the cursor for older events, null once genesis is reached.
+    """
+
+    height: int
+    """Latest executed height when this was read."""
+    from_height: int
+    to_height: int
+    events: list[LoggedEventJson]
+    next: str | None
+
+
 class StateJson(Document, frozen=True):
     """A state value with its proof and the header that commits to its root.
 
@@ -397,6 +454,9 @@ ALL_DOCUMENTS: Final[tuple[type[Document], ...]] = (
     RawGenesisJson,
     AccountJson,
     AssetJson,
+    AssetListJson,
+    HoldersJson,
+    EventLogJson,
     StateJson,
     StatusJson,
     EvidenceJson,

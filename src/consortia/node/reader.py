@@ -19,9 +19,24 @@ from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, EpochStart, Receipt, ValidatorSet
 from consortia.modules.accounts.types import Account, account_key
-from consortia.modules.assets.types import BAL_PREFIX, Asset, Balance, definition_key
+from consortia.modules.assets.types import (
+    BAL_PREFIX,
+    DEF_PREFIX,
+    Asset,
+    Balance,
+    balance_key,
+    definition_key,
+)
+from consortia.node.event_log import EventPage, EventPosition, read_event_log
 from consortia.node.execution_service import ExecutionRoots, read_certifying_height, read_roots
-from consortia.node.views import AccountRecord, BlockRecord, StateRecord, TxRecord
+from consortia.node.views import (
+    AccountRecord,
+    AssetPage,
+    BlockRecord,
+    HolderPage,
+    StateRecord,
+    TxRecord,
+)
 from consortia.state import StateTree
 
 T = TypeVar("T")
@@ -181,6 +196,83 @@ class LedgerReader:
         """An asset definition, if it exists."""
         raw = self._read(lambda txn: self._tree.get(txn, definition_key(symbol)))
         return None if raw is None else decode(raw, Asset)
+
+    def assets(self, after: str, limit: int) -> AssetPage:
+        """Up to ``limit`` asset definitions with symbols after ``after`` ('': from the first).
+
+        Symbols are ASCII, so state-key order is symbol order.
+        """
+
+        def read(txn: lmdb.Transaction) -> AssetPage:
+            height = self._store.latest_height(txn)
+            assert height is not None
+            start = definition_key(after) + b"\x00" if after else DEF_PREFIX
+            found: list[Asset] = []
+            for _, value in self._tree.iterate(txn, height, DEF_PREFIX, start=start):
+                if len(found) == limit:
+                    return AssetPage(height, tuple(found), found[-1].symbol)
+                found.append(decode(value, Asset))
+            return AssetPage(height, tuple(found), None)
+
+        return self._read(read)
+
+    def holders(self, symbol: str, after: bytes | None, limit: int, max_scan: int) -> HolderPage:
+        """Holders of ``symbol`` above address ``after``, reading at most ``max_scan`` balances.
+
+        Balances are keyed holder first (``assets/bal/<address>/<symbol>``),
+        so this walks every holder's balances; an address whose entries the
+        bound cuts short is settled with one direct lookup, so ``next`` is
+        always an address whose balance of ``symbol`` has been decided.
+        """
+        skip = len(BAL_PREFIX)
+        wanted = symbol.encode()
+
+        def read(txn: lmdb.Transaction) -> HolderPage:
+            height = self._store.latest_height(txn)
+            assert height is not None
+            # b"0" follows b"/": the first key after every balance of `after`.
+            start = BAL_PREFIX if after is None else BAL_PREFIX + after + b"0"
+            found: list[tuple[bytes, int]] = []
+            scanned = 0
+            for key, value in self._tree.iterate(txn, height, BAL_PREFIX, start=start):
+                scanned += 1
+                address, held = key[skip : skip + 20], key[skip + 21 :]
+                if held == wanted:
+                    amount = decode(value, Balance).amount
+                    if amount > 0:
+                        found.append((address, amount))
+                elif scanned == max_scan and held < wanted:
+                    raw = self._tree.get(txn, balance_key(address, symbol))
+                    amount = 0 if raw is None else decode(raw, Balance).amount
+                    if amount > 0:
+                        found.append((address, amount))
+                if len(found) == limit or scanned == max_scan:
+                    return HolderPage(height, symbol, tuple(found), scanned, address)
+            return HolderPage(height, symbol, tuple(found), scanned, None)
+
+        return self._read(read)
+
+    def event_log(
+        self,
+        *,
+        before: EventPosition | None,
+        limit: int,
+        max_blocks: int,
+        module: str | None = None,
+        name: str | None = None,
+    ) -> EventPage:
+        """A page of module events, newest first (see :func:`read_event_log`)."""
+        return self._read(
+            lambda txn: read_event_log(
+                self._store,
+                txn,
+                before=before,
+                limit=limit,
+                max_blocks=max_blocks,
+                module=module,
+                name=name,
+            )
+        )
 
     def structs(self, prefix: bytes, type_: type[T]) -> tuple[int, list[tuple[bytes, T]]]:
         """Latest executed height and each ``(key, value)`` under ``prefix``, decoded, in order."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from consortia.ledger.types import Block, QuorumCert, Receipt, Transaction
 from consortia.modules.accounts.types import Account
+from consortia.modules.assets.types import Asset
 from consortia.state import StateProof
 
 
@@ -74,3 +75,32 @@ class NodeStatus:
     validators: int
     evidence: int
     epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPage:
+    """Asset definitions in symbol order, from the state at ``height``."""
+
+    height: int
+    assets: tuple[Asset, ...]
+    next: str | None
+    """The last symbol of this page when more follow (pass it as ``after``), else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class HolderPage:
+    """Holders of one asset in address order, from the state at ``height``.
+
+    Balances are stored by holder, so finding an asset's holders walks every
+    balance; one page reads a bounded number of them and ``next`` says where
+    to resume (None: the walk reached the end).
+    """
+
+    height: int
+    symbol: str
+    holders: tuple[tuple[bytes, int], ...]
+    """(address, base units) of each holder with a positive balance."""
+    scanned: int
+    """Balance entries (of every asset) read for this page."""
+    next: bytes | None
+    """The address to pass as ``after`` for the next page, or None."""
