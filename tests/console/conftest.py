@@ -47,13 +47,13 @@ class ThreadNode:
     the same home again, so the API comes back on the same port with the same chain.
     """
 
-    def __init__(self, root: Path, policy: ChainPolicy | None = None) -> None:
+    def __init__(self, root: Path, policy: ChainPolicy | None = None, suite: str = "sm") -> None:
         base = free_block(2)
         entry = init_network(
             root,
             validators=1,
             orgs=1,
-            suite="sm",
+            suite=suite,
             base_api_port=base,
             base_p2p_port=base + 1,
             policy=policy,
@@ -115,9 +115,11 @@ class ThreadNode:
 
 
 @contextlib.contextmanager
-def running_node(root: Path, policy: ChainPolicy | None = None) -> Iterator[ThreadNode]:
+def running_node(
+    root: Path, policy: ChainPolicy | None = None, suite: str = "sm"
+) -> Iterator[ThreadNode]:
     """A started :class:`ThreadNode` (``policy``: the genesis chain policy), stopped on exit."""
-    node = ThreadNode(root, policy)
+    node = ThreadNode(root, policy, suite)
     node.start()
     try:
         yield node

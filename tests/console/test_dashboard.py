@@ -152,7 +152,7 @@ def test_every_label_comes_from_the_catalogue_and_switches_to_chinese(
     page.get_by_role("link", name="证明").click()
     expect(page.locator("h1")).to_have_text("证明")
     assert audit(page, "zh")["problems"] == []
-    screenshot(page, "proofs-coming-zh")
+    screenshot(page, "proofs-zh")
     assert tab.errors == []
 
 

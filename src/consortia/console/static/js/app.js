@@ -10,15 +10,16 @@ import { Dashboard } from "./pages/dashboard.js";
 import { Explorer } from "./pages/explorer.js";
 import { Governance } from "./pages/governance.js";
 import { Contracts } from "./pages/contracts.js";
-import { Coming, NotFound } from "./pages/coming.js";
+import { Proofs } from "./pages/proofs.js";
+import { NotFound } from "./pages/notfound.js";
 
-/** Pages in navigation order; `ready: false` ones are placeholders until their slice lands. */
+/** Pages in navigation order. */
 export const PAGES = [
-  { id: "dashboard", path: "/", ready: true, view: Dashboard },
-  { id: "explorer", path: "/explorer", ready: true, view: Explorer },
-  { id: "proofs", path: "/proofs", ready: false },
-  { id: "governance", path: "/governance", ready: true, view: Governance },
-  { id: "contracts", path: "/contracts", ready: true, view: Contracts },
+  { id: "dashboard", path: "/", view: Dashboard },
+  { id: "explorer", path: "/explorer", view: Explorer },
+  { id: "proofs", path: "/proofs", view: Proofs },
+  { id: "governance", path: "/governance", view: Governance },
+  { id: "contracts", path: "/contracts", view: Contracts },
 ];
 
 function currentPath() {
@@ -78,8 +79,7 @@ export function App({ catalogues, initialLang, feed }) {
 
   let content;
   if (!page) content = html`<${NotFound} />`;
-  else if (page.ready) content = html`<${page.view} feed=${state} route=${match.route} />`;
-  else content = html`<${Coming} page=${page.id} />`;
+  else content = html`<${page.view} feed=${state} route=${match.route} />`;
 
   return html`
     <${I18n.Provider} value=${t}>
@@ -150,7 +150,6 @@ function Nav({ current }) {
             <li key=${page.id}>
               <a href=${`#${page.path}`} aria-current=${page.id === current ? "page" : undefined}>
                 <${T} k=${`nav.${page.id}`} />
-                ${page.ready ? null : html` <${T} class="badge" k="nav.coming" />`}
               </a>
             </li>
           `,

@@ -36,5 +36,5 @@ export const blockId = (hash, headerArray) => hash(concat(DOMAIN.BLOCK, encode(h
 /** Transaction id: H(DOMAIN_TX || encode(body)). */
 export const txId = (hash, bodyArray) => hash(concat(DOMAIN.TX, encode(bodyArray)));
 
-/** Leaf of a transaction in `tx_root`: DOMAIN_TX_LEAF || encode(tx) (signature included). */
-export const txLeaf = (txArray) => concat(DOMAIN.TX_LEAF, encode(txArray));
+/** Leaf of a transaction in `tx_root`: H(DOMAIN_TX_LEAF || encode(tx)) (signature included). */
+export const txLeaf = (hash, txArray) => hash(concat(DOMAIN.TX_LEAF, encode(txArray)));

@@ -21,10 +21,13 @@ import {
 import { DOMAIN, blockId, suiteHash } from "./digest.js";
 import { verifySignature } from "./signatures.js";
 
-/** W - f of a validator set. */
+/** The weight a certificate needs out of `total`: W - f with f = floor((W - 1) / 3). */
+export const quorumOf = (total) => total - Math.floor((total - 1) / 3);
+
+/** Total weight and quorum of a validator set. */
 export function quorumWeight(set) {
   const total = set.validators.reduce((sum, v) => sum + num(v.weight), 0);
-  return { total, quorum: total - Math.floor((total - 1) / 3) };
+  return { total, quorum: quorumOf(total) };
 }
 
 /**
