@@ -19,10 +19,11 @@ const { suiteHash, txId } = await load("digest.js");
 const { merkleRoot, auditPath, verifyInclusion } = await load("merkle.js");
 const { parseStateProof, stateRootFromProof } = await load("stateproof.js");
 const { sign, verifySignature } = await load("signatures.js");
-const { addressOf, holdKey, parsePrivatePem } = await load("keys.js");
+const { addressOf, generateSecret, holdKey, parsePrivatePem, toPem } = await load("keys.js");
+const { proposeArgs, voteArgs } = await load("governance.js");
 
 const v = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = { signatures: [], merkle: [], state: [], keys: [], signed: [], encode: [] };
+const out = { signatures: [], merkle: [], state: [], keys: [], signed: [], encode: [], generated: [], governance: [] };
 for (const s of v.signatures) {
   out.signatures.push(verifySignature(s.key_type, fromHex(s.public_key), fromHex(s.message), fromHex(s.signature)));
 }
@@ -61,5 +62,13 @@ for (const e of v.encode) {
   });
   const again = toHex(encode(decodeCanonical(fromHex(e.bytes))));
   out.encode.push({ bytes: toHex(encode(body)), tx_id: toHex(txId(suiteHash("sm"), body)), again });
+}
+for (const keyType of ["sm2", "p256", "secp256k1"]) {
+  const held = holdKey(keyType, generateSecret(keyType));
+  out.generated.push({ pem: toPem(held), public_key: toHex(held.publicKey), address: toHex(held.address) });
+}
+for (const g of v.governance ?? []) {
+  const args = g.method === "propose" ? proposeArgs(g.kind, g.fields, g.deadline) : voteArgs(g.id, g.choice);
+  out.governance.push(toHex(encode(args)));
 }
 console.log(JSON.stringify(out));

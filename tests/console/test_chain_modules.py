@@ -26,6 +26,16 @@ from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType, PrivateKey, PublicKey, sha256, sm3
 from consortia.ledger.merkle import merkle_proof, merkle_root
 from consortia.ledger.types import TxBody, tx_id
+from consortia.modules.governance.types import (
+    AccountTarget,
+    CastVote,
+    Choice,
+    GrantRole,
+    ProposalKind,
+    Propose,
+    ReweightValidator,
+    Role,
+)
 from consortia.state import StateTree
 
 RUNNER = Path(__file__).with_name("chain_modules.mjs")
@@ -144,6 +154,26 @@ def _encodings(vectors: Vectors, rng: random.Random) -> None:
         vectors.add("encode", given, expected)
 
 
+def _governance(vectors: Vectors, rng: random.Random) -> None:
+    who = rng.randbytes(20)
+    cases = [
+        ("grant_role", {"address": who.hex(), "role": "auditor", "weight": ""},
+         GrantRole(who, Role.AUDITOR)),
+        ("grant_role", {"address": "0x" + who.hex(), "role": "governor", "organisation": "org2",
+                        "weight": "3"}, GrantRole(who, Role.GOVERNOR, "org2", 3)),
+        ("freeze_account", {"address": who.hex()}, AccountTarget(who)),
+        ("reweight_validator", {"name": "org1-v0", "weight": "2"}, ReweightValidator("org1-v0", 2)),
+    ]  # fmt: skip
+    for kind, fields, payload in cases:
+        deadline = rng.randrange(1, 2**40)
+        given = {"method": "propose", "kind": kind, "fields": fields, "deadline": deadline}
+        expected = Propose(ProposalKind(kind), encode(payload), deadline)
+        vectors.add("governance", given, encode(expected).hex())
+    for choice in Choice:
+        vote = {"method": "vote", "id": 7, "choice": choice.value}
+        vectors.add("governance", vote, encode(CastVote(7, choice)).hex())
+
+
 @pytest.fixture(scope="module")
 def agreed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Vectors, dict[str, list[Any]]]:
     """Vectors, and what the browser modules computed from them under Node."""
@@ -159,6 +189,7 @@ def agreed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Vectors, dict[str,
     _state(vectors, rng, home)
     _keys(vectors)
     _encodings(vectors, rng)
+    _governance(vectors, rng)
     path = home / "vectors.json"
     path.write_text(json.dumps(vectors.given))
     done = subprocess.run(
@@ -218,3 +249,21 @@ def test_transaction_bodies_encode_to_the_same_bytes_and_id(
 ) -> None:
     vectors, computed = agreed
     assert computed["encode"] == vectors.expected["encode"]
+
+
+def test_keys_generated_in_the_browser_save_as_pem_python_reads(
+    agreed: tuple[Vectors, dict[str, Any]],
+) -> None:
+    _, computed = agreed
+    for generated, key_type in zip(computed["generated"], KEY_TYPES, strict=True):
+        key = PrivateKey.from_pem(generated["pem"].encode())
+        assert key.key_type is key_type
+        assert key.public_key().to_bytes().hex() == generated["public_key"]
+        assert key.public_key().address().hex() == generated["address"]
+
+
+def test_proposals_and_votes_encode_as_the_governance_module_decodes(
+    agreed: tuple[Vectors, dict[str, Any]],
+) -> None:
+    vectors, computed = agreed
+    assert computed["governance"] == vectors.expected["governance"]

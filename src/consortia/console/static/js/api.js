@@ -24,20 +24,27 @@ export class ApiError extends Error {
 
 /** GET a JSON document; rejects with ApiError (HTTP error) or TypeError/AbortError (unreachable). */
 export async function getJson(path, { timeoutMs = 4000 } = {}) {
+  const init = { headers: { accept: "application/json" }, cache: "no-store" };
+  return (await request(path, init, timeoutMs)).body;
+}
+
+/** POST a JSON document; resolves to {status, body}; rejects as getJson does. */
+export function postJson(path, body, { timeoutMs = 30000 } = {}) {
+  const headers = { accept: "application/json", "content-type": "application/json" };
+  return request(path, { method: "POST", headers, body: JSON.stringify(body) }, timeoutMs);
+}
+
+async function request(path, init, timeoutMs) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const response = await fetch(apiUrl(path), {
-      signal: controller.signal,
-      headers: { accept: "application/json" },
-      cache: "no-store",
-    });
+    const response = await fetch(apiUrl(path), { ...init, signal: controller.signal });
     const body = await response.json().catch(() => null);
     if (!response.ok) {
       const error = body?.error ?? {};
       throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? "");
     }
-    return body;
+    return { status: response.status, body };
   } finally {
     clearTimeout(timer);
   }

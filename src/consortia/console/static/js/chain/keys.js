@@ -4,7 +4,7 @@
 // never leaves the page: only signatures and public keys are sent to the node.
 
 import { p256, secp256k1, sha256, sm2 } from "chain-libs";
-import { fromHex, toHex } from "./bytes.js";
+import { concat, fromHex, toHex } from "./bytes.js";
 import { keccak, sm3Digest } from "./digest.js";
 
 const CURVE_OIDS = {
@@ -104,4 +104,27 @@ export function addressOf(keyType, publicKey) {
 export function holdKey(keyType, secret) {
   const publicKey = publicKeyOf(keyType, secret);
   return { keyType, secret, publicKey, address: addressOf(keyType, publicKey) };
+}
+
+function tlv(tag, body) {
+  const n = body.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return concat(Uint8Array.of(tag, ...length), body);
+}
+
+/** SEC1 "EC PRIVATE KEY" PEM of a held key (RFC 5915), the form `consortia` reads back. */
+export function toPem(key) {
+  const [oid] = Object.entries(CURVE_OIDS).find(([, keyType]) => keyType === key.keyType);
+  const der = tlv(
+    0x30,
+    concat(
+      tlv(0x02, Uint8Array.of(1)),
+      tlv(0x04, key.secret),
+      tlv(0xa0, tlv(0x06, fromHex(oid))),
+      tlv(0xa1, tlv(0x03, concat(Uint8Array.of(0), key.publicKey))),
+    ),
+  );
+  const base64 = btoa(String.fromCharCode(...der));
+  const lines = base64.match(/.{1,64}/g).join("\n");
+  return `-----BEGIN EC PRIVATE KEY-----\n${lines}\n-----END EC PRIVATE KEY-----\n`;
 }

@@ -1,7 +1,8 @@
-// Governance (read-only): the member organisations, the governing committee
-// with each governor's weight, the proposals, and one proposal with its votes,
-// its tally against the thresholds of its kind and its history — as the node's
-// /v1/governance API reports them.
+// Governance: the member organisations, the governing committee with each
+// governor's weight, the proposals, and one proposal with its votes, its tally
+// against the thresholds of its kind and its history — as the node's
+// /v1/governance API reports them. A governor acts with a key held in the
+// browser (governance-actions.js): opens proposals and votes.
 //
 // Routes (after #/governance): "" (organisations, committee, proposals),
 // /proposal/{id}.
@@ -9,6 +10,7 @@ import { html } from "../html.js";
 import { T, useT } from "../i18n.js";
 import { getJson } from "../api.js";
 import { Fields, FullHex, Hex, Phase, explorerHref, useLoad } from "./explorer.js";
+import { KeyPanel, ProposeForm, VoteForm } from "./governance-actions.js";
 
 const RELOAD_MS = 3000; // new proposals, votes and outcomes show up without a reload
 const STATUSES = ["open", "executed", "failed", "expired"];
@@ -62,6 +64,8 @@ function Overview() {
     <${Organisations} organisations=${data.orgs.organisations} />
     <${Committee} committee=${data.orgs.committee} />
     <${Proposals} proposals=${data.proposals.proposals} />
+    <${KeyPanel} />
+    <${ProposeForm} />
   `;
 }
 
@@ -234,6 +238,7 @@ function ProposalView({ id }) {
         <${T} k="governance.tally.thresholds" p=${{ participation: tally.participation, approval: tally.approval }} />
       </p>
     </section>
+    ${p.status === "open" ? html`<${VoteForm} id=${p.id} />` : null}
     <section aria-labelledby="votes-heading" id="votes-view">
       <${T} as="h2" id="votes-heading" k="governance.votes.heading" />
       ${p.votes.length === 0

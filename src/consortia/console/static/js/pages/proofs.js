@@ -63,7 +63,7 @@ function Forms() {
   };
   const field = (id, label, value, set, extra = {}) => html`
     <${T} as="label" for=${id} k=${label} />
-    <input id=${id} autocomplete="off" spellcheck="false" value=${value} onInput=${(e) => set(e.currentTarget.value)} ...${extra} />
+    <input id=${id} autocomplete="off" spellcheck=${false} value=${value} onInput=${(e) => set(e.currentTarget.value)} ...${extra} />
   `;
   return html`
     <div class="proof-forms">
