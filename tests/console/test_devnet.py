@@ -1,15 +1,15 @@
 """The console against a four-validator devnet of real node processes (issue #6).
 
 What a person watching a real network would check: validator 0's dashboard
-shows the height advancing and lists the four validators with their
-organisations and weights, the other three "up"; when validator 2's process is
-killed validator 0's console shows it "down" within seconds while the chain
-goes on with three of four, and "up" again once it is restarted; a console open
-on validator 1 says "Node unreachable" while validator 1's process is stopped
-and picks the restarted process up again without a reload; a transaction sent
-through the SDK to validator 3 shows up in validator 0's explorer within
-seconds. The views are saved as screenshots under tests/artifacts/console/
-(``devnet-*.png``).
+shows the height advancing, lists the four validators with their organisations
+and weights, the other three "up", and counts transactions sent through the
+other three; when validator 2's process is killed validator 0's console shows
+it "down" within seconds while the chain goes on with three of four, and "up"
+again once it is restarted; a console open on validator 1 says "Node
+unreachable" while validator 1's process is stopped and picks the restarted
+process up again without a reload; a transaction sent through the SDK to
+validator 3 shows up in validator 0's explorer within seconds. The views are
+saved as screenshots under tests/artifacts/console/ (``devnet-*.png``).
 
 Every test leaves all four processes running; one that stopped a validator
 restarts it even when it fails, so the next test starts from a whole network.
@@ -145,6 +145,20 @@ def test_dashboard_lists_four_validators_and_their_links(tab: Tab, whole: LiveNe
     for index in (1, 2, 3):
         expect_link(page, index, "up")
         expect(page.locator(f'td[data-health="{index}"]')).to_contain_text("up (last message")
+
+    counter = page.locator('#committed-since-open [data-value="txs"]')
+    before = int(counter.inner_text().replace(",", ""))
+    for index in (1, 2, 3):  # one transaction through each of the other validators
+        with Client(whole.api(index), timeout=30) as validator:
+            validator.create_asset(
+                Signer.generate(KeyType.SM2),
+                f"DASH{index}",
+                name="devnet dashboard",
+                decimals=0,
+                supply_rule="unlimited",
+                wait=30,
+            )
+    expect(counter).to_have_text(str(before + 3), timeout=LIVE_MS)
     screenshot(page, "devnet-dashboard")
     assert tab.errors == []
 
