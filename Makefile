@@ -9,7 +9,7 @@ NPM_STAMP := node_modules/.installed
 # The web console's vendored ES modules (copied from node_modules, git-ignored).
 CONSOLE_VENDOR := src/consortia/console/static/vendor/.installed
 
-.PHONY: run test setup lint typecheck pytest clean
+.PHONY: run test setup lint typecheck pytest clean console-screenshots
 
 setup: $(STAMP) $(NPM_STAMP) $(CONSOLE_VENDOR)
 
@@ -45,6 +45,11 @@ pytest: setup
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# Runs the console's browser tests and copies the screenshots docs/console.md
+# embeds into docs/img/console/ (committed).
+console-screenshots: setup
+	bash scripts/console-screenshots.sh
 
 clean:
 	rm -rf $(VENV) node_modules .devnet .pytest_cache .mypy_cache .ruff_cache
