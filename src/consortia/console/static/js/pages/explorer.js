@@ -1,27 +1,31 @@
 // Explorer: the latest blocks (live from the feed), a block with its quorum
 // certificate (who signed, with which weight, against the quorum) and its
-// transactions, a transaction with its receipt, an account, and a search box.
+// transactions, a transaction with its receipt, an account, the assets and
+// the event log (explorer/assets.js, explorer/events.js), and a search box.
 //
 // Routes (after #/explorer): "" (latest blocks), /block/{height},
-// /tx/{tx_id}, /account/{address}. Every view can be linked and the back
-// button works, because every step is a hash change.
-import { useEffect, useState } from "preact/hooks";
+// /tx/{tx_id}, /account/{address}, /assets, /asset/{SYMBOL}, /events,
+// /events/{module}. Every view can be linked and the back button works,
+// because every step is a hash change.
+import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { T, useT } from "../i18n.js";
-import { ApiError, getJson } from "../api.js";
-import { shortHex } from "../metrics.js";
+import { getJson } from "../api.js";
+import { Fields, FullHex, Hex, Phase, explorerHref, formatTime, isMissing, none, useLoad } from "./explorer/common.js";
+import { AssetView, AssetsView, SYMBOL, SymbolLink } from "./explorer/assets.js";
+import { EventAttributes, EventsView } from "./explorer/events.js";
+
+// Contracts and governance build their views from these.
+export { Fields, FullHex, Hex, Phase, explorerHref, formatTime, isMissing, none, useLoad };
 
 const LATEST_BLOCKS = 20;
 const MAX_TX_ROWS = 100; // a block's transactions fetched with their receipts
 const MAX_ACCOUNT_TXS = 20;
-const DATE_LOCALE = { en: "en-US", zh: "zh-CN" };
-
-export const explorerHref = {
-  home: () => "#/explorer",
-  block: (height) => `#/explorer/block/${height}`,
-  tx: (id) => `#/explorer/tx/${id}`,
-  account: (address) => `#/explorer/account/${address}`,
-};
+const SECTIONS = [
+  { id: "latest", href: explorerHref.home(), views: [undefined, "block", "tx", "account"] },
+  { id: "assets", href: explorerHref.assets(), views: ["assets", "asset"] },
+  { id: "events", href: explorerHref.events(), views: ["events"] },
+];
 
 /** The validator quorum of an epoch: W - f with f = floor((W - 1) / 3) (consensus/validators.py). */
 export function quorumWeight(total) {
@@ -39,41 +43,6 @@ function loadEpoch(n) {
   return epochCache.get(n);
 }
 
-export const none = (name) => html`<span data-value=${name}>—</span>`;
-
-export const isMissing = (error) => error instanceof ApiError && error.status >= 400 && error.status < 500;
-
-/**
- * Run `loader` when `key` changes: {phase: "loading" | "ok" | "missing" | "failed", data}.
- * `again(data)` may return a delay in ms to reload (a pending transaction, a block
- * whose certificate is not stored yet).
- */
-export function useLoad(key, loader, again = () => null) {
-  const [result, setResult] = useState({ key, phase: "loading", data: null });
-  useEffect(() => {
-    let live = true;
-    let timer = null;
-    const run = async () => {
-      try {
-        const data = await loader();
-        if (!live) return;
-        setResult({ key, phase: "ok", data });
-        const delay = again(data);
-        if (delay !== null) timer = setTimeout(run, delay);
-      } catch (error) {
-        if (live) setResult({ key, phase: isMissing(error) ? "missing" : "failed", data: null });
-      }
-    };
-    setResult({ key, phase: "loading", data: null });
-    run();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [key]);
-  return result.key === key ? result : { key, phase: "loading", data: null };
-}
-
 export function Explorer({ feed, route }) {
   // The search box is keyed by the route: a new view starts with an empty box and no message.
   const [view, arg] = route;
@@ -82,12 +51,36 @@ export function Explorer({ feed, route }) {
   else if (view === "block" && /^\d+$/.test(arg ?? "")) content = html`<${BlockView} height=${Number(arg)} />`;
   else if (view === "tx" && arg) content = html`<${TxView} id=${arg} />`;
   else if (view === "account" && arg) content = html`<${AccountView} address=${arg} />`;
+  else if (view === "assets" && arg === undefined) content = html`<${AssetsView} />`;
+  else if (view === "asset" && arg) content = html`<${AssetView} symbol=${arg} />`;
+  else if (view === "events" && route.length <= 2) content = html`<${EventsView} key=${arg ?? ""} module=${arg} />`;
   else content = html`<${T} as="p" class="notice" role="status" k="explorer.badroute" />`;
   return html`
     <${Heading} view=${view} arg=${arg} />
     <${T} as="p" class="lede" k="explorer.lede" />
+    <${Sections} view=${view} />
     <${Search} key=${route.join("/")} />
     ${content}
+  `;
+}
+
+/** Links to the explorer's sections: latest blocks, assets, events. */
+function Sections({ view }) {
+  const t = useT();
+  return html`
+    <nav class="nav" id="explorer-sections" aria-label=${t("explorer.sections.label")}>
+      <ul>
+        ${SECTIONS.map(
+          (section) => html`
+            <li key=${section.id}>
+              <a href=${section.href} aria-current=${section.views.includes(view) ? "page" : undefined}>
+                <${T} k=${`explorer.sections.${section.id}`} />
+              </a>
+            </li>
+          `,
+        )}
+      </ul>
+    </nav>
   `;
 }
 
@@ -95,6 +88,9 @@ function Heading({ view, arg }) {
   if (view === "block" && arg) return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.block.title" p=${{ height: arg }} />`;
   if (view === "tx") return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.tx.title" />`;
   if (view === "account") return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.account.title" />`;
+  if (view === "assets") return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.assets.title" />`;
+  if (view === "asset" && arg) return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.asset.title" p=${{ symbol: arg }} />`;
+  if (view === "events") return html`<${T} as="h1" tabindex="-1" data-autofocus k="explorer.events.title" />`;
   return html`<${T} as="h1" tabindex="-1" data-autofocus k="nav.explorer" />`;
 }
 
@@ -118,6 +114,11 @@ export async function resolveSearch(query) {
     return explorerHref.tx(`0x${hex}`);
   }
   if (/^[0-9a-f]{40}$/.test(hex)) return explorerHref.account(`0x${hex}`);
+  const symbol = text.toUpperCase(); // symbols are upper case: "cny" finds CNY
+  if (SYMBOL.test(symbol)) {
+    await getJson(`v1/assets/${encodeURIComponent(symbol)}`);
+    return explorerHref.asset(symbol);
+  }
   return null;
 }
 
@@ -169,43 +170,6 @@ function Search() {
       </div>
     </form>
   `;
-}
-
-export function formatTime(t, ms) {
-  return new Intl.DateTimeFormat(DATE_LOCALE[t.lang], { dateStyle: "medium", timeStyle: "medium" }).format(
-    new Date(ms),
-  );
-}
-
-export function Hex({ value, name, href }) {
-  const code = html`<code data-value=${name} title=${value}>${shortHex(value, 8)}</code>`;
-  return href ? html`<a href=${href}>${code}</a>` : code;
-}
-
-export function FullHex({ value, name }) {
-  return html`<code class="hex" data-value=${name}>${value}</code>`;
-}
-
-/** A definition list of labelled fields: [[key, value vnode], ...]. */
-export function Fields({ rows, id }) {
-  return html`
-    <dl class="fields" id=${id}>
-      ${rows.map(
-        ([key, value]) => html`
-          <div key=${key} data-field=${key.split(".").at(-1)}>
-            <dt><${T} k=${key} /></dt>
-            <dd>${value}</dd>
-          </div>
-        `,
-      )}
-    </dl>
-  `;
-}
-
-export function Phase({ phase, missing, p }) {
-  if (phase === "loading") return html`<${T} as="p" class="empty" k="common.loading" />`;
-  if (phase === "missing") return html`<${T} as="p" class="notice" role="status" k=${missing} p=${p} />`;
-  return html`<${T} as="p" class="notice" role="status" k="explorer.failed" />`;
 }
 
 // --- latest blocks -------------------------------------------------------------
@@ -497,9 +461,7 @@ function Events({ events }) {
               <tr key=${i}>
                 <td data-value="module">${event.module}</td>
                 <td data-value="name">${event.name}</td>
-                <td class="wrap">
-                  <code data-value="attributes">${Object.entries(event.attributes).map(([k, v]) => `${k}=${v}`).join(", ")}</code>
-                </td>
+                <td class="wrap"><${EventAttributes} attributes=${event.attributes} /></td>
               </tr>
             `,
           )}
@@ -583,7 +545,7 @@ function AccountView({ address }) {
                   ${account.balances.map(
                     (balance) => html`
                       <tr key=${balance.symbol}>
-                        <td data-value="symbol">${balance.symbol}</td>
+                        <td><${SymbolLink} symbol=${balance.symbol} /></td>
                         <td data-value="amount">${t.number(balance.amount)}</td>
                       </tr>
                     `,
