@@ -1,7 +1,9 @@
-"""The node serves the console ([CONSOLE-SERVE.1], [CONSOLE-SERVE.2]) and its catalogues agree."""
+"""The node serves the console ([CONSOLE-SERVE.1]-[CONSOLE-SERVE.3]) and its catalogues agree."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from consortia.console import STATIC_DIR, VENDOR_FILES, mount
+from consortia.console import STATIC_DIR, VENDOR_FILES, content_security_policy, mount
 
 CATALOGUES = STATIC_DIR / "i18n"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -87,3 +89,22 @@ async def test_missing_vendor_files_answer_503_saying_to_run_make_setup(tmp_path
         as_browser = await client.get("/console/", headers={"accept": "text/html"})
         assert as_browser.status_code == 503
         assert "make setup" in as_browser.text
+
+
+async def test_pages_carry_a_policy_that_allows_only_the_nodes_scripts(tmp_path: Path) -> None:
+    (tmp_path / "vendor").mkdir()
+    for name in VENDOR_FILES:
+        (tmp_path / "vendor" / name).write_text("export {};\n")
+    importmap = '{"imports": {"preact": "./vendor/preact.js"}}'
+    (tmp_path / "index.html").write_text(
+        f'<!doctype html><script type="importmap">{importmap}</script>'
+        '<script type="module" src="./app.js"></script>'
+    )
+    digest = base64.b64encode(hashlib.sha256(importmap.encode()).digest()).decode()
+    async with _client(_console_app(tmp_path)) as client:
+        policy = (await client.get("/console/")).headers["content-security-policy"]
+    directives = dict(part.split(" ", 1) for part in policy.split("; "))
+    assert directives["script-src"] == f"'self' 'sha256-{digest}'"
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert content_security_policy(tmp_path) == policy

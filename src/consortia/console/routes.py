@@ -4,6 +4,11 @@
 under ``static/`` is served as is, revalidated on each load (``no-cache``) so a
 node upgraded in place never mixes old and new scripts.
 
+[CONSOLE-SERVE.3] Every answer carries a Content-Security-Policy that allows
+scripts, styles and connections from the node only, plus the page's inline
+import map by its SHA-256 hash: the console may hold a governor's key, so no
+injected or third-party script may run beside it.
+
 [CONSOLE-SERVE.2] Until ``make setup`` has vendored the front-end libraries
 (``static/vendor/``, git-ignored), every console path answers 503
 ``CONSOLE_NOT_INSTALLED`` with a message saying to run ``make setup``; the
@@ -13,6 +18,10 @@ setup while the node is up is enough.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -38,6 +47,39 @@ _SETUP_HINT: Final = (
     "run `make setup` in the Consortia checkout (it copies them from node_modules "
     "into src/consortia/console/static/vendor/), then reload"
 )
+
+
+_INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.DOTALL)
+
+
+@lru_cache(maxsize=4)
+def _inline_script_hashes(index: Path, mtime_ns: int) -> tuple[str, ...]:
+    """CSP hash sources of the inline scripts of ``index`` as it was at ``mtime_ns``."""
+    del mtime_ns  # part of the cache key: an edited index.html gets new hashes
+    return tuple(
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(index.read_text(encoding="utf-8"))
+        if body.strip()
+    )
+
+
+def content_security_policy(directory: Path = STATIC_DIR) -> str:
+    """The Content-Security-Policy the console is served with ([CONSOLE-SERVE.3])."""
+    index = directory / "index.html"
+    hashes = _inline_script_hashes(index, index.stat().st_mtime_ns) if index.is_file() else ()
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(("script-src 'self'", *hashes)),
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 class ConsoleNotInstalled(NodeError):
@@ -73,11 +115,15 @@ class ConsoleFiles:
             await _not_installed(scope)(scope, receive, send)
             return
 
+        policy = content_security_policy(self.directory)
+
         async def send_revalidated(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["Cache-Control"] = "no-cache"
                 headers["X-Content-Type-Options"] = "nosniff"
+                headers["Content-Security-Policy"] = policy
+                headers["Referrer-Policy"] = "no-referrer"
             await send(message)
 
         await self._files(scope, receive, send_revalidated)
