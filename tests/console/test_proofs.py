@@ -155,7 +155,10 @@ def test_a_certificate_altered_in_transit_is_caught(tab: Tab, sm_chain: Chain) -
 
 def test_transaction_inclusion_verifies_with_its_audit_path(tab: Tab, sm_chain: Chain) -> None:
     page = tab.page
+    page.goto(f"{sm_chain.node.url}/console/#/explorer/tx/{sm_chain.tx_id}")
+    page.locator("#tx-proof-link").click()  # the explorer leads to the check
     url = f"{sm_chain.node.url}/console/#/proofs/tx/{sm_chain.tx_id}"
+    expect(page).to_have_url(url)
     steps = _check(page, url, "pass")
     names = [step for step, _ in steps]
     assert names == [

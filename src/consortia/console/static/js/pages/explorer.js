@@ -9,6 +9,8 @@
 // because every step is a hash change.
 import { useState } from "preact/hooks";
 import { html } from "../html.js";
+import { quorumOf } from "../chain/trust.js";
+import { proofsHref } from "./proofs.js";
 import { T, useT } from "../i18n.js";
 import { getJson } from "../api.js";
 import { Fields, FullHex, Hex, Phase, explorerHref, formatTime, isMissing, none, useLoad } from "./explorer/common.js";
@@ -26,11 +28,6 @@ const SECTIONS = [
   { id: "assets", href: explorerHref.assets(), views: ["assets", "asset"] },
   { id: "events", href: explorerHref.events(), views: ["events"] },
 ];
-
-/** The validator quorum of an epoch: W - f with f = floor((W - 1) / 3) (consensus/validators.py). */
-export function quorumWeight(total) {
-  return total - Math.floor((total - 1) / 3);
-}
 
 // Epochs never change once begun: read each at most once per page.
 const epochCache = new Map();
@@ -258,6 +255,7 @@ function BlockView({ height }) {
         ]}
       />
       <${T} as="p" class="explain" k="explorer.block.state_explain" />
+      <p><a href=${proofsHref.block(header.height)} id="block-proof-link"><${T} k="explorer.block.check" /></a></p>
     </section>
     <${Certificate} certificate=${block.certificate} epoch=${block.certificate && epochs.get(block.certificate.epoch)} />
     <${BlockTransactions} block=${block} txs=${txs} />
@@ -271,7 +269,7 @@ function Certificate({ certificate, epoch }) {
     body = html`<${T} as="p" class="empty" k="explorer.qc.pending" />`;
   } else {
     const total = epoch.validators.reduce((sum, v) => sum + v.weight, 0);
-    const quorum = quorumWeight(total);
+    const quorum = quorumOf(total);
     const signers = certificate.signers.map((index) => ({ index, validator: epoch.validators[index] }));
     const signed = signers.reduce((sum, s) => sum + (s.validator?.weight ?? 0), 0);
     body = html`
@@ -421,6 +419,7 @@ function TxView({ id }) {
           ["explorer.field.signature", html`<${FullHex} value=${tx.signature} name="signature" />`],
         ]}
       />
+      <p><a href=${proofsHref.tx(data.tx_id)} id="tx-proof-link"><${T} k="explorer.tx.check" /></a></p>
     </section>
     <section aria-labelledby="receipt-heading" id="receipt-view">
       <${T} as="h2" id="receipt-heading" k="explorer.receipt.heading" />
