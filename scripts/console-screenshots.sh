@@ -26,6 +26,8 @@ SHOTS=(
     explorer-en                 # Explorer: latest blocks
     explorer-block-en           # Explorer: a block and its quorum certificate
     explorer-transaction-en     # Explorer: a transaction and its receipt
+    explorer-asset              # Explorer: an asset and its holders
+    explorer-events             # Explorer: module events
     contracts-en                # Contracts: deployed contracts
     contracts-audit-en          # Contracts: an audit report
     governance-en               # Governance: overview
