@@ -32,6 +32,10 @@ SHOTS=(
     contracts-audit-en          # Contracts: an audit report
     governance-en               # Governance: overview
     governance-proposal-en      # Governance: a proposal
+    governance-propose          # Governance: acting with a key held in the browser
+    proofs-block                # Proofs: a block checked in the browser
+    proofs-block-tampered       # Proofs: the same block with one bit changed
+    proofs-state-zh             # Proofs: a balance, in Chinese
     dashboard-zh                # Languages
 )
 
