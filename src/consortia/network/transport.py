@@ -142,6 +142,8 @@ class P2PNetwork:
         self._links: dict[PeerKey, _Link] = {}
         self._server: asyncio.Server | None = None
         self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
+        self._opening: set[asyncio.StreamWriter] = set()
+        """Connections still in their handshake: not links yet, but closed by close()."""
         self._targets: list[PeerAddress] = []
         hello_data = HelloData(
             chain_id=chain_id,
@@ -197,6 +199,9 @@ class P2PNetwork:
         for link in list(self._links.values()):
             link.close()
         self._links.clear()
+        for writer in list(self._opening):
+            writer.close()
+        self._opening.clear()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -272,7 +277,6 @@ class P2PNetwork:
             await self._handshake(reader, writer, expected=None)
         except (OSError, TimeoutError, NetworkError, ssl.SSLError, CodecError) as exc:
             log.info("refused an incoming connection: %s", exc)
-            writer.close()
 
     async def _handshake(
         self,
@@ -280,6 +284,20 @@ class P2PNetwork:
         writer: asyncio.StreamWriter,
         *,
         expected: PeerKey | None,
+    ) -> PeerKey:
+        """Exchange Hellos and make the connection a link; a connection that fails
+        (or is cancelled) here is closed, so none outlives it unowned."""
+        self._opening.add(writer)
+        try:
+            return await self._exchange_hellos(reader, writer, expected)
+        except BaseException:
+            writer.close()
+            raise
+        finally:
+            self._opening.discard(writer)
+
+    async def _exchange_hellos(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: PeerKey | None
     ) -> PeerKey:
         writer.write(encode_frame(encode_message(self._hello)))
         await writer.drain()
