@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from tests.support.ports import free_block
 
 from consortia.console import STATIC_DIR, VENDOR_FILES
@@ -36,6 +37,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "console"
+AUDIT_SCRIPT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
+CATALOGUES: dict[str, dict[str, str]] = {
+    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("en", "zh")
+}
+"""The console's message catalogues, by language."""
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 
@@ -178,3 +185,34 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def dom_audit(page: Page, lang: str) -> dict[str, Any]:
+    """Run dom_audit.js in ``page`` against the ``lang`` catalogue: ``{problems, shown}``."""
+    result = page.evaluate(AUDIT_SCRIPT, CATALOGUES[lang])
+    assert isinstance(result, dict)
+    return result
+
+
+def audit(page: Page, lang: str) -> list[str]:
+    """What the audit found: visible text outside the ``lang`` catalogue or differing from it."""
+    problems = dom_audit(page, lang)["problems"]
+    assert isinstance(problems, list)
+    return problems
+
+
+def open_page(page: Page, node: ThreadNode, route: str = "/") -> None:
+    """Load the console at ``#<route>`` and wait until it shows live data from the node."""
+    page.goto(f"{node.url}/console/#{route}")
+    expect(page.locator(".live-up")).to_be_visible(timeout=15_000)
+
+
+def search(page: Page, query: str) -> None:
+    """Search the chain from the explorer's search box."""
+    page.get_by_role("searchbox", name="Search the chain").fill(query)
+    page.get_by_role("button", name="Search", exact=True).click()
+
+
+def script_errors(tab: Tab) -> list[str]:
+    """The page's errors, less Chromium's log of the 404s a search is expected to meet."""
+    return [e for e in tab.errors if "status of 404" not in e]

@@ -11,29 +11,29 @@ screenshot under tests/artifacts/console/.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
+from tests.console.conftest import (
+    CATALOGUES,
+    TABLET,
+    Tab,
+    ThreadNode,
+    dom_audit,
+    running_node,
+    screenshot,
+)
 from tests.support.node import signed_tx
 
-from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType, PrivateKey
 from consortia.modules.assets.types import Create, SupplyRule
 
 pytestmark = pytest.mark.slow
 
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 _symbols = itertools.count()
 
 
@@ -58,12 +58,6 @@ def value(page: Page, selector: str) -> str:
 
 def number(page: Page, selector: str) -> int:
     return int(value(page, selector).replace(",", ""))
-
-
-def audit(page: Page, lang: str) -> dict[str, Any]:
-    result = page.evaluate(AUDIT, CATALOGUES[lang])
-    assert isinstance(result, dict)
-    return result
 
 
 def wait_for(condition: Any, timeout_s: float, what: str) -> None:
@@ -127,14 +121,14 @@ def test_every_label_comes_from_the_catalogue_and_switches_to_chinese(
     page = tab.page
     open_console(page, node)
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    english = audit(page, "en")
+    english = dom_audit(page, "en")
     assert english["problems"] == []
     assert len(english["shown"]) > 40
 
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
-    chinese = audit(page, "zh")
+    chinese = dom_audit(page, "zh")
     assert chinese["problems"] == []
     assert set(chinese["shown"]) == set(english["shown"])
     unchanged = [
@@ -151,7 +145,7 @@ def test_every_label_comes_from_the_catalogue_and_switches_to_chinese(
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     page.get_by_role("link", name="证明").click()
     expect(page.locator("h1")).to_have_text("证明")
-    assert audit(page, "zh")["problems"] == []
+    assert dom_audit(page, "zh")["problems"] == []
     screenshot(page, "proofs-zh")
     assert tab.errors == []
 
@@ -195,7 +189,7 @@ def test_banner_while_the_node_is_down_and_reconnects(
         expect(page.locator(".live-down")).to_be_visible()
         stopped_at = number(page, height)
         screenshot(page, "dashboard-node-down")
-        assert audit(page, "en")["problems"] == []
+        assert dom_audit(page, "en")["problems"] == []
 
         node.start()
         expect(banner).to_have_count(0, timeout=10_000)

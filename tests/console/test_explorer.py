@@ -12,30 +12,32 @@ view is saved as a screenshot under tests/artifacts/console/.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
-from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
+from playwright.sync_api import expect
+from tests.console.conftest import (
+    TABLET,
+    Tab,
+    ThreadNode,
+    audit,
+    open_page,
+    running_node,
+    screenshot,
+    script_errors,
+    search,
+)
 from tests.support.node import signed_tx
 
-from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType, PrivateKey
 from consortia.modules.assets.types import Create, Issue, SupplyRule
 
 pytestmark = pytest.mark.slow
 
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 _symbols = itertools.count()
 
 
@@ -82,30 +84,6 @@ def issued(node: ThreadNode) -> Sent:
     return Sent(record["tx_id"], record["height"], "0x" + address.hex())
 
 
-def open_explorer(page: Page, node: ThreadNode, route: str = "") -> None:
-    """Load the console at #/explorer<route> and wait until it is live."""
-    page.goto(f"{node.url}/console/#/explorer{route}")
-    expect(page.locator(".live-up")).to_be_visible(timeout=15_000)
-
-
-def search(page: Page, query: str) -> None:
-    page.get_by_role("searchbox", name="Search the chain").fill(query)
-    page.get_by_role("button", name="Search", exact=True).click()
-
-
-def audit(page: Page, lang: str) -> list[str]:
-    result = page.evaluate(AUDIT, CATALOGUES[lang])
-    assert isinstance(result, dict)
-    problems = result["problems"]
-    assert isinstance(problems, list)
-    return problems
-
-
-def script_errors(tab: Tab) -> list[str]:
-    """The page's errors, less Chromium's log of the 404s a search is expected to meet."""
-    return [e for e in tab.errors if "status of 404" not in e]
-
-
 def api(node: ThreadNode, path: str) -> dict[str, Any]:
     body = httpx.get(f"{node.url}/v1/{path}", timeout=5).json()
     assert isinstance(body, dict)
@@ -114,7 +92,7 @@ def api(node: ThreadNode, path: str) -> dict[str, Any]:
 
 def test_a_submitted_transaction_appears_live_with_its_receipt(tab: Tab, node: ThreadNode) -> None:
     page = tab.page
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     expect(page.locator("#latest-blocks tbody tr").first).to_be_visible(timeout=10_000)
     screenshot(page, "explorer-en")
 
@@ -163,7 +141,7 @@ def test_a_block_shows_its_certificate_signers_by_name(
     tab: Tab, node: ThreadNode, issued: Sent
 ) -> None:
     page = tab.page
-    open_explorer(page, node, f"/block/{issued.height}")
+    open_page(page, node, f"/explorer/block/{issued.height}")
     block = api(node, f"blocks/{issued.height}")
     expect(page.locator('#block-fields [data-value="id"]')).to_have_text(block["id"])
     expect(page.locator('#block-fields [data-field="proposer"] dd')).to_have_text("org1-v0 (org1)")
@@ -187,7 +165,7 @@ def test_a_block_shows_its_certificate_signers_by_name(
 
 def test_search_by_height_ids_address_and_garbage(tab: Tab, node: ThreadNode, issued: Sent) -> None:
     page = tab.page
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     heading = page.locator("h1")
     notfound = page.locator('#explorer-search-result [data-i18n="explorer.search.notfound"]')
 
@@ -229,7 +207,7 @@ def test_explorer_views_in_chinese_at_tablet_width(
 ) -> None:
     page = tab.page
     page.set_viewport_size(TABLET)
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     views = {

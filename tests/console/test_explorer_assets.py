@@ -14,26 +14,29 @@ Screenshots: ``explorer-assets*.png``, ``explorer-asset*.png``, ``explorer-event
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
-from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
+from playwright.sync_api import expect
+from tests.console.conftest import (
+    TABLET,
+    Tab,
+    ThreadNode,
+    audit,
+    open_page,
+    running_node,
+    screenshot,
+    script_errors,
+    search,
+)
 
-from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType
 from consortia.sdk import Client, Signer
 
 pytestmark = pytest.mark.slow
 
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 _symbols = itertools.count()
 
 
@@ -88,35 +91,11 @@ def story(node: ThreadNode) -> Story:
     )
 
 
-def open_explorer(page: Page, node: ThreadNode, route: str = "") -> None:
-    """Load the console at #/explorer<route> and wait until it is live."""
-    page.goto(f"{node.url}/console/#/explorer{route}")
-    expect(page.locator(".live-up")).to_be_visible(timeout=15_000)
-
-
-def search(page: Page, query: str) -> None:
-    page.get_by_role("searchbox", name="Search the chain").fill(query)
-    page.get_by_role("button", name="Search", exact=True).click()
-
-
-def audit(page: Page, lang: str) -> list[str]:
-    result = page.evaluate(AUDIT, CATALOGUES[lang])
-    assert isinstance(result, dict)
-    problems = result["problems"]
-    assert isinstance(problems, list)
-    return problems
-
-
-def script_errors(tab: Tab) -> list[str]:
-    """The page's errors, less Chromium's log of the 404s a search is expected to meet."""
-    return [e for e in tab.errors if "status of 404" not in e]
-
-
 def test_the_assets_list_shows_the_asset_with_its_supply_and_holders(
     tab: Tab, node: ThreadNode, story: Story
 ) -> None:
     page = tab.page
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     sections = page.get_by_role("navigation", name="Explorer sections")
     sections.get_by_role("link", name="Assets").click()
     expect(page).to_have_url(f"{node.url}/console/#/explorer/assets")
@@ -176,7 +155,7 @@ def test_search_by_symbol_opens_the_asset_and_the_rest_still_works(
     tab: Tab, node: ThreadNode, story: Story
 ) -> None:
     page = tab.page
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     heading = page.locator("h1")
     notfound = page.locator('#explorer-search-result [data-i18n="explorer.search.notfound"]')
 
@@ -204,7 +183,7 @@ def test_the_events_view_lists_issue_and_transfer_and_links_to_the_transactions(
     tab: Tab, node: ThreadNode, story: Story
 ) -> None:
     page = tab.page
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     page.get_by_role("navigation", name="Explorer sections").get_by_role(
         "link", name="Events"
     ).click()
@@ -283,7 +262,7 @@ def test_older_events_load_page_by_page_from_the_keyboard(tab: Tab, tmp_path: Pa
             )
         client.create_asset(signer, made[-1], name="last", decimals=0, supply_rule="unlimited")
         page = tab.page
-        open_explorer(page, own, "/events/assets")
+        open_page(page, own, "/explorer/events/assets")
         rows = page.locator("#event-log tbody tr")
         expect(rows).to_have_count(50)
         newest = page.locator(
@@ -309,7 +288,7 @@ def test_assets_and_events_in_chinese_at_tablet_width(
 ) -> None:
     page = tab.page
     page.set_viewport_size(TABLET)
-    open_explorer(page, node)
+    open_page(page, node, "/explorer")
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     views = {

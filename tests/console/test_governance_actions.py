@@ -8,25 +8,16 @@ without a role is told so, and the node's refusal is shown with its code.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Request, expect
-from tests.console.conftest import Tab, ThreadNode, running_node, screenshot
+from tests.console.conftest import CATALOGUES, Tab, ThreadNode, audit, running_node, screenshot
 
-from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType, PrivateKey
 
 pytestmark = pytest.mark.slow
-
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +59,7 @@ def test_a_governor_proposes_and_votes_from_the_browser(tab: Tab, node: ThreadNo
     page.get_by_role("button", name="Sign and propose").click()
     outcome = page.locator("#propose-outcome")
     expect(outcome).to_have_attribute("data-outcome", "committed", timeout=30_000)
-    assert page.evaluate(AUDIT, CATALOGUES["en"])["problems"] == []
+    assert audit(page, "en") == []
     screenshot(page, "governance-propose")
 
     page.locator("#created-proposal").click()
@@ -116,7 +107,7 @@ def test_an_account_without_a_role_is_told_and_refused(tab: Tab, node: ThreadNod
     expect(outcome).to_have_text(CATALOGUES["en"]["governance.act.invalid.weight"])
 
     page.get_by_role("button", name="中文").click()
-    assert page.evaluate(AUDIT, CATALOGUES["zh"])["problems"] == []
+    assert audit(page, "zh") == []
     page.locator("#forget-key").click()
     expect(page.locator("#generate-key")).to_be_visible()
     # Chromium logs the node's 403 (the refusal provoked above); nothing else may fail.

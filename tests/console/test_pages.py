@@ -12,7 +12,6 @@ screenshot under tests/artifacts/console/.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,18 @@ import httpx
 import pytest
 import vyper
 from playwright.sync_api import Page, expect
-from tests.console.conftest import TABLET, Tab, ThreadNode, running_node, screenshot
+from tests.console.conftest import (
+    TABLET,
+    Tab,
+    ThreadNode,
+    audit,
+    open_page,
+    running_node,
+    screenshot,
+)
 from tests.support.node import signed_tx
 
 from consortia.codec import encode
-from consortia.console import STATIC_DIR
 from consortia.crypto import PrivateKey
 from consortia.evm.audit import Severity, audit_contract
 from consortia.evm.compiler import compile_file
@@ -46,11 +52,6 @@ from consortia.modules.governance.types import (
 
 pytestmark = pytest.mark.slow
 
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 REENTRANCY = Path(__file__).parents[1] / "evm" / "contracts" / "checks" / "reentrancy.sol"
 COUNTER = """
 counter: public(uint256)
@@ -133,19 +134,6 @@ def proposal(node: ThreadNode) -> Voted:
     return Voted(proposal_id, governor)
 
 
-def open_at(page: Page, node: ThreadNode, route: str) -> None:
-    page.goto(f"{node.url}/console/#{route}")
-    expect(page.locator(".live-up")).to_be_visible(timeout=15_000)
-
-
-def audit(page: Page, lang: str) -> list[str]:
-    result = page.evaluate(AUDIT, CATALOGUES[lang])
-    assert isinstance(result, dict)
-    problems = result["problems"]
-    assert isinstance(problems, list)
-    return problems
-
-
 def to_chinese_at_tablet_width(page: Page) -> None:
     page.set_viewport_size(TABLET)
     page.get_by_role("button", name="中文").click()
@@ -159,7 +147,7 @@ def no_sideways_scroll(page: Page, where: str) -> None:
 
 def test_dashboard_health_column(tab: Tab, node: ThreadNode) -> None:
     page = tab.page
-    open_at(page, node, "/")
+    open_page(page, node, "/")
     health = page.locator('#main td[data-health="0"]')
     expect(health).to_have_text("this node", timeout=10_000)  # the only validator is this node
     expect(page.get_by_role("columnheader", name="Link from this node")).to_be_visible()
@@ -172,7 +160,7 @@ def test_dashboard_health_column(tab: Tab, node: ThreadNode) -> None:
 
 def test_contracts_list_and_code_view(tab: Tab, node: ThreadNode, deployed: Contract) -> None:
     page = tab.page
-    open_at(page, node, "/contracts")
+    open_page(page, node, "/contracts")
     expect(page.locator("h1")).to_have_text("Contracts")
     row = page.locator(f'#contracts-list tr[data-contract="{deployed.address}"]')
     expect(row).to_be_visible(timeout=10_000)
@@ -210,7 +198,7 @@ def test_contracts_list_and_code_view(tab: Tab, node: ThreadNode, deployed: Cont
 
 def test_governance_overview_and_proposal(tab: Tab, node: ThreadNode, proposal: Voted) -> None:
     page = tab.page
-    open_at(page, node, "/governance")
+    open_page(page, node, "/governance")
     expect(page.locator("h1")).to_have_text("Governance")
     org = page.locator('#organisations tr[data-org="org1"]')
     expect(org).to_be_visible(timeout=10_000)
@@ -290,7 +278,7 @@ def test_an_audit_report_shows_tools_findings_approval_and_waivers(
     approval = ApproveContract(code_hash=report.runtime_code_hash, note="reviewed")
     approval_id = _pass(node, ProposalKind.APPROVE_CONTRACT, approval)
     page = tab.page
-    open_at(page, node, f"/contracts/{code_hash}")
+    open_page(page, node, f"/contracts/{code_hash}")
     expect(page.locator('#audit-fields [data-value="contract"]')).to_have_text("Flagged")
     rows = page.locator("#findings tbody tr")
     expect(rows).to_have_count(len(report.findings))

@@ -10,28 +10,20 @@ the catalogue in both languages. Screenshots go to tests/artifacts/console/.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
-from tests.console.conftest import Tab, ThreadNode, running_node, screenshot
+from tests.console.conftest import CATALOGUES, Tab, ThreadNode, audit, running_node, screenshot
 from tests.support.node import signed_tx
 
-from consortia.console import STATIC_DIR
 from consortia.crypto import KeyType, PrivateKey, sm3
 from consortia.modules.assets.types import Create, Issue, SupplyRule, Transfer, balance_key
 
 pytestmark = pytest.mark.slow
 
-AUDIT = (Path(__file__).parent / "dom_audit.js").read_text(encoding="utf-8")
-CATALOGUES = {
-    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    for lang in ("en", "zh")
-}
 BLOCK_STEPS = [
     "anchor", "decode", "block_id", "tx_root", "validators_genesis", "proposer", "qc_names", "qc",
 ]  # fmt: skip
@@ -104,10 +96,6 @@ def _check(page: Page, url: str, verdict: str) -> list[tuple[str, str]]:
     ]
 
 
-def _audit(page: Page, lang: str) -> None:
-    assert page.evaluate(AUDIT, CATALOGUES[lang])["problems"] == []
-
-
 def test_block_certificate_verifies_in_the_browser_and_tampering_fails(
     tab: Tab, sm_chain: Chain
 ) -> None:
@@ -121,7 +109,7 @@ def test_block_certificate_verifies_in_the_browser_and_tampering_fails(
     signer = page.locator('[data-step="qc"] tr[data-signer="0"]')
     expect(signer).to_have_attribute("data-ok", "ok")
     expect(signer.locator('[data-value="name"]')).to_have_text(sm_chain.node.status()["name"])
-    _audit(page, "en")
+    assert audit(page, "en") == []
     screenshot(page, "proofs-block")
 
     page.locator("#proof-tamper").click()  # one bit of the header changed before checking
@@ -129,7 +117,7 @@ def test_block_certificate_verifies_in_the_browser_and_tampering_fails(
     failed = page.locator('.proof-step[data-ok="fail"]')
     expect(failed).to_have_attribute("data-step", "proposer")
     expect(page.locator(".verdict-fail")).to_be_visible()
-    _audit(page, "en")
+    assert audit(page, "en") == []
     screenshot(page, "proofs-block-tampered")
     assert tab.errors == []
 
@@ -191,7 +179,7 @@ def test_balance_state_proof_from_the_form_and_in_chinese(tab: Tab, sm_chain: Ch
     expect(page.locator(".verdict-pass")).to_have_text(
         CATALOGUES["zh"]["proofs.verdict.pass.state"]
     )
-    _audit(page, "zh")
+    assert audit(page, "zh") == []
     screenshot(page, "proofs-state-zh")
 
     page.locator("#proof-tamper").click()
@@ -199,7 +187,7 @@ def test_balance_state_proof_from_the_form_and_in_chinese(tab: Tab, sm_chain: Ch
     expect(page.locator('.proof-step[data-ok="fail"]')).to_have_attribute(
         "data-step", "state_proof"
     )
-    _audit(page, "zh")
+    assert audit(page, "zh") == []
     assert tab.errors == []
 
 
@@ -219,4 +207,4 @@ def test_an_unknown_route_says_so(tab: Tab, sm_chain: Chain) -> None:
     page = tab.page
     page.goto(f"{sm_chain.node.url}/console/#/proofs/block/not-a-height")
     expect(page.locator("p.notice")).to_have_text(CATALOGUES["en"]["proofs.badroute"])
-    _audit(page, "en")
+    assert audit(page, "en") == []
