@@ -216,3 +216,9 @@ def search(page: Page, query: str) -> None:
 def script_errors(tab: Tab) -> list[str]:
     """The page's errors, less Chromium's log of the 404s a search is expected to meet."""
     return [e for e in tab.errors if "status of 404" not in e]
+
+
+def no_sideways_scroll(page: Page, where: str) -> None:
+    """Fail if the page is wider than the viewport (checked at tablet width)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{where} scrolls sideways by {overflow} px at tablet width"

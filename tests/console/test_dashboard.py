@@ -24,6 +24,7 @@ from tests.console.conftest import (
     Tab,
     ThreadNode,
     dom_audit,
+    no_sideways_scroll,
     running_node,
     screenshot,
 )
@@ -167,8 +168,7 @@ def test_keyboard_and_tablet_width(tab: Tab, node: ThreadNode) -> None:
     expect(page.locator("h1")).to_have_text("Dashboard")
     for landmark in ("banner", "navigation", "main"):
         expect(page.get_by_role(landmark)).to_have_count(1)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at tablet width"
+    no_sideways_scroll(page, "the page")
     screenshot(page, "dashboard-tablet")
     assert tab.errors == []
 

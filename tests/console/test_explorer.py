@@ -25,6 +25,7 @@ from tests.console.conftest import (
     Tab,
     ThreadNode,
     audit,
+    no_sideways_scroll,
     open_page,
     running_node,
     screenshot,
@@ -220,8 +221,7 @@ def test_explorer_views_in_chinese_at_tablet_width(
         page.evaluate(f"window.location.hash = '#/explorer{route}'")
         expect(page.locator(ready)).to_be_visible(timeout=10_000)
         assert audit(page, "zh") == [], route
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"#/explorer{route} scrolls sideways by {overflow} px at tablet width"
+        no_sideways_scroll(page, f"#/explorer{route}")
         name = route.split("/")[1] if route else "latest"
         screenshot(page, f"explorer-{name}-zh")
     expect(page.locator("h1")).to_have_text("账户")

@@ -25,6 +25,7 @@ from tests.console.conftest import (
     Tab,
     ThreadNode,
     audit,
+    no_sideways_scroll,
     open_page,
     running_node,
     screenshot,
@@ -304,8 +305,7 @@ def test_assets_and_events_in_chinese_at_tablet_width(
             expect(page.locator('#asset-fields [data-field="supply"] dd')).to_have_text(
                 f"150,000 最小单位（1,500.00 {story.symbol}）"
             )
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"#/explorer{route} scrolls sideways by {overflow} px at tablet width"
+        no_sideways_scroll(page, f"#/explorer{route}")
         screenshot(page, f"explorer-{name}-zh")
     expect(page.locator("h1")).to_have_text("事件")
     assert script_errors(tab) == []

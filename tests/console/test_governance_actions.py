@@ -13,7 +13,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Request, expect
-from tests.console.conftest import CATALOGUES, Tab, ThreadNode, audit, running_node, screenshot
+from tests.console.conftest import (
+    CATALOGUES,
+    TABLET,
+    Tab,
+    ThreadNode,
+    audit,
+    no_sideways_scroll,
+    running_node,
+    screenshot,
+)
 
 from consortia.crypto import KeyType, PrivateKey
 
@@ -106,8 +115,10 @@ def test_an_account_without_a_role_is_told_and_refused(tab: Tab, node: ThreadNod
     expect(outcome).to_have_attribute("data-outcome", "invalid")
     expect(outcome).to_have_text(CATALOGUES["en"]["governance.act.invalid.weight"])
 
+    page.set_viewport_size(TABLET)
     page.get_by_role("button", name="中文").click()
     assert audit(page, "zh") == []
+    no_sideways_scroll(page, "the governance page with a key")
     page.locator("#forget-key").click()
     expect(page.locator("#generate-key")).to_be_visible()
     # Chromium logs the node's 403 (the refusal provoked above); nothing else may fail.

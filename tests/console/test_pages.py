@@ -26,6 +26,7 @@ from tests.console.conftest import (
     Tab,
     ThreadNode,
     audit,
+    no_sideways_scroll,
     open_page,
     running_node,
     screenshot,
@@ -138,11 +139,6 @@ def to_chinese_at_tablet_width(page: Page) -> None:
     page.set_viewport_size(TABLET)
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-
-
-def no_sideways_scroll(page: Page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{where} scrolls sideways by {overflow} px at tablet width"
 
 
 def test_dashboard_health_column(tab: Tab, node: ThreadNode) -> None:

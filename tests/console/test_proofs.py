@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
-from tests.console.conftest import CATALOGUES, Tab, ThreadNode, audit, running_node, screenshot
+from tests.console.conftest import (
+    CATALOGUES,
+    Tab,
+    ThreadNode,
+    audit,
+    running_node,
+    screenshot,
+)
 from tests.support.node import signed_tx
 
 from consortia.crypto import KeyType, PrivateKey, sm3
