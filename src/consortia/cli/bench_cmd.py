@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from consortia.cli.client_cmd import (
+    EXIT_FAILED,
+    EXIT_UNREACHABLE,
+    CliFailure,
+    handles_errors,
+    usage,
+)
+
+if TYPE_CHECKING:
+    from consortia.bench.load import LoadConfig
 
 bench_app = typer.Typer(help="Benchmarks (results as tables and JSON).", no_args_is_help=True)
 console = Console()
@@ -57,64 +68,229 @@ def bench_evm(
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:,.3f}"
     if isinstance(value, list):
         return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) or "-"
     return str(value)
 
 
-@bench_app.command("run")
-def bench_run(
-    workload: Annotated[
-        str, typer.Option(help="transfer, issue, or erc20 (Ethereum-signed, via JSON-RPC).")
-    ] = "transfer",
-    suite: Annotated[str, typer.Option(help="sm or intl.")] = "sm",
-    key_type: Annotated[str, typer.Option(help="sm2, p256 or secp256k1.")] = "sm2",
-    validators: Annotated[int, typer.Option(help="Validators of the local network.")] = 1,
-    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 20.0,
-    warmup: Annotated[float, typer.Option(help="Seconds excluded at the start.")] = 3.0,
-    rate: Annotated[float | None, typer.Option(help="Open loop: transactions per second.")] = None,
-    senders: Annotated[int, typer.Option(help="Sender accounts.")] = 200,
-    nodes: Annotated[str | None, typer.Option(help="Comma-separated node API URLs.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
-) -> None:
-    """Committed throughput, commit latency and resources of a network under load."""
-    from consortia.bench.load import LoadConfig, run_load
+_NOT_IN_TABLE = frozenset(
+    {"command", "argv", "config", "machine", "per_kind", "phases", "timeseries"}
+)
 
-    if workload not in ("transfer", "issue", "erc20"):
-        raise typer.BadParameter(
-            "workload must be transfer, issue or erc20", param_hint="--workload"
-        )
-    if workload == "erc20" and key_type != "secp256k1":
-        raise typer.BadParameter(
-            "erc20 sends Ethereum-signed transactions: use --key-type secp256k1",
-            param_hint="--key-type",
-        )
-    if key_type not in ("sm2", "p256", "secp256k1"):
-        raise typer.BadParameter("key type must be sm2, p256 or secp256k1", param_hint="--key-type")
-    config = LoadConfig(
-        workload=workload,
-        suite=suite,
-        key_type=key_type,
-        validators=validators,
-        duration_s=duration,
-        warmup_s=warmup,
-        rate=rate,
-        senders=senders,
-        nodes=tuple(u.strip() for u in nodes.split(",")) if nodes else (),
-    )
-    report = run_load(config)
-    table = Table(title=f"consortia bench run: {workload}, {suite} suite, {key_type} keys")
+
+def _print_report(report: dict[str, Any], title: str) -> None:
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.items():
-        if key not in ("config", "machine", "command"):
+        if key not in _NOT_IN_TABLE:
             table.add_row(key, _fmt(value))
     console.print(table)
+    kinds: dict[str, dict[str, Any]] = report.get("per_kind", {})
+    if len(kinds) > 1:
+        columns = ("committed_tps", "acknowledged", "committed", "latency_p50_s", "latency_p99_s")
+        by_kind = Table(title="per kind")
+        by_kind.add_column("kind")
+        for column in (*columns, "rejected_by_code"):
+            by_kind.add_column(column, justify="right")
+        for kind, figures in kinds.items():
+            by_kind.add_row(
+                kind,
+                *(_fmt(figures[c]) for c in columns),
+                _fmt(figures["rejected_by_code"]),
+            )
+        console.print(by_kind)
+    phases: list[dict[str, Any]] = report.get("phases", [])
+    if len(phases) > 1:
+        phase_columns = (
+            "offered_tps",
+            "committed_tps",
+            "committed_tps_second_half",
+            "latency_p99_s",
+            "in_flight_at_end",
+            "rejected_by_code",
+        )
+        by_phase = Table(title="per phase")
+        by_phase.add_column("seconds")
+        for column in phase_columns:
+            by_phase.add_column(column, justify="right")
+        for phase in phases:
+            span = f"{phase['from_s']:g}-{phase['to_s']:g}"
+            by_phase.add_row(span, *(_fmt(phase[c]) for c in phase_columns))
+        console.print(by_phase)
+
+
+def _bench_config(
+    *,
+    workload: str,
+    mix: str | None,
+    suite: str,
+    key_type: str,
+    validators: int,
+    duration: float | None,
+    warmup: float,
+    rate: float | None,
+    ramp: str | None,
+    phases: str | None,
+    senders: int,
+    batch: int,
+    window: int,
+    drain: float,
+    nodes: str | None,
+    api_port: int,
+) -> LoadConfig:
+    """The run's configuration; exit 2 ([CLI_BAD_ARGS]) on arguments that cannot run."""
+    from consortia.bench.load import LoadConfig
+    from consortia.bench.schedule import DEFAULT_MIX, WORKLOADS, parse_mix, parse_phases, parse_ramp
+
+    if workload not in WORKLOADS:
+        usage(f"--workload must be one of {', '.join(WORKLOADS)}, not {workload!r}", "CLI_BAD_ARGS")
+    if suite not in ("sm", "intl"):
+        usage(f"--suite must be sm or intl, not {suite!r}", "CLI_BAD_ARGS")
+    if key_type not in ("sm2", "p256", "secp256k1"):
+        usage(f"--key-type must be sm2, p256 or secp256k1, not {key_type!r}", "CLI_BAD_ARGS")
+    if workload == "erc20" and key_type != "secp256k1":
+        usage(
+            "--workload erc20 sends Ethereum-signed transactions: use --key-type secp256k1",
+            "CLI_BAD_ARGS",
+        )
+    if mix is not None and workload != "mixed":
+        usage("--mix applies to --workload mixed only", "CLI_BAD_ARGS")
+    if phases is not None and duration is not None:
+        usage("--phases sets the run's length: leave out --duration", "CLI_BAD_ARGS")
+    if sum(x is not None for x in (rate, ramp, phases)) > 1:
+        usage("give at most one of --rate, --ramp and --phases", "CLI_BAD_ARGS")
+    seconds = 20.0 if duration is None else duration
+    try:
+        ramp_rates = None
+        if ramp is not None:
+            segment = parse_ramp(ramp, max(seconds, 1e-9)).segments[0]
+            ramp_rates = (segment.start, segment.end)
+        phase_list: tuple[tuple[float, float], ...] = ()
+        if phases is not None:
+            phase_list = tuple((s.start, s.seconds) for s in parse_phases(phases).segments)
+        return LoadConfig(
+            workload=workload,
+            suite=suite,
+            key_type=key_type,
+            validators=validators,
+            duration_s=seconds,
+            warmup_s=warmup,
+            rate=rate,
+            ramp=ramp_rates,
+            phases=phase_list,
+            mix=DEFAULT_MIX if mix is None else parse_mix(mix),
+            senders=senders,
+            batch=batch,
+            window=window,
+            drain_s=drain,
+            nodes=tuple(u.strip().rstrip("/") for u in nodes.split(",") if u.strip())
+            if nodes
+            else (),
+            api_port=api_port,
+        )
+    except ValueError as exc:
+        usage(str(exc), "CLI_BAD_ARGS")
+
+
+@bench_app.command("run")
+@handles_errors
+def bench_run(
+    workload: Annotated[
+        str,
+        typer.Option(
+            help="transfer, issue, erc20 (Ethereum-signed, via JSON-RPC) or mixed (see --mix)."
+        ),
+    ] = "transfer",
+    mix: Annotated[
+        str | None,
+        typer.Option(
+            help="Weights of a mixed run [default: transfer=60,issue=30,erc20=10].",
+            show_default=False,
+        ),
+    ] = None,
+    suite: Annotated[str, typer.Option(help="sm or intl.")] = "sm",
+    key_type: Annotated[
+        str, typer.Option(help="sm2, p256 or secp256k1 (native senders; erc20 is secp256k1).")
+    ] = "sm2",
+    validators: Annotated[int, typer.Option(help="Validators of the local network.")] = 1,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds of load [default: 20].", show_default=False)
+    ] = None,
+    warmup: Annotated[float, typer.Option(help="Seconds excluded at the start.")] = 3.0,
+    rate: Annotated[float | None, typer.Option(help="Open loop: transactions per second.")] = None,
+    ramp: Annotated[
+        str | None,
+        typer.Option(help="Open loop: START:END tx/s, rising linearly over the run."),
+    ] = None,
+    phases: Annotated[
+        str | None,
+        typer.Option(help="Open loop: RATE:SECONDS,... fixed rates one after another."),
+    ] = None,
+    senders: Annotated[int, typer.Option(help="Sender accounts.")] = 200,
+    batch: Annotated[int, typer.Option(help="Most transactions per request.")] = 200,
+    window: Annotated[int, typer.Option(help="Closed loop: most transactions in flight.")] = 8_000,
+    drain: Annotated[
+        float, typer.Option(help="Most seconds to wait for commits after the load.")
+    ] = 60.0,
+    nodes: Annotated[
+        str | None, typer.Option(help="Comma-separated API URLs of a running network.")
+    ] = None,
+    api_port: Annotated[
+        int, typer.Option(help="First API port of the local network (P2P: +1000).")
+    ] = 18545,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the PNG plot here [default: next to --out, with .png].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Committed throughput, commit latency and resources of a network under load."""
+    from consortia.bench.errors import BenchSetupFailed, BenchUnreachable
+    from consortia.bench.load import run_load
+    from consortia.bench.plot import write_plot
+
+    config = _bench_config(
+        workload=workload,
+        mix=mix,
+        suite=suite,
+        key_type=key_type,
+        validators=validators,
+        duration=duration,
+        warmup=warmup,
+        rate=rate,
+        ramp=ramp,
+        phases=phases,
+        senders=senders,
+        batch=batch,
+        window=window,
+        drain=drain,
+        nodes=nodes,
+        api_port=api_port,
+    )
+    try:
+        report = run_load(config)
+    except BenchUnreachable as exc:
+        raise CliFailure(exc.code, exc.message, EXIT_UNREACHABLE) from exc
+    except BenchSetupFailed as exc:
+        raise CliFailure(exc.code, exc.message, EXIT_FAILED) from exc
+    _print_report(report, f"consortia bench run: {workload}, {suite} suite, {key_type} keys")
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         console.print(f"report written to {out}")
+    plot_path = plot if plot is not None else None if out is None else out.with_suffix(".png")
+    if plot_path is not None:
+        write_plot(report, plot_path)
+        console.print(f"plot written to {plot_path}")
 
 
 @bench_app.command("failover")
