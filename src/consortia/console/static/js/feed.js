@@ -25,9 +25,10 @@ const INITIAL = Object.freeze({
   evidence: [], // GET /v1/evidence
   links: [], // GET /v1/validators/links, re-read with every status poll
   blocks: [], // [{height, txCount, timestampMs}] ascending, at most HISTORY_BLOCKS
-  committedTxs: 0, // transactions in blocks that arrived since the page opened
+  openedHeight: null, // the chain's height when the page first heard from the node
+  committedTxs: 0, // transactions in blocks committed since then (events or, after a gap, reloads)
   committedBlocks: 0,
-  clockOffsetMs: 0, // browser clock minus node clock (smallest delay seen)
+  clockOffsetMs: null, // browser clock minus node clock (smallest delay seen)
 });
 
 export class ChainFeed {
@@ -41,6 +42,7 @@ export class ChainFeed {
     this.retryMs = RETRY_MIN_MS;
     this.timers = new Set();
     this.running = false;
+    this.counted = new Set(); // heights already in committedTxs (a block may arrive twice)
   }
 
   start() {
@@ -133,9 +135,11 @@ export class ChainFeed {
     const previous = this.state.status;
     const lastBlock = this.state.blocks.at(-1);
     if (previous && (previous.chain_id !== status.chain_id || (lastBlock && status.height < lastBlock.height))) {
+      this.counted.clear();
       this.update({ ...INITIAL, reachable: this.state.reachable }); // another chain, or reset
     }
-    this.update({ status });
+    const openedHeight = this.state.openedHeight ?? status.height;
+    this.update({ status, openedHeight });
     if (!previous || previous.epoch !== status.epoch) this.loadEpoch();
     if (!previous || previous.evidence !== status.evidence) this.loadEvidence();
   }
@@ -187,22 +191,38 @@ export class ChainFeed {
     this.addBlocks(blocks);
   }
 
+  /**
+   * Merge blocks into the history, and count those committed since the page opened
+   * exactly once, whether they came as events or were reloaded after a gap in the
+   * stream (a reconnection, or a lagging subscriber closed with 1013).
+   */
   addBlocks(blocks) {
     const byHeight = new Map(this.state.blocks.map((block) => [block.height, block]));
-    for (const block of blocks) byHeight.set(block.height, block);
+    const opened = this.state.openedHeight;
+    let { committedTxs, committedBlocks } = this.state;
+    for (const block of blocks) {
+      byHeight.set(block.height, block);
+      if (opened !== null && block.height > opened && !this.counted.has(block.height)) {
+        this.counted.add(block.height);
+        committedTxs += block.txCount;
+        committedBlocks += 1;
+      }
+    }
+    if (this.counted.size > 4 * HISTORY_BLOCKS) {
+      const keep = [...this.counted].sort((a, b) => b - a).slice(0, HISTORY_BLOCKS);
+      this.counted = new Set(keep); // heights only grow: older ones cannot come again
+    }
     const merged = [...byHeight.values()].sort((a, b) => a.height - b.height);
-    this.update({ blocks: merged.slice(-HISTORY_BLOCKS) });
+    this.update({ blocks: merged.slice(-HISTORY_BLOCKS), committedTxs, committedBlocks });
   }
 
   onEvent(event) {
     if (event.type !== "block") return;
     const delay = Date.now() - event.timestamp_ms;
-    const first = this.state.committedBlocks === 0;
+    const offset = this.state.clockOffsetMs;
     const status = this.state.status;
     this.update({
-      committedTxs: this.state.committedTxs + event.tx_count,
-      committedBlocks: this.state.committedBlocks + 1,
-      clockOffsetMs: first ? delay : Math.min(this.state.clockOffsetMs, delay),
+      clockOffsetMs: offset === null ? delay : Math.min(offset, delay),
       status: status && event.height > status.height ? { ...status, height: event.height } : status,
     });
     this.addBlocks([{ height: event.height, txCount: event.tx_count, timestampMs: event.timestamp_ms }]);

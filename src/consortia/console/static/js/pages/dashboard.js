@@ -16,7 +16,7 @@ export function Dashboard({ feed }) {
   const t = useT();
   const now = useNow(1000);
   const { status, epoch, evidence, blocks } = feed;
-  const nodeNow = now - feed.clockOffsetMs;
+  const nodeNow = now - (feed.clockOffsetMs ?? 0);
   const series = txPerSecondSeries(blocks, nodeNow, CHART_SECONDS);
   const rate = recentRate(blocks, nodeNow, RATE_SECONDS);
   const interval = meanBlockIntervalMs(blocks);
