@@ -69,3 +69,33 @@ def test_close_closes_connections_still_in_their_handshake(tmp_path: Path) -> No
         gc.collect()
     leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaks == [], [str(w.message) for w in leaks]
+
+
+def test_a_connection_whose_tls_ends_after_close_is_not_adopted(tmp_path: Path) -> None:
+    """A connection accepted while the network closes is hung up on, not made a link."""
+    base = free_block(2)
+    home = init_network(
+        tmp_path, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
+    )[0].home
+
+    async def scenario() -> None:
+        network = _network(home)
+        await network.start()
+        config = NodeHome(home).load_config()
+        reader, writer = await asyncio.open_connection(config.p2p_host, config.p2p_port)
+        await asyncio.sleep(0.1)  # accepted; the server waits for the client's TLS hello
+        await network.close()
+        await writer.start_tls(network._client_ctx, server_hostname=config.p2p_host)
+        await asyncio.wait_for(reader.read(), 2)
+        assert reader.at_eof()
+        assert network.connected() == []
+        writer.close()
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await writer.wait_closed()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        asyncio.run(scenario())
+        gc.collect()
+    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == [], [str(w.message) for w in leaks]

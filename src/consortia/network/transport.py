@@ -144,6 +144,7 @@ class P2PNetwork:
         self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
         self._opening: set[asyncio.StreamWriter] = set()
         """Connections still in their handshake: not links yet, but closed by close()."""
+        self._closed = False
         self._targets: list[PeerAddress] = []
         hello_data = HelloData(
             chain_id=chain_id,
@@ -193,6 +194,7 @@ class P2PNetwork:
 
     async def close(self) -> None:
         """Stop listening, dialing and every link (idempotent)."""
+        self._closed = True
         for task in self._dialers.values():
             task.cancel()
         self._dialers.clear()
@@ -289,6 +291,8 @@ class P2PNetwork:
         (or is cancelled) here is closed, so none outlives it unowned."""
         self._opening.add(writer)
         try:
+            if self._closed:  # its TLS finished after close(): nobody will own this link
+                raise HandshakeFailed("the network is closed")
             return await self._exchange_hellos(reader, writer, expected)
         except BaseException:
             writer.close()
