@@ -7,8 +7,11 @@ import contextlib
 import gc
 import ssl
 import warnings
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
+import pytest
 from tests.support.ports import free_block
 
 from consortia.codec import decode
@@ -38,13 +41,29 @@ def _network(home: Path) -> P2PNetwork:
     )
 
 
-def test_close_closes_connections_still_in_their_handshake(tmp_path: Path) -> None:
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The home of a one-validator network's node (keys, TLS files, config)."""
+    base = free_block(2)
+    entries = init_network(
+        tmp_path, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
+    )
+    return entries[0].home
+
+
+def _run_without_leaks(scenario: Coroutine[Any, Any, None]) -> None:
+    """Run ``scenario`` and fail on any socket or transport it left for the collector."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        asyncio.run(scenario)
+        gc.collect()
+    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == [], [str(w.message) for w in leaks]
+
+
+def test_close_closes_connections_still_in_their_handshake(home: Path) -> None:
     """A peer that completes TLS and never sends its Hello must not leave a socket behind
     when the node stops (Python 3.11's Server.close() does not close accepted connections)."""
-    base = free_block(2)
-    home = init_network(
-        tmp_path, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
-    )[0].home
 
     async def scenario() -> None:
         network = _network(home)
@@ -63,20 +82,11 @@ def test_close_closes_connections_still_in_their_handshake(tmp_path: Path) -> No
         with contextlib.suppress(ConnectionError, ssl.SSLError):
             await writer.wait_closed()
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ResourceWarning)
-        asyncio.run(scenario())
-        gc.collect()
-    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
-    assert leaks == [], [str(w.message) for w in leaks]
+    _run_without_leaks(scenario())
 
 
-def test_a_connection_whose_tls_ends_after_close_is_not_adopted(tmp_path: Path) -> None:
+def test_a_connection_whose_tls_ends_after_close_is_not_adopted(home: Path) -> None:
     """A connection accepted while the network closes is hung up on, not made a link."""
-    base = free_block(2)
-    home = init_network(
-        tmp_path, validators=1, orgs=1, suite="sm", base_api_port=base, base_p2p_port=base + 1
-    )[0].home
 
     async def scenario() -> None:
         network = _network(home)
@@ -93,9 +103,4 @@ def test_a_connection_whose_tls_ends_after_close_is_not_adopted(tmp_path: Path) 
         with contextlib.suppress(ConnectionError, ssl.SSLError):
             await writer.wait_closed()
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ResourceWarning)
-        asyncio.run(scenario())
-        gc.collect()
-    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
-    assert leaks == [], [str(w.message) for w in leaks]
+    _run_without_leaks(scenario())
