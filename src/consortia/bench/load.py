@@ -128,7 +128,7 @@ class LoadConfig:
     """Sender accounts (split between the kinds by weight)."""
     batch: int = 200
     """Most transactions sent in one request."""
-    window: int = 8_000
+    window: int = 2_000
     """Closed loop: most acknowledged transactions not yet committed."""
     drain_s: float = 60.0
     """Most seconds to wait for acknowledged transactions to commit after sending."""
@@ -310,7 +310,16 @@ async def _post_guarded(
 
 
 class _Listener:
-    """Commits from one node's event stream; rejoins when dropped and reads missed blocks."""
+    """Commits from one node's event stream; rejoins when dropped and reads missed blocks.
+
+    A node drops a subscriber whose queue (1,024 events) fills: a block of more
+    than 1,023 transactions always does, and the block's own event may be the
+    one discarded to make room for the ``lagged`` notice. So on rejoining, and
+    at the end, every height not streamed in full is read over REST; a
+    transaction first seen that way commits at its block's event time, or at
+    the first streamed transaction of that block, or (only when neither
+    arrived) at the time of reading, which is then marked as an estimate.
+    """
 
     def __init__(self, api: str, obs: Observations, client: httpx.AsyncClient) -> None:
         self._api = api
@@ -320,13 +329,14 @@ class _Listener:
         self._block_time: dict[int, float] = {}
         self._expected: dict[int, int] = {}
         self._seen: dict[int, int] = {}
-        self._last_height = 0
-        self._gap_from: int | None = None
+        self._verified = 0
+        """Every height up to this one was streamed in full or read back."""
+        self._rejoined = False
         self._backfills: set[asyncio.Task[None]] = set()
 
     async def run(self, height: int, ready: asyncio.Event) -> None:
         """Listen until cancelled; ``ready`` is set once the first subscription is open."""
-        self._last_height = height
+        self._verified = height
         while True:
             try:
                 async with websockets.connect(self._url, max_size=None) as ws:
@@ -337,58 +347,69 @@ class _Listener:
                             self._on_block(event)
                         elif event["type"] == "tx":
                             self._on_tx(event)
-            except (websockets.ConnectionClosed, OSError):
+            except (websockets.ConnectionClosed, websockets.InvalidHandshake, OSError):
                 await asyncio.sleep(0.05)
             if ready.is_set():
                 self._obs.ws_reconnects += 1
-                if self._gap_from is None:
-                    self._gap_from = self._last_height
+                self._rejoined = True
+
+    def _complete(self, height: int) -> bool:
+        return height in self._expected and self._seen.get(height, 0) >= self._expected[height]
+
+    def _unverified(self, top: int) -> range:
+        while self._verified < top and self._complete(self._verified + 1):
+            self._verified += 1
+        return range(self._verified + 1, top + 1)
 
     def _on_block(self, event: dict[str, Any]) -> None:
         now = time.perf_counter()
         height = int(event["height"])
-        if self._gap_from is not None:
-            self._backfill(range(self._gap_from, height))
-            self._gap_from = None
         self._block_time[height] = now
         self._expected[height] = int(event["tx_count"])
-        self._last_height = max(self._last_height, height)
+        if self._rejoined:
+            self._rejoined = False
+            self._backfill(self._unverified(height - 1))
         self._obs.blocks.append((now, height, int(event["tx_count"])))
 
     def _on_tx(self, event: dict[str, Any]) -> None:
         height = int(event["height"])
         self._seen[height] = self._seen.get(height, 0) + 1
-        at = self._block_time.get(height, time.perf_counter())
+        at = self._block_time.setdefault(height, time.perf_counter())
         self._obs.commit(bytes.fromhex(event["tx_id"].removeprefix("0x")), at, event["status"])
 
     def _backfill(self, heights: range) -> None:
-        task = asyncio.create_task(self._read_blocks(heights))
-        self._backfills.add(task)
-        task.add_done_callback(self._backfills.discard)
+        if heights:
+            self._backfills.add(asyncio.create_task(self._read_blocks(heights)))
 
     async def _read_blocks(self, heights: range) -> None:
         for height in heights:
-            if height < 1 or self._seen.get(height, 0) >= self._expected.get(height, 1):
+            if self._complete(height):
                 continue
-            response = await self._client.get(f"{self._api}/v1/blocks/{height}", timeout=30)
-            if response.status_code == 404:
-                continue
-            response.raise_for_status()
+            for attempt in range(5):
+                try:
+                    response = await self._client.get(f"{self._api}/v1/blocks/{height}", timeout=30)
+                    response.raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(1.0)
             known = self._block_time.get(height)
             at = time.perf_counter() if known is None else known
-            for text in response.json()["transactions"]:
+            transactions = response.json()["transactions"]
+            for text in transactions:
                 identifier = bytes.fromhex(text.removeprefix("0x"))
                 self._obs.commit(identifier, at, None, estimated=known is None)
+            self._expected[height] = self._seen[height] = len(transactions)
 
     async def flush(self) -> None:
-        """Read blocks still missed since the stream last dropped us, and wait for all reads."""
-        if self._gap_from is not None:
-            response = await self._client.get(f"{self._api}/v1/status", timeout=10)
-            top = int(response.json()["height"])
-            self._backfill(range(self._gap_from, top + 1))
-            self._gap_from = None
+        """Read every block not streamed in full, and wait for all reads (raising their errors)."""
+        response = await self._client.get(f"{self._api}/v1/status", timeout=30)
+        self._backfill(self._unverified(int(response.json()["height"])))
         while self._backfills:
-            await asyncio.gather(*list(self._backfills))
+            done = list(self._backfills)
+            self._backfills.clear()
+            await asyncio.gather(*done)
 
 
 class _Sampler:
@@ -714,7 +735,7 @@ class _Run:
         async with limit:
             try:
                 response = await self.client.get(
-                    f"{self.apis[node]}/v1/transactions/{identifier.hex()}", timeout=30
+                    f"{self.apis[node]}/v1/transactions/{identifier.hex()}", timeout=10
                 )
             except httpx.HTTPError:
                 return "unchecked"

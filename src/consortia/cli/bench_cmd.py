@@ -235,7 +235,7 @@ def bench_run(
     ] = None,
     senders: Annotated[int, typer.Option(help="Sender accounts.")] = 200,
     batch: Annotated[int, typer.Option(help="Most transactions per request.")] = 200,
-    window: Annotated[int, typer.Option(help="Closed loop: most transactions in flight.")] = 8_000,
+    window: Annotated[int, typer.Option(help="Closed loop: most transactions in flight.")] = 2_000,
     drain: Annotated[
         float, typer.Option(help="Most seconds to wait for commits after the load.")
     ] = 60.0,
