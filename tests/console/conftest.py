@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from tests.support.ports import free_block
 
 from consortia.console import STATIC_DIR, VENDOR_FILES
@@ -43,8 +50,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
     for lang in ("en", "zh")
 }
 """The console's message catalogues, by language."""
-LAPTOP = {"width": 1280, "height": 800}
-TABLET = {"width": 768, "height": 1024}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+TABLET: ViewportSize = {"width": 768, "height": 1024}
 
 
 class ThreadNode:
