@@ -129,9 +129,8 @@ function checkCommitProof(chainId, hash, set, id, proof) {
   if (num(last.round) !== num(last.justify.round) + 1 || num(last.justify.round) === 0) {
     throw new Error("commit proof does not end in two consecutive rounds");
   }
-  for (const qc of [last.justify, proof.qc]) {
-    const check = checkQc(chainId, set, qc);
-    if (!check.ok) throw new Error(`commit proof certificate: ${check.reason}`);
-  }
-  return checkQc(chainId, set, proof.qc);
+  const checks = [last.justify, proof.qc].map((qc) => checkQc(chainId, set, qc));
+  const failed = checks.find((check) => !check.ok);
+  if (failed) throw new Error(`commit proof certificate: ${failed.reason}`);
+  return checks[1];
 }

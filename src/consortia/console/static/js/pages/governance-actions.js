@@ -55,8 +55,12 @@ const hexAddress = (key) => `0x${toHex(key.address)}`;
 
 // --- sending -------------------------------------------------------------------------
 
-/** Sign `module.method(args)` with the held key and send it; resolves to an outcome for <Outcome>. */
-async function send(key, method, args) {
+/**
+ * Sign `governance.method(argsAt(status))` with the held key and send it; resolves
+ * to an outcome for <Outcome>. `argsAt` builds the arguments from the node's status
+ * (a deadline is relative to its height) and may throw InputError.
+ */
+async function send(key, method, argsAt) {
   try {
     const [status, account] = await Promise.all([getJson("v1/status"), getJson(`v1/accounts/${hexAddress(key)}`)]);
     const raw = signedTransaction(key, {
@@ -64,7 +68,7 @@ async function send(key, method, args) {
       nonce: account.nonce,
       module: "governance",
       method,
-      args,
+      args: argsAt(status),
       expiryHeight: status.height + DEFAULT_EXPIRY_BLOCKS,
     });
     const { status: code, body } = await postJson(`v1/transactions?wait=${WAIT_S}`, { tx: `0x${toHex(raw)}` }, {
@@ -234,13 +238,8 @@ export function ProposeForm() {
   const submit = async (event) => {
     event.preventDefault();
     setOutcome({ phase: "sending" });
-    try {
-      const status = await getJson("v1/status");
-      const args = proposeArgs(kind, fields, status.height + Number(blocks || DEFAULT_DEADLINE_BLOCKS));
-      setOutcome(await send(key, "propose", args));
-    } catch (error) {
-      setOutcome(error instanceof InputError ? { phase: "invalid", k: error.k } : { phase: "unreachable" });
-    }
+    const deadline = (status) => status.height + Number(blocks || DEFAULT_DEADLINE_BLOCKS);
+    setOutcome(await send(key, "propose", (status) => proposeArgs(kind, fields, deadline(status))));
   };
   return html`
     <section aria-labelledby="propose-heading" id="propose">
@@ -282,7 +281,7 @@ export function VoteForm({ id }) {
   const [outcome, setOutcome] = useState(null);
   const vote = async (choice) => {
     setOutcome({ phase: "sending" });
-    setOutcome(await send(key, "vote", voteArgs(id, choice)));
+    setOutcome(await send(key, "vote", () => voteArgs(id, choice)));
   };
   return html`
     <section aria-labelledby="vote-heading" id="vote">
