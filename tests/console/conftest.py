@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's, driven by Playwright) and a restartable in-process node.
+"""Headless Chromium (Debian's, driven by Playwright) and the console tests' shared helpers.
 
 Playwright is launched on ``/usr/bin/chromium`` (``make setup`` installs it through
 scripts/setup-system.sh); ``playwright install`` is never used. Screenshots go to
@@ -7,17 +7,13 @@ scripts/setup-system.sh); ``playwright install`` is never used. Screenshots go t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -27,13 +23,10 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from tests.support.ports import free_block
+from tests.support.node import ThreadNode
 
 from consortia.console import STATIC_DIR, VENDOR_FILES
-from consortia.crypto import PrivateKey
 from consortia.execution.policy import ChainPolicy
-from consortia.node.assembly import Node
-from consortia.node.init import init_network
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -52,80 +45,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
 """The console's message catalogues, by language."""
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 TABLET: ViewportSize = {"width": 768, "height": 1024}
-
-
-class ThreadNode:
-    """A one-validator network whose node runs on a background thread and can be restarted.
-
-    ``stop()`` cancels the node (API, consensus, store closed); ``start()`` opens
-    the same home again, so the API comes back on the same port with the same chain.
-    """
-
-    def __init__(self, root: Path, policy: ChainPolicy | None = None, suite: str = "sm") -> None:
-        base = free_block(2)
-        entry = init_network(
-            root,
-            validators=1,
-            orgs=1,
-            suite=suite,
-            base_api_port=base,
-            base_p2p_port=base + 1,
-            policy=policy,
-        )[0]
-        self.root = root
-        self.home = entry.home
-        self.url = entry.api
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def key(self, name: str) -> PrivateKey:
-        """A key ``init_network`` wrote: ``alice``, ``bob``, or an admin such as ``org1-admin``."""
-        return PrivateKey.from_pem((self.root / "keys" / f"{name}.pem").read_bytes())
-
-    def status(self) -> dict[str, Any]:
-        """``GET /v1/status``."""
-        body = httpx.get(f"{self.url}/v1/status", timeout=2).json()
-        assert isinstance(body, dict)
-        return body
-
-    def start(self, timeout_s: float = 20.0) -> None:
-        """Open the node's home and serve until :meth:`stop`; returns once the API answers."""
-        assert self._thread is None, "already running"
-        node = Node.open(self.home)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            self._task = loop.create_task(node.run(serve_api=True))
-            ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._task)
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="console-node", daemon=True)
-        self._thread.start()
-        ready.wait(timeout_s)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/v1/status", timeout=1).status_code == 200:
-                    return
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("in-process node did not start serving")
-            time.sleep(0.02)
-
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """Cancel the node and wait for its thread (idempotent)."""
-        if self._thread is None:
-            return
-        assert self._loop is not None and self._task is not None
-        self._loop.call_soon_threadsafe(self._task.cancel)
-        self._thread.join(timeout_s)
-        assert not self._thread.is_alive(), "node thread did not stop"
-        self._thread = self._loop = self._task = None
 
 
 @contextlib.contextmanager

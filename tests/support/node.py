@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tests.support.ports import free_block
@@ -37,54 +38,94 @@ class InProcessNode:
         return PrivateKey.from_pem((self.root / "keys" / f"{name}.pem").read_bytes())
 
 
+class ThreadNode:
+    """A one-validator network whose node runs on a background thread and can be restarted.
+
+    ``stop()`` cancels the node (API, consensus, store closed); ``start()`` opens
+    the same home again, so the API comes back on the same port with the same chain.
+    """
+
+    def __init__(self, root: Path, policy: ChainPolicy | None = None, suite: str = "sm") -> None:
+        base = free_block(2)
+        entry = init_network(
+            root,
+            validators=1,
+            orgs=1,
+            suite=suite,
+            base_api_port=base,
+            base_p2p_port=base + 1,
+            policy=policy,
+        )[0]
+        self.root = root
+        self.home = entry.home
+        self.url = entry.api
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.node: Node | None = None
+        """The running node (None while stopped)."""
+
+    def key(self, name: str) -> PrivateKey:
+        """A key ``init_network`` wrote: ``alice``, ``bob``, or an admin such as ``org1-admin``."""
+        return PrivateKey.from_pem((self.root / "keys" / f"{name}.pem").read_bytes())
+
+    def status(self) -> dict[str, Any]:
+        """``GET /v1/status``."""
+        body = httpx.get(f"{self.url}/v1/status", timeout=2).json()
+        assert isinstance(body, dict)
+        return body
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Open the node's home and serve until :meth:`stop`; returns once the API answers."""
+        assert self._thread is None, "already running"
+        node = self.node = Node.open(self.home)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._task = loop.create_task(node.run(serve_api=True))
+            ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="node", daemon=True)
+        self._thread.start()
+        ready.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/v1/status", timeout=1).status_code == 200:
+                    return
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("in-process node did not start serving")
+            time.sleep(0.02)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Cancel the node and wait for its thread (idempotent)."""
+        if self._thread is None:
+            return
+        assert self._loop is not None and self._task is not None
+        self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout_s)
+        assert not self._thread.is_alive(), "node thread did not stop"
+        self._thread = self._loop = self._task = self.node = None
+
+
 @contextlib.contextmanager
 def node_in_thread(
     root: Path, *, suite: str = "sm", timeout_s: float = 20.0, policy: ChainPolicy | None = None
 ) -> Iterator[InProcessNode]:
     """Initialise a one-validator network in ``root`` and run it until the block exits."""
-    base = free_block(2)
-    entries = init_network(
-        root,
-        validators=1,
-        orgs=1,
-        suite=suite,
-        base_api_port=base,
-        base_p2p_port=base + 1,
-        policy=policy,
-    )
-    node = Node.open(entries[0].home)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    task_box: list[asyncio.Task[None]] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        task = loop.create_task(node.run(serve_api=True))
-        task_box.append(task)
-        ready.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task)
-        loop.close()
-
-    thread = threading.Thread(target=run, name="node", daemon=True)
-    thread.start()
-    ready.wait(timeout_s)
-    url = entries[0].api
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/status", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("in-process node did not start serving")
-        time.sleep(0.02)
+    running = ThreadNode(root, policy, suite)
+    running.start(timeout_s)
     try:
-        yield InProcessNode(root=root, url=url, node=node, suite=suite)
+        assert running.node is not None
+        yield InProcessNode(root=root, url=running.url, node=running.node, suite=suite)
     finally:
-        loop.call_soon_threadsafe(task_box[0].cancel)
-        thread.join(timeout_s)
+        running.stop(timeout_s)
 
 
 def signed_tx(
