@@ -224,3 +224,19 @@ def test_keys_are_immutable_hashable_and_secret_free_in_repr() -> None:
     with pytest.raises(AttributeError):
         key.public_key()._point = b""  # type: ignore[misc]
     assert len({key.public_key(), PublicKey.from_pem(key.public_key().to_pem())}) == 1
+
+
+@pytest.mark.parametrize("key_type", ALL_TYPES)
+def test_parsing_the_same_bytes_again_gives_the_same_key(key_type: KeyType) -> None:
+    """Parsed keys are shared, so a sender's backend object and ZA are built once."""
+    public = PrivateKey.generate(key_type).public_key()
+    uncompressed = PublicKey.from_bytes(key_type, public.to_bytes())
+    assert PublicKey.from_bytes(key_type, bytearray(public.to_bytes())) is uncompressed
+    assert uncompressed == public
+    x, y = public.to_bytes()[1:33], public.to_bytes()[33:]
+    compressed = bytes([2 + (y[-1] & 1)]) + x
+    assert PublicKey.from_bytes(key_type, compressed) == uncompressed
+    bad = b"\x04" + bytes(64)
+    for _ in range(2):  # a failure is not remembered as a key
+        with pytest.raises(InvalidKey):
+            PublicKey.from_bytes(key_type, bad)

@@ -8,12 +8,16 @@ Signatures are DER ``SEQUENCE { r, s }``:
 
 Verification checks the encoding first (strict DER, no trailing bytes, 1 <= r, s < n, and
 low s for secp256k1) and only then calls a backend; it returns ``False`` and never raises on
-a bad signature. Parsed backend objects and ZA values are cached on the key objects.
+a bad signature. Parsed backend objects and ZA values are cached on the key objects, and
+:meth:`PublicKey.from_bytes` returns the same object for the same bytes while they are among
+the most recently parsed, so a sender's key is parsed, loaded into the backend and given its
+ZA once, not once per transaction.
 """
 
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from consortia.crypto import _der, _pem
@@ -32,6 +36,8 @@ from consortia.crypto.key_type import DEFAULT_SM2_ID, KeyType
 __all__ = ["PrivateKey", "PublicKey"]
 
 _ZA_CACHE_MAX = 8
+_PARSED_KEYS_MAX = 32_768
+"""Most recently parsed public keys kept (each holds its backend object, ~1 KiB)."""
 
 
 def _key_type(value: str) -> KeyType:
@@ -75,9 +81,7 @@ class PublicKey:
             InvalidKey: wrong length or prefix, or not a point on the curve.
             UnsupportedAlgorithm: unknown key type.
         """
-        curve = CURVES[_key_type(key_type)]
-        x, y = curve.decode_point(bytes(data))
-        return cls(curve.key_type, b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big"))
+        return _parse_public(_key_type(key_type), bytes(data))
 
     @classmethod
     def from_pem(cls, data: bytes) -> PublicKey:
@@ -165,6 +169,14 @@ class PublicKey:
 
     def __repr__(self) -> str:
         return f"PublicKey({self._key_type.value}, {self._point.hex()})"
+
+
+@lru_cache(maxsize=_PARSED_KEYS_MAX)
+def _parse_public(key_type: KeyType, data: bytes) -> PublicKey:
+    """The validated key for a SEC1 encoding (shared: keys are immutable, thread-safe to use)."""
+    curve = CURVES[key_type]
+    x, y = curve.decode_point(data)
+    return PublicKey(curve.key_type, b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big"))
 
 
 class PrivateKey:
