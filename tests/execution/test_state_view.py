@@ -8,13 +8,14 @@ from pathlib import Path
 import lmdb
 import pytest
 
+from consortia.codec import encode
 from consortia.crypto import sm3
 from consortia.execution import gas
 from consortia.execution.errors import OutOfGas
 from consortia.execution.gas import GasMeter
 from consortia.execution.state_view import StateView
 from consortia.modules.assets.types import Balance
-from consortia.state import StateTree
+from consortia.state import StateTree, VersionNotFound
 
 from .chain import open_env
 
@@ -164,3 +165,26 @@ def test_meter_charges_reads_writes_and_deletes(env: lmdb.Environment, tree: Sta
             view.set(b"k", b"x")
         view.meter = None
         view.set(b"free", b"no meter, no charge")
+
+
+def test_a_missing_version_is_refused_when_the_view_opens(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin() as txn, pytest.raises(VersionNotFound):
+        StateView(tree, txn, 5)
+
+
+def test_a_decoded_struct_is_reused_until_its_bytes_change(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin(write=True) as txn:
+        tree.apply(txn, 1, {b"bal": encode(Balance(amount=7))})
+    with env.begin() as txn:
+        view = StateView(tree, txn, 1)
+        first = view.get_struct(b"bal", Balance)
+        assert first == Balance(amount=7) and view.get_struct(b"bal", Balance) is first
+        view.checkpoint()
+        view.put_struct(b"bal", Balance(amount=8))
+        assert view.get_struct(b"bal", Balance) == Balance(amount=8)
+        view.rollback()
+        assert view.get_struct(b"bal", Balance) == Balance(amount=7)

@@ -4,6 +4,12 @@ Reads see the block's own writes first, then the authenticated tree at the
 previous version. Each transaction runs inside a checkpoint; a failure rolls
 back its writes only. At the end of the block :meth:`StateView.changes` is
 the update set the tree applies as the next version.
+
+The tree at the previous version never changes while the view lives, so
+values read from it are kept for the block, and a struct decoded from
+bytes that have not changed since is returned again (structs are
+immutable): a block of transfers reads the same sender, asset and
+permission entries many times.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from consortia.codec import decode, encode
+from consortia.codec import Canonical, decode, encode
 from consortia.execution import gas
 from consortia.execution.gas import GasMeter
 from consortia.state import StateTree
@@ -28,6 +34,9 @@ class StateView:
         self._tree = tree
         self._txn = txn
         self._version = version
+        self._read = None if version is None else tree.reader(txn, version)
+        self._read_cache: dict[bytes, bytes | None] = {}
+        self._decoded: dict[bytes, tuple[bytes, type, Any]] = {}
         self._block: dict[bytes, bytes | None] = {}
         self._layers: list[dict[bytes, bytes | None]] = []
         self.meter: GasMeter | None = None
@@ -55,14 +64,27 @@ class StateView:
                 return layer[key]
         if key in self._block:
             return self._block[key]
-        if self._version is None:
+        if self._read is None:
             return None
-        return self._tree.get(self._txn, key, self._version)
+        try:
+            return self._read_cache[key]
+        except KeyError:
+            value = self._read_cache[key] = self._read(key)
+            return value
 
     def get_struct(self, key: bytes, type_: type[T]) -> T | None:
         """Decode the value at ``key`` as ``type_`` (None if absent)."""
         raw = self.get(key)
-        return None if raw is None else decode(raw, type_)
+        if raw is None:
+            return None
+        cached = self._decoded.get(key)
+        if cached is not None and cached[0] is raw and cached[1] is type_:
+            value: T = cached[2]
+            return value
+        value = decode(raw, type_)
+        if isinstance(type_, type) and issubclass(type_, Canonical):
+            self._decoded[key] = (raw, type_, value)
+        return value
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Keys with ``prefix`` and their current values, in key order."""

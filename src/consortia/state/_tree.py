@@ -22,7 +22,7 @@ transactions.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeAlias
 
 import lmdb
@@ -447,6 +447,24 @@ class StateTree:
         resolved = self._resolve(txn, version)
         if resolved is None:
             return None
+        return self._read(txn, key, resolved)
+
+    def reader(self, txn: lmdb.Transaction, version: int) -> Callable[[bytes], bytes | None]:
+        """``get`` at ``version`` with the version checked once, for a block's many reads.
+
+        Raises:
+            VersionNotFound: ``version`` was never written or has been pruned.
+        """
+        resolved = self._resolve(txn, version)
+        assert resolved is not None, "an explicit version resolves to itself"
+
+        def read(key: bytes) -> bytes | None:
+            _check_key(key)
+            return self._read(txn, key, resolved)
+
+        return read
+
+    def _read(self, txn: lmdb.Transaction, key: bytes, resolved: int) -> bytes | None:
         current = _get(txn, _KEY_PREFIX + key, self._keys)
         if current is None:
             return None

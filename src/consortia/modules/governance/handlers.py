@@ -46,6 +46,7 @@ from consortia.modules.governance.types import (
     Committee,
     Counter,
     HistoryEntry,
+    Permission,
     Permissions,
     Proposal,
     Propose,
@@ -260,6 +261,17 @@ MODULE = GovernanceModule()
 class GovernancePermissions:
     """The executor's permission pre-check over the table at ``governance/permissions``."""
 
+    def __init__(self) -> None:
+        self._indexed: tuple[Permissions, dict[tuple[str, str], Permission]] | None = None
+
+    def _index(self, table: Permissions) -> dict[tuple[str, str], Permission]:
+        """The table's rules by (module, method), rebuilt only when the table object changes
+        (a state view hands back the same decoded table while its bytes are unchanged)."""
+        indexed = self._indexed
+        if indexed is None or indexed[0] is not table:
+            indexed = self._indexed = (table, {(r.module, r.method): r for r in table.rules})
+        return indexed[1]
+
     def check(self, state: StateView, sender: bytes, module: str, method: str) -> None:
         """Return if a rule for ``module.method`` admits one of the sender's roles.
 
@@ -273,7 +285,7 @@ class GovernancePermissions:
         table = state.get_struct(PERMISSIONS_KEY, Permissions)
         if table is None:
             return
-        rules = {(r.module, r.method): r for r in table.rules}
+        rules = self._index(table)
         rule = rules.get((module, method)) or rules.get((module, ANY))
         if rule is None:
             raise PermissionDenied(f"no permission rule allows {module}.{method}")
