@@ -229,3 +229,28 @@ def test_a_batch_carries_a_run_of_nonces_and_limits_apply_within_it() -> None:
         "TX_DUPLICATE",
     ]
     assert len(mempool) == 3
+
+
+def test_screen_refuses_cheaply_and_admits_nothing() -> None:
+    mempool = pool(max_txs=1)
+    add(mempool, transfer(ALICE, 0))
+    forged = msgspec.structs.replace(transfer(BOB, 0), signature=BOB.sign(b"other"))
+    fresh = transfer(CAROL, 0)
+    items = [(t, len(encode(t))) for t in (transfer(ALICE, 0), forged, fresh)]
+    # A full pool refuses before any signature is looked at: the forgery is MEMPOOL_FULL.
+    assert [code(r) for r in mempool.screen(items, HEIGHT, Nonces())] == [
+        "TX_DUPLICATE",
+        "MEMPOOL_FULL",
+        "MEMPOOL_FULL",
+    ]
+    roomy = pool()
+    assert roomy.screen(items, HEIGHT, Nonces()) == [None, None, None]
+    assert len(roomy) == 0
+
+
+def test_an_item_not_verified_earlier_is_verified_at_admission() -> None:
+    good = transfer(ALICE, 0)
+    forged = msgspec.structs.replace(transfer(BOB, 0), signature=BOB.sign(b"other"))
+    items = [(t, len(encode(t))) for t in (good, forged)]
+    results = pool().add_many(items, HEIGHT, Nonces(), verified=[None, None])
+    assert [code(r) for r in results] == ["OK", "TX_BAD_SIGNATURE"]

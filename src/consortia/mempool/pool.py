@@ -10,6 +10,7 @@ nonces starting at the sender's next nonce, so a block never holds a gap.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -106,6 +107,12 @@ class Mempool:
         self._by_id: dict[bytes, PooledTx] = {}
         self._senders: OrderedDict[bytes, _Sender] = OrderedDict()
         self._buckets: dict[bytes, _Bucket] = {}
+        self._buckets_swept = clock()
+        self._expiring: dict[int, dict[bytes, PooledTx]] = {}
+        """Pooled transactions by expiry height, so eviction touches only the expired (an
+        emptied height stays until it passes: at most one per height in the expiry window)."""
+        self._expiry_heights: list[int] = []
+        """Min-heap of the keys of ``_expiring``."""
         self._bytes = 0
         self._seq = 0
 
@@ -196,41 +203,56 @@ class Mempool:
             )
         bucket.tokens -= 1.0
 
+    def screen(
+        self, txs: Sequence[tuple[Transaction, int]], height: int, next_nonce: NonceLookup
+    ) -> list[ExecutionError | None]:
+        """The cheap checks of ``(tx, encoded_size)`` items, without admitting any: per item
+        the rejection, or None if it is worth verifying its signature.
+
+        Run before verification so that a full pool, a duplicate or a stale nonce
+        costs no signature check (under overload most submissions are refused).
+        """
+        outcomes: list[ExecutionError | None] = []
+        for tx, size in txs:
+            try:
+                self.check(tx, size, height, next_nonce)
+                if tx.key_type != ETH_KEY_TYPE:
+                    PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+            except ExecutionError as exc:
+                outcomes.append(exc)
+                continue
+            except (CryptoError, ValueError) as exc:
+                outcomes.append(BadSignature(f"invalid {tx.key_type} public key: {exc}"))
+                continue
+            outcomes.append(None)
+        return outcomes
+
     def add_many(
         self,
         txs: Sequence[tuple[Transaction, int]],
         height: int,
         next_nonce: NonceLookup,
         *,
-        verified: Sequence[bool] | None = None,
+        verified: Sequence[bool | None] | None = None,
     ) -> list[bytes | ExecutionError]:
         """Admit ``(tx, encoded_size)`` items; per item its id or the rejection.
 
         Signatures of the items passing the cheap checks are verified together
-        in parallel, unless ``verified`` gives the outcome of an earlier check
-        of every item (done off the event loop by :func:`verify_signatures`).
-        Items are admitted in order, so a batch may carry a run of nonces from
-        one sender.
+        in parallel, except where ``verified`` gives the outcome of an earlier
+        check (done off the event loop by :func:`verify_signatures`; None for an
+        item not checked then). Items are admitted in order, so a batch may carry
+        a run of nonces from one sender.
         """
         results: list[bytes | ExecutionError] = []
         candidates: list[tuple[int, Transaction]] = []
-        for i, (tx, size) in enumerate(txs):
-            try:
-                self.check(tx, size, height, next_nonce)
-                if tx.key_type != ETH_KEY_TYPE:
-                    PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
-            except ExecutionError as exc:
-                results.append(exc)
-                continue
-            except (CryptoError, ValueError) as exc:
-                results.append(BadSignature(f"invalid {tx.key_type} public key: {exc}"))
-                continue
-            results.append(b"")
-            candidates.append((i, tx))
-        if verified is None:
-            verdicts = verify_signatures([tx for _, tx in candidates])
-        else:
-            verdicts = [verified[i] for i, _ in candidates]
+        for i, outcome in enumerate(self.screen(txs, height, next_nonce)):
+            results.append(b"" if outcome is None else outcome)
+            if outcome is None:
+                candidates.append((i, txs[i][0]))
+        known = [None] * len(txs) if verified is None else verified
+        unchecked = [tx for i, tx in candidates if known[i] is None]
+        late = iter(verify_signatures(unchecked))
+        verdicts = [next(late) if known[i] is None else known[i] for i, _ in candidates]
         for (i, tx), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")
@@ -255,6 +277,12 @@ class Mempool:
             sender = self._senders[tx.body.sender] = _Sender()
         sender.by_nonce[tx.body.nonce] = pooled
         self._bytes += size
+        expiry = tx.body.expiry_height
+        bucket = self._expiring.get(expiry)
+        if bucket is None:
+            bucket = self._expiring[expiry] = {}
+            heapq.heappush(self._expiry_heights, expiry)
+        bucket[identifier] = pooled
 
     # ------------------------------------------------------------ selection
 
@@ -327,23 +355,33 @@ class Mempool:
     def evict_expired(self, height: int) -> int:
         """Drop transactions whose expiry height has passed; returns how many.
 
-        Also forgets rate buckets of idle senders, so they cannot grow without bound.
+        Costs the number of expired transactions, not the pool's size. Also
+        forgets rate buckets of idle senders (at most once per idle period), so
+        they cannot grow without bound.
         """
         now = self._clock()
         idle = self.config.burst_per_sender / self.config.rate_per_sender
-        self._buckets = {a: b for a, b in self._buckets.items() if now - b.stamp < idle}
-        expired = [p for p in self._by_id.values() if p.tx.body.expiry_height <= height]
-        for pooled in expired:
-            sender = self._senders[pooled.tx.body.sender]
-            del sender.by_nonce[pooled.tx.body.nonce]
-            if not sender.by_nonce:
-                del self._senders[pooled.tx.body.sender]
-            self._drop(pooled)
-        return len(expired)
+        if now - self._buckets_swept >= idle:
+            self._buckets_swept = now
+            self._buckets = {a: b for a, b in self._buckets.items() if now - b.stamp < idle}
+        evicted = 0
+        heights = self._expiry_heights
+        while heights and heights[0] <= height:
+            for pooled in list(self._expiring.pop(heapq.heappop(heights)).values()):
+                sender = self._senders[pooled.tx.body.sender]
+                del sender.by_nonce[pooled.tx.body.nonce]
+                if not sender.by_nonce:
+                    del self._senders[pooled.tx.body.sender]
+                self._drop(pooled)
+                evicted += 1
+        return evicted
 
     def _drop(self, pooled: PooledTx) -> None:
         del self._by_id[pooled.tx_id]
         self._bytes -= pooled.size
+        bucket = self._expiring.get(pooled.tx.body.expiry_height)
+        if bucket is not None:  # None while evict_expired empties that height
+            bucket.pop(pooled.tx_id, None)
 
 
 def verify_signatures(txs: Sequence[Transaction]) -> list[bool]:

@@ -82,11 +82,17 @@ class NodeService:
             except CodecError as exc:
                 results.append(exc)
         parsed = self._permitted(parsed, results)
-        transactions = [tx for _, tx in parsed]
-        verdicts = await asyncio.to_thread(verify_signatures, transactions)
+        sized = [(tx, len(raws[i])) for i, tx in parsed]
+        with self.reader.begin() as txn:
+            screened = self.mempool.screen(
+                sized, self.reader.height(), self.reader.nonce_lookup(txn)
+            )
+        worth = [tx for (tx, _), refusal in zip(sized, screened, strict=True) if refusal is None]
+        checked = iter(await asyncio.to_thread(verify_signatures, worth))
+        verdicts = [None if refusal is not None else next(checked) for refusal in screened]
         with self.reader.begin() as txn:
             admitted = self.mempool.add_many(
-                [(tx, len(raws[i])) for i, tx in parsed],
+                sized,
                 self.reader.height(),
                 self.reader.nonce_lookup(txn),
                 verified=verdicts,
