@@ -110,3 +110,39 @@ async def test_events_stream_blocks_and_transactions(live: InProcessNode) -> Non
     assert blocks and blocks[0]["id"].startswith("0x")
     assert seen[-1]["status"] == "OK"
     assert seen[-1]["events"][0]["name"] == "created"
+
+
+async def test_a_block_of_more_than_1024_transactions_keeps_its_subscriber(
+    live: InProcessNode,
+) -> None:
+    """A block's events travel as one batch: a large block does not drop a reader."""
+    keys = [PrivateKey.generate(KeyType.SM2) for _ in range(60)]
+    raws = [
+        signed_tx(
+            key, n, "assets", "create", Create(f"BIG{k}N{n}", "b", 0, SupplyRule.UNLIMITED, 0)
+        )
+        for k, key in enumerate(keys)
+        for n in range(25)
+    ]
+    ws_url = live.url.replace("http://", "ws://") + "/v1/events"
+    seen: list[dict[str, Any]] = []
+    async with connect(ws_url) as ws, httpx.AsyncClient(timeout=60) as client:
+        response = await client.post(
+            f"{live.url}/v1/transactions/batch", json={"txs": [r.hex() for r in raws]}
+        )
+        ids = {r["tx_id"] for r in response.json()["results"] if r.get("tx_id")}
+        assert len(ids) == len(raws) == 1_500
+
+        async def until_all() -> None:
+            waiting = set(ids)
+            async for frame in ws:
+                event = json.loads(frame)
+                seen.append(event)
+                assert event["type"] != "lagged"
+                if event["type"] == "tx":
+                    waiting.discard(event["tx_id"])
+                if not waiting:
+                    return
+
+        await asyncio.wait_for(until_all(), 60)
+    assert max(e["tx_count"] for e in seen if e["type"] == "block") > 1_024

@@ -14,11 +14,10 @@ from typing import Any, Final
 import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from consortia.node.events import Event
+from consortia.node.events import LAGGED, Event
 from consortia.node.service import NodeService
 
 _HEX_FIELDS: Final = ("id", "tx_id", "state_root")
-_CLOSED: Final[Event] = {"type": "closed"}
 TRY_AGAIN_LATER: Final = 1013
 
 
@@ -45,23 +44,18 @@ def router(service: NodeService) -> APIRouter:
     @api.websocket("/v1/events")
     async def events(ws: WebSocket) -> None:
         await ws.accept()
-        async with service.events.subscribe() as queue:
+        async with service.events.subscribe() as subscription:
             receiver = asyncio.create_task(_until_disconnect(ws))
-
-            def wake(_: object) -> None:
-                if not queue.full():
-                    queue.put_nowait(_CLOSED)
-
-            receiver.add_done_callback(wake)
+            receiver.add_done_callback(lambda _: subscription.wake())
             try:
                 while not receiver.done():
-                    event = await queue.get()
-                    if event is _CLOSED or receiver.done():
-                        break
-                    await ws.send_text(msgspec.json.encode(wire_event(event)).decode())
-                    if event.get("type") == "lagged":
-                        await ws.close(TRY_AGAIN_LATER)
-                        break
+                    for event in await subscription.get():
+                        if receiver.done():
+                            break
+                        await ws.send_text(msgspec.json.encode(wire_event(event)).decode())
+                        if event is LAGGED:
+                            await ws.close(TRY_AGAIN_LATER)
+                            return
             except (WebSocketDisconnect, RuntimeError):
                 pass  # client went away mid-send
             finally:

@@ -44,6 +44,7 @@ from consortia.ledger.types import (
     ethereum_hash,
     tx_id,
 )
+from consortia.node.events import LAGGED
 from consortia.node.service import NodeService
 
 log = logging.getLogger(__name__)
@@ -639,23 +640,23 @@ def router(service: NodeService) -> APIRouter:
     async def json_rpc_socket(socket: WebSocket) -> None:
         await socket.accept()
         subscriptions = Subscriptions(rpc)
-        async with service.events.subscribe() as queue:
+        async with service.events.subscribe() as subscription:
             receive: asyncio.Task[str] = asyncio.ensure_future(socket.receive_text())
-            event: asyncio.Task[Any] = asyncio.ensure_future(queue.get())
+            event: asyncio.Task[Any] = asyncio.ensure_future(subscription.get())
             try:
                 while True:
                     done, _ = await asyncio.wait(
                         {receive, event}, return_when=asyncio.FIRST_COMPLETED
                     )
                     if event in done:
-                        item = event.result()
-                        if item.get("type") == "lagged":
-                            await socket.close(code=1013, reason="subscriber fell behind")
-                            return
-                        if item.get("type") == "block":
-                            for note in subscriptions.notifications(int(item["height"])):
-                                await socket.send_json(note)
-                        event = asyncio.ensure_future(queue.get())
+                        for item in event.result():
+                            if item is LAGGED:
+                                await socket.close(code=1013, reason="subscriber fell behind")
+                                return
+                            if item.get("type") == "block":
+                                for note in subscriptions.notifications(int(item["height"])):
+                                    await socket.send_json(note)
+                        event = asyncio.ensure_future(subscription.get())
                     if receive in done:
                         await socket.send_json(await _socket_answer(rpc, subscriptions, receive))
                         receive = asyncio.ensure_future(socket.receive_text())

@@ -33,7 +33,7 @@ from consortia.network.transport import P2PNetwork
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
 from consortia.node.driver import ConsensusDriver, LocalNetwork
 from consortia.node.epochs import CoreFactory, cut_at_epoch_end
-from consortia.node.events import EventBus
+from consortia.node.events import EventBus, block_events
 from consortia.node.execution_service import Executed, ExecutionService, install_genesis
 from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
@@ -374,30 +374,8 @@ class Node:
             else:
                 still_waiting.append((wanted, future))
         self._height_waiters = still_waiting
-        service.events.publish(
-            {
-                "type": "block",
-                "height": height,
-                "id": executed.committed.block_id.hex(),
-                "round": block.header.round,
-                "tx_count": len(block.transactions),
-                "timestamp_ms": block.header.timestamp_ms,
-                "state_root": executed.state_root.hex(),
-            }
-        )
-        for receipt in executed.receipts:
-            service.events.publish(
-                {
-                    "type": "tx",
-                    "height": height,
-                    "tx_id": receipt.tx_id.hex(),
-                    "status": receipt.status,
-                    "events": [
-                        {"module": e.module, "name": e.name, "attributes": dict(e.attributes)}
-                        for e in receipt.events
-                    ],
-                }
-            )
+        if service.events.subscriber_count:
+            service.events.publish(block_events(executed))
         self.driver.poke()
 
     def _refresh_members(self) -> None:

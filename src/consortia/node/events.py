@@ -1,50 +1,126 @@
-"""In-process publish/subscribe of node events for the WebSocket stream.
+"""In-process publish/subscribe of node events for the WebSocket streams.
 
-Each subscriber has a bounded queue; a subscriber that falls behind is told
-it lagged and is dropped rather than slowing the node ([API-EVENTS.1]).
+A block's events (the block, then one per transaction) are published as one
+batch, so a subscriber sees a block whole or not at all. Each subscriber has
+a backlog bounded in events; one whose backlog would pass the bound is told
+it lagged and is dropped rather than slowing the node ([API-EVENTS.1]). A
+batch that arrives at an empty backlog is always taken, so a block larger
+than the bound does not drop a subscriber that keeps up.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+
+from consortia.node.execution_service import Executed
 
 Event = dict[str, Any]
 """A JSON-ready event: ``{"type": "block" | "tx" | "lagged", ...}``."""
 
+Batch = tuple[Event, ...]
+"""One block's events, in order; empty when a reader is only being woken."""
+
 LAGGED: Event = {"type": "lagged", "message": "subscriber fell behind; reconnect"}
+
+DEFAULT_MAX_PENDING = 65_536
+"""Events a subscriber may have waiting (a few large blocks' worth)."""
+
+
+def block_events(executed: Executed) -> list[Event]:
+    """A committed block's events: the block, then each transaction's receipt."""
+    block = executed.committed.block
+    height = block.header.height
+    events: list[Event] = [
+        {
+            "type": "block",
+            "height": height,
+            "id": executed.committed.block_id.hex(),
+            "round": block.header.round,
+            "tx_count": len(block.transactions),
+            "timestamp_ms": block.header.timestamp_ms,
+            "state_root": executed.state_root.hex(),
+        }
+    ]
+    events.extend(
+        {
+            "type": "tx",
+            "height": height,
+            "tx_id": receipt.tx_id.hex(),
+            "status": receipt.status,
+            "events": [
+                {"module": e.module, "name": e.name, "attributes": dict(e.attributes)}
+                for e in receipt.events
+            ],
+        }
+        for receipt in executed.receipts
+    )
+    return events
+
+
+class Subscription:
+    """One subscriber's backlog of batches (used only on the event loop thread)."""
+
+    def __init__(self, max_pending: int) -> None:
+        self._queue: asyncio.Queue[Batch] = asyncio.Queue()
+        self._pending = 0
+        self._max_pending = max_pending
+
+    def offer(self, batch: Batch) -> bool:
+        """Queue ``batch``; False (and a final ``lagged`` event) if the backlog is full."""
+        if self._pending and self._pending + len(batch) > self._max_pending:
+            self._put((LAGGED,))
+            return False
+        self._put(batch)
+        return True
+
+    def wake(self) -> None:
+        """Make a waiting :meth:`get` return (with an empty batch)."""
+        self._put(())
+
+    def _put(self, batch: Batch) -> None:
+        self._pending += len(batch)
+        self._queue.put_nowait(batch)
+
+    async def get(self) -> Batch:
+        """The next batch, waiting for one."""
+        batch = await self._queue.get()
+        self._pending -= len(batch)
+        return batch
+
+    @property
+    def pending(self) -> int:
+        """Events waiting to be read."""
+        return self._pending
 
 
 class EventBus:
-    """Fan-out of events to subscribers (used only on the event loop thread)."""
+    """Fan-out of event batches to subscribers (used only on the event loop thread)."""
 
-    def __init__(self, queue_size: int = 1_024) -> None:
-        self._queue_size = queue_size
-        self._subscribers: set[asyncio.Queue[Event]] = set()
+    def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        self._max_pending = max_pending
+        self._subscribers: set[Subscription] = set()
 
-    def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every subscriber; drop those whose queue is full."""
-        for q in list(self._subscribers):
-            if q.full():
-                self._subscribers.discard(q)
-                q.get_nowait()
-                q.put_nowait(LAGGED)
-            else:
-                q.put_nowait(event)
+    def publish(self, batch: Sequence[Event]) -> None:
+        """Deliver ``batch`` to every subscriber; drop those whose backlog is full."""
+        frozen = tuple(batch)
+        for subscription in list(self._subscribers):
+            if not subscription.offer(frozen):
+                self._subscribers.discard(subscription)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:
-        """A queue receiving events until the context exits."""
-        q: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
-        self._subscribers.add(q)
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        """A subscription receiving batches until the context exits."""
+        subscription = Subscription(self._max_pending)
+        self._subscribers.add(subscription)
         try:
-            yield q
+            yield subscription
         finally:
-            self._subscribers.discard(q)
+            self._subscribers.discard(subscription)
 
     @property
     def subscriber_count(self) -> int:
-        """Number of live subscribers."""
+        """Number of live subscribers (the node builds events only when there are any)."""
         return len(self._subscribers)
