@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consortia.crypto import KeyType, PrivateKey, PublicKey, keccak256, sha256, sm2_decrypt, sm3
 from consortia.crypto._der import encode_signature
@@ -91,3 +93,11 @@ def test_address_rules_per_key_type() -> None:
         pub = PrivateKey.generate(key_type).public_key()
         assert pub.address() == h(pub.to_bytes()[1:])[12:]
         assert len(pub.address()) == 20
+
+
+@given(st.binary(max_size=300))
+def test_sm3_through_hashlib_matches_cryptography(data: bytes) -> None:
+    from consortia.crypto.hashing import _SM3_PROTO, _sm3_cryptography
+
+    assert _SM3_PROTO is not None, "this interpreter's OpenSSL has SM3 (the fast path runs)"
+    assert sm3(data) == _sm3_cryptography(data)
