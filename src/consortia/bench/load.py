@@ -312,10 +312,10 @@ async def _post_guarded(
 class _Listener:
     """Commits from one node's event stream; rejoins when dropped and reads missed blocks.
 
-    A node drops a subscriber whose queue (1,024 events) fills: a block of more
-    than 1,023 transactions always does, and the block's own event may be the
-    one discarded to make room for the ``lagged`` notice. So on rejoining, and
-    at the end, every height not streamed in full is read over REST; a
+    A node drops a subscriber whose backlog passes its bound (65,536 events,
+    whole blocks at a time): a busy load generator can fall that far behind.
+    So on rejoining, and at the end, every height not streamed in full is read
+    over REST; a
     transaction first seen that way commits at its block's event time, or at
     the first streamed transaction of that block, or (only when neither
     arrived) at the time of reading, which is then marked as an estimate.
