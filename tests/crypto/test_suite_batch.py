@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from consortia.crypto import (
@@ -68,3 +71,25 @@ def test_verify_batch_user_id() -> None:
     items = [(key.public_key(), bytes([i]), key.sign(bytes([i]), user_id=b"u")) for i in range(20)]
     assert verify_batch(items, user_id=b"u") == [True] * 20
     assert verify_batch(items) == [False] * 20
+
+
+def test_a_node_runs_its_verification_workers_at_lower_priority() -> None:
+    """lower_worker_priority applies to the worker threads only, not the caller's."""
+    script = """
+import os
+from consortia.crypto import KeyType, PrivateKey, verify_batch
+from consortia.crypto.batch import lower_worker_priority
+lower_worker_priority(7)
+key = PrivateKey.generate(KeyType.P256)
+assert all(verify_batch([(key.public_key(), b"m", key.sign(b"m"))] * 64))
+for task in sorted(os.listdir("/proc/self/task")):
+    stat = open(f"/proc/self/task/{task}/stat").read()
+    print(int(task) == os.getpid(), stat.rsplit(")", 1)[1].split()[16])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    rows = [line.split() for line in out if line]
+    assert ["True", "0"] in rows
+    workers = [nice for is_main, nice in rows if is_main == "False"]
+    assert workers and set(workers) == {"7"}

@@ -4,10 +4,18 @@ Every backend we default to releases the GIL in its C verification call (Tongsuo
 OpenSSL via ``cryptography``, libsecp256k1 via ``coincurve``; measured in docs/crypto.md),
 so a pool of threads, one per core, verifies contiguous chunks of the batch in parallel.
 Small batches are verified inline, where a thread hand-off would cost more than it saves.
+
+A node runs the workers at a lower scheduling priority (:func:`lower_worker_priority`,
+nice +10 per thread on Linux): it verifies admissions in bulk while its consensus and
+execution threads sit on the commit path, so when the cores are busy the work that orders
+and commits blocks goes first and verification takes the remaining cycles, instead of
+every thread getting an equal share. Other callers (the benchmark's machine limit) keep
+the normal priority.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -16,9 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from consortia.crypto.key_type import DEFAULT_SM2_ID
 from consortia.crypto.keys import PublicKey
 
-__all__ = ["verify_batch"]
+__all__ = ["lower_worker_priority", "verify_batch"]
 
 _INLINE_MAX = 8
+_worker_niceness = 0
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -27,11 +36,26 @@ def _workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+def lower_worker_priority(niceness: int = 10) -> None:
+    """Run this process's verification workers at ``niceness`` (call before the first batch)."""
+    global _worker_niceness
+    _worker_niceness = niceness
+
+
+def _set_priority() -> None:
+    """Apply the workers' niceness to this thread (Linux sets it per thread; else a no-op)."""
+    if _worker_niceness:
+        with contextlib.suppress(AttributeError, OSError):  # else the cores are shared equally
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _worker_niceness)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(_workers(), thread_name_prefix="consortia-verify")
+            _pool = ThreadPoolExecutor(
+                _workers(), thread_name_prefix="consortia-verify", initializer=_set_priority
+            )
         return _pool
 
 

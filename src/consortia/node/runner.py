@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from consortia.crypto.batch import lower_worker_priority
 from consortia.node.assembly import Node
 from consortia.node.config import NodeHome
 
@@ -18,6 +19,8 @@ def run_node(home: Path) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Bulk signature checks yield the cores to consensus and execution (crypto/batch.py).
+    lower_worker_priority()
     if NodeHome(home).load_config().state_sync and not NodeHome(home).ledger_dir.exists():
         from consortia.node.snapshot import sync_from_snapshot
 
