@@ -29,6 +29,11 @@ runner = CliRunner()
         (["--workload", "mixed", "--mix", "transfer=1,swap=1"], "KIND=WEIGHT"),
         (["--workload", "mixed", "--senders", "2"], "at least one sender per kind"),
         (["--duration", "2", "--warmup", "3"], "warm-up must be shorter"),
+        (["--state-accounts", "-5"], "--state-accounts must be >= 0, not -5"),
+        (
+            ["--nodes", "http://127.0.0.1:1", "--state-accounts", "10"],
+            "--state-accounts fills the genesis of the local network: leave out --nodes",
+        ),
     ],
 )
 def test_bad_arguments(args: list[str], message: str) -> None:

@@ -24,6 +24,11 @@ Per-node CPU and RSS are sampled with psutil (for ``--nodes``, the local
 processes listening on the nodes' ports, if any). The machine limit
 (signature verifications per second on all cores / validators) is measured in
 the same run, before the load. ``report.summarise`` makes the report.
+
+With ``state_accounts`` the local network's genesis also holds that many
+filler accounts (``filler``); the run times building the genesis and starting
+the nodes one after another, samples the nodes' RSS meanwhile, and reads a few
+fillers back from every node.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import shlex
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,6 +57,7 @@ import websockets
 
 from consortia.bench import erc20
 from consortia.bench.errors import BenchSetupFailed, BenchUnreachable
+from consortia.bench.filler import filler_accounts, filler_key
 from consortia.bench.limit import verify_rate
 from consortia.bench.machine import describe_machine
 from consortia.bench.report import Observations, summarise
@@ -98,6 +105,12 @@ SETUP_TIMEOUT_S: Final = 120.0
 """How long setup transactions may take to commit."""
 CHECK_CONCURRENCY: Final = 16
 """Concurrent look-ups when checking acknowledged transactions that did not commit."""
+START_WAIT_S: Final = 60.0
+"""How long a node of a local network may take to serve its API, with an empty genesis."""
+START_WAIT_PER_FILLER_S: Final = 1e-3
+"""More start-up time allowed per filler account (a node took about 35 s at 1 M)."""
+STARTUP_SAMPLE_S: Final = 0.2
+"""RSS sampling period while the local network starts."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,8 @@ class LoadConfig:
     """API URLs of a running network (no local network is started)."""
     api_port: int = 18545
     """First API port of the local network (P2P ports start 1,000 higher)."""
+    state_accounts: int = 0
+    """Filler accounts in the local network's genesis (``filler``), so state starts this big."""
 
     def __post_init__(self) -> None:
         if self.workload not in WORKLOADS:
@@ -158,6 +173,10 @@ class LoadConfig:
             raise ValueError("the mix has no kind with a positive weight")
         if self.senders < len(self.kinds):
             raise ValueError(f"need at least one sender per kind ({len(self.kinds)})")
+        if self.state_accounts < 0:
+            raise ValueError("state accounts must be >= 0")
+        if self.state_accounts and self.nodes:
+            raise ValueError("state accounts go into a local network's genesis, not --nodes")
 
     @property
     def kinds(self) -> tuple[tuple[str, int], ...]:
@@ -448,6 +467,71 @@ class _Sampler:
             await asyncio.sleep(SAMPLE_EVERY_S)
 
 
+class _StartupSampler:
+    """Peak RSS of each node process of a starting network, sampled by a thread it owns.
+
+    A context manager: the thread samples from ``__enter__`` to ``__exit__``.
+    """
+
+    def __init__(self, network: NodeProcesses) -> None:
+        self._network = network
+        self._names = [e.name for e in network.entries]
+        self.peak: list[int | None] = [None] * len(self._names)
+        """Highest RSS seen per node (None: never seen running)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-startup-rss", daemon=True)
+
+    def __enter__(self) -> _StartupSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> list[int | None]:
+        """RSS of every node now (None for one not running), raising ``peak``."""
+        rss: list[int | None] = []
+        for i, name in enumerate(self._names):
+            pid = self._network.pid(name)
+            value: int | None = None
+            if pid is not None:
+                try:
+                    value = int(psutil.Process(pid).memory_info().rss)
+                except psutil.Error:
+                    value = None
+            if value is not None:
+                self.peak[i] = max(value, self.peak[i] or 0)
+            rss.append(value)
+        return rss
+
+    def _run(self) -> None:
+        while not self._stop.wait(STARTUP_SAMPLE_S):
+            self.sample()
+
+
+def _start_network(network: NodeProcesses, fillers: int) -> dict[str, Any]:
+    """Start the nodes one after another; how long each took and their RSS meanwhile.
+
+    Raises:
+        ConfigError: a node exited or did not serve its API in time.
+    """
+    wait_s = START_WAIT_S + fillers * START_WAIT_PER_FILLER_S
+    per_node: list[float] = []
+    with _StartupSampler(network) as sampler:
+        for entry in network.entries:
+            started = time.perf_counter()
+            network.start(entry.name, wait_s=wait_s)
+            per_node.append(time.perf_counter() - started)
+        after = sampler.sample()
+    return {
+        "network_start_s": sum(per_node),
+        "node_start_s_per_node": per_node,
+        "startup_peak_rss_bytes_per_node": sampler.peak,
+        "rss_after_start_bytes_per_node": after,
+    }
+
+
 def _listening_pid(url: str) -> int | None:
     """The local process listening on ``url``'s port, if the host is this machine."""
     parts = urlsplit(url)
@@ -509,6 +593,28 @@ class _Run:
         self._post_no = 0
 
     # -- planning and setup
+
+    async def _check_fillers(self) -> None:
+        """Read the first, middle and last filler accounts from every node.
+
+        Raises:
+            BenchSetupFailed: a node does not hold one of them with the filler's key.
+        """
+        count = self.config.state_accounts
+        key_type = KeyType(self.config.key_type)
+        for index in sorted({0, count // 2, count - 1}):
+            public = filler_key(key_type, index).public_key()
+            want = [{"key_type": key_type.value, "public_key": "0x" + public.to_bytes().hex()}]
+            for api in self.apis:
+                url = f"{api}/v1/accounts/{public.address().hex()}"
+                try:
+                    response = await self.client.get(url, timeout=30)
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    raise BenchSetupFailed(f"reading filler account {index}: {exc}") from exc
+                account = response.json()
+                if not account["exists"] or account["keys"] != want:
+                    raise BenchSetupFailed(f"{api} does not hold filler account {index}")
 
     def _plans(self, base: int) -> list[_KindPlan]:
         kinds = self.config.kinds
@@ -786,6 +892,8 @@ class _Run:
                 raise BenchUnreachable(f"node {api} does not answer: {exc}") from exc
         status = (await self.client.get(f"{self.apis[0]}/v1/status", timeout=10)).json()
         chain_id, suite = status["chain_id"], status["suite"]
+        if self.config.state_accounts:
+            await self._check_fillers()
         plans = self._plans(int.from_bytes(os.urandom(4), "big") * 1_000_000)
         self.obs.kinds = {p.kind: key_type_of(p.kind, self.config.key_type).value for p in plans}
         listener = _Listener(self.apis[0], self.obs, self.client)
@@ -841,12 +949,31 @@ async def _drive(config: LoadConfig, apis: list[str], pids: Sequence[int | None]
 def run_load(config: LoadConfig, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark (starting a local network unless ``config.nodes`` is given).
 
+    The report adds, for a local network, the seconds spent deriving filler keys
+    (``filler_keys_s``) and building the genesis with them (``genesis_build_s``),
+    the seconds each node took to serve its API (``node_start_s_per_node``, their
+    sum ``network_start_s``), and each node's peak RSS while the network started
+    and its RSS once all had (``startup_peak_rss_bytes_per_node``,
+    ``rss_after_start_bytes_per_node``); they are None for ``--nodes``.
+
     Raises:
         BenchUnreachable: a node does not answer.
-        BenchSetupFailed: the workload's setup was refused, failed or did not commit.
+        BenchSetupFailed: the workload's setup was refused, failed or did not commit,
+            or a node does not hold the filler accounts.
+        ConfigError: a local node exited or did not serve its API in time.
     """
     command = list(sys.argv if argv is None else argv)
     machine = describe_machine()
+    local: dict[str, Any] = dict.fromkeys(
+        (
+            "filler_keys_s",
+            "genesis_build_s",
+            "network_start_s",
+            "node_start_s_per_node",
+            "startup_peak_rss_bytes_per_node",
+            "rss_after_start_bytes_per_node",
+        )
+    )
     if config.nodes:
         apis = list(config.nodes)
         pids = [_listening_pid(u) for u in apis]
@@ -856,6 +983,9 @@ def run_load(config: LoadConfig, argv: Sequence[str] | None = None) -> dict[str,
         evm = any(k == "erc20" for k, _ in config.kinds)
         with tempfile.TemporaryDirectory(prefix="consortia-bench-") as tmp:
             root = Path(tmp) / "net"
+            started = time.perf_counter()
+            fillers = filler_accounts(KeyType(config.key_type), config.state_accounts)
+            local["filler_keys_s"] = time.perf_counter() - started
             init_network(
                 root,
                 validators=config.validators,
@@ -865,11 +995,18 @@ def run_load(config: LoadConfig, argv: Sequence[str] | None = None) -> dict[str,
                 base_p2p_port=config.api_port + 1000,
                 # ERC-20 kinds deploy their own token: an open deployment policy.
                 policy=open_policy if evm else None,
+                accounts=fillers,
             )
-            with NodeProcesses(root) as network:
+            del fillers
+            local["genesis_build_s"] = time.perf_counter() - started
+            network = NodeProcesses(root)
+            try:
+                local |= _start_network(network, config.state_accounts)
                 apis = [e.api for e in network.entries]
                 pids = [network.pid(e.name) for e in network.entries]
                 result = asyncio.run(_drive(config, apis, pids))
+            finally:
+                network.stop_all()
     settings = asdict(config)
     settings["kinds"] = [list(k) for k in config.kinds]
     return {
@@ -877,6 +1014,7 @@ def run_load(config: LoadConfig, argv: Sequence[str] | None = None) -> dict[str,
         "argv": command,
         "config": settings,
         "machine": machine,
+        **local,
         **result,
     }
 

@@ -144,6 +144,7 @@ def _bench_config(
     drain: float,
     nodes: str | None,
     api_port: int,
+    state_accounts: int = 0,
 ) -> LoadConfig:
     """The run's configuration; exit 2 ([CLI_BAD_ARGS]) on arguments that cannot run."""
     from consortia.bench.load import LoadConfig
@@ -166,6 +167,13 @@ def _bench_config(
         usage("--phases sets the run's length: leave out --duration", "CLI_BAD_ARGS")
     if sum(x is not None for x in (rate, ramp, phases)) > 1:
         usage("give at most one of --rate, --ramp and --phases", "CLI_BAD_ARGS")
+    if state_accounts < 0:
+        usage(f"--state-accounts must be >= 0, not {state_accounts}", "CLI_BAD_ARGS")
+    if state_accounts and nodes is not None:
+        usage(
+            "--state-accounts fills the genesis of the local network: leave out --nodes",
+            "CLI_BAD_ARGS",
+        )
     seconds = 20.0 if duration is None else duration
     try:
         ramp_rates = None
@@ -194,6 +202,7 @@ def _bench_config(
             if nodes
             else (),
             api_port=api_port,
+            state_accounts=state_accounts,
         )
     except ValueError as exc:
         usage(str(exc), "CLI_BAD_ARGS")
@@ -245,6 +254,12 @@ def bench_run(
     api_port: Annotated[
         int, typer.Option(help="First API port of the local network (P2P: +1000).")
     ] = 18545,
+    state_accounts: Annotated[
+        int,
+        typer.Option(
+            help="Filler accounts in the local network's genesis (state of that many accounts)."
+        ),
+    ] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     plot: Annotated[
         Path | None,
@@ -276,6 +291,7 @@ def bench_run(
         drain=drain,
         nodes=nodes,
         api_port=api_port,
+        state_accounts=state_accounts,
     )
     try:
         report = run_load(config)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -66,6 +67,7 @@ def init_network(
     overwrite: bool = False,
     charter: Path | None = None,
     policy: ChainPolicy | None = None,
+    accounts: Sequence[GenesisAccount] = (),
 ) -> list[NodeEntry]:
     """Write a new network of ``validators`` nodes spread over ``orgs`` organisations.
 
@@ -74,6 +76,8 @@ def init_network(
             each organisation gets an admin key ``<org>-admin`` that is a
             governor of weight 1, with thresholds 2/3 and 2/3.
         policy: the chain policy, replacing the charter's (or the default).
+        accounts: more genesis accounts, after the users' (``consortia bench run
+            --state-accounts`` puts its filler accounts here).
 
     Raises:
         ConfigError: bad counts, unknown suite, or ``root`` already holds a network.
@@ -158,7 +162,8 @@ def init_network(
                 ),
             )
             for key in users.values()
-        ),
+        )
+        + tuple(accounts),
         governance=governance,
     )
     genesis_bytes = encode(genesis)
