@@ -296,3 +296,18 @@ class ProposalChecker:
                 unverified.append(tx)  # pooled ones were verified on admission
         if not all(verify_signatures(unverified)):
             raise InvalidProposal("block holds a transaction with a bad signature or key")
+        self._pool_verified(unverified)
+
+    def _pool_verified(self, txs: list[Transaction]) -> None:
+        """Pool transactions first seen in a proposal, now verified: their gossip, still
+        queued here, then costs no second check, and if this block is abandoned a later
+        leader can still offer them."""
+        if not txs:
+            return
+        with self._reader.begin() as txn:
+            self._mempool.add_many(
+                [(tx, len(encode(tx))) for tx in txs],
+                self._reader.height(),
+                self._reader.nonce_lookup(txn),
+                verified=[True] * len(txs),
+            )

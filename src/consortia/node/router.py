@@ -5,6 +5,10 @@ block requests) and gossips client transactions. Inbound: turns wire
 messages into core events, in arrival order on one task, waiting for local
 execution to reach a proposal's ``state_height`` before judging it, and
 answers block requests from the pending tree and the ledger ([NET-SYNC.1]).
+Gossiped transactions are admitted on a task of their own, in their arrival
+order: their signature checks are the bulk of a loaded node's work, and
+consensus messages must not queue behind them (a proposal holding
+transactions not admitted yet verifies those itself).
 
 Peers are known by key; the current epoch's committee says which are
 validators (consensus messages from any other peer are ignored). A message
@@ -53,6 +57,9 @@ GOSSIP_INTERVAL_S: Final = 0.02
 REQUEST_TIMEOUT_S: Final = 2.0
 """A block request unanswered for this long may be sent again (to any peer)."""
 INBOX_SIZE: Final = 65_536
+GOSSIP_INBOX_SIZE: Final = 1_024
+"""Gossip batches waiting for admission (up to MAX_GOSSIP_TXS each); more are dropped
+and counted: the transactions stay pooled at the validator that admitted them."""
 NUDGE_INTERVAL_S: Final = 1.0
 """Least time between two SyncInfo answers to a peer stuck in an earlier epoch."""
 MAX_FUTURE_MESSAGES: Final = 1_024
@@ -105,6 +112,8 @@ class Router:
         self._wait_s = execution_wait_s
         self.p2p: P2PNetwork | None = None
         self._inbox: asyncio.Queue[tuple[PeerKey, WireMessage]] = asyncio.Queue(INBOX_SIZE)
+        self._gossip_inbox: asyncio.Queue[Sequence[bytes]] = asyncio.Queue(GOSSIP_INBOX_SIZE)
+        self.dropped_gossip = 0
         self._gossip: list[bytes] = []
         self._requests = itertools.count(1)
         self._inflight: dict[int, tuple[bytes, float]] = {}
@@ -225,20 +234,38 @@ class Router:
 
     def handle(self, peer: PeerKey, message: WireMessage) -> None:
         """Queue an inbound message (dropped and counted if the inbox is full)."""
+        if isinstance(message, TxGossip):
+            try:
+                self._gossip_inbox.put_nowait(message.txs)
+            except asyncio.QueueFull:
+                self.dropped_gossip += 1
+            return
         try:
             self._inbox.put_nowait((peer, message))
         except asyncio.QueueFull:
             self.dropped_inbound += 1
 
     async def run(self) -> None:
-        """Process inbound messages in order, and gossip, until cancelled."""
-        gossip = asyncio.create_task(self._gossip_loop())
+        """Process inbound messages in order, admit gossip, and gossip, until cancelled."""
+        tasks = [
+            asyncio.create_task(self._gossip_loop()),
+            asyncio.create_task(self._admission_loop()),
+        ]
         try:
             while True:
                 peer, message = await self._inbox.get()
                 await self._dispatch(peer, message)
         finally:
-            gossip.cancel()
+            for task in tasks:
+                task.cancel()
+
+    async def _admission_loop(self) -> None:
+        while True:
+            batch = await self._gossip_inbox.get()
+            try:
+                await self._admit_gossip(batch)
+            except Exception:  # one bad batch must not end admission of the rest
+                log.exception("admitting a gossip batch failed")
 
     async def _dispatch(self, peer: PeerKey, message: WireMessage) -> None:
         core, guarded = self._core, self._driver.guarded
@@ -280,8 +307,6 @@ class Router:
             self._answer(peer, message)
         elif isinstance(message, BlockResponse):
             self._on_blocks(peer, message)
-        elif isinstance(message, TxGossip):
-            await self._admit_gossip(message.txs)
         elif isinstance(message, SnapshotOfferRequest):
             answer = snapshot.offer(self._reader, message.request_id)
             if answer is not None and self.p2p is not None:

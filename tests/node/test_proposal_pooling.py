@@ -1,0 +1,55 @@
+"""Transactions a node first sees in a proposal are verified once, then pooled.
+
+With gossip admitted on its own task, a proposal can arrive before the gossip
+of its transactions has been admitted here; the proposal check verifies them
+and pools them, so the gossip that follows is a duplicate, refused before any
+signature check, and a later leader can still offer them if the block is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import msgspec
+import pytest
+from tests.support.node import signed_tx
+
+from consortia.codec import decode
+from consortia.consensus.errors import InvalidProposal
+from consortia.crypto import KeyType, PrivateKey, get_suite
+from consortia.ledger.types import Transaction, tx_id
+from consortia.modules.assets.types import Create, SupplyRule
+from consortia.node.assembly import Node
+from consortia.node.init import init_network
+from consortia.node.proposals import ProposalChecker
+
+
+def test_a_proposals_new_transactions_are_pooled_and_their_gossip_is_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    entry = init_network(tmp_path / "net", validators=1, orgs=1, suite="sm")[0]
+    node = Node.open(entry.home)
+    try:
+        service = node.service
+        hash_fn = get_suite("sm").hash
+        checker = ProposalChecker(
+            hash_fn=hash_fn, mempool=service.mempool, reader=service.reader, max_clock_skew_ms=0
+        )
+        key = PrivateKey.generate(KeyType.SM2)
+        raws = [
+            signed_tx(key, n, "assets", "create", Create(f"P{n}", "p", 0, SupplyRule.UNLIMITED, 0))
+            for n in range(3)
+        ]
+        txs = tuple(decode(raw, Transaction) for raw in raws)
+        forged = msgspec.structs.replace(txs[0], signature=key.sign(b"something else"))
+        with pytest.raises(InvalidProposal, match="bad signature"):
+            checker._check_transactions((forged,), txs[0].body.chain_id, ("sm2",))
+        assert len(service.mempool) == 0
+
+        checker._check_transactions(txs, txs[0].body.chain_id, ("sm2",))
+        assert all(tx_id(hash_fn, tx.body) in service.mempool for tx in txs)
+        results = asyncio.run(service.submit_many(raws, gossip=False))
+        assert [getattr(r, "code", "OK") for r in results] == ["TX_DUPLICATE"] * 3
+    finally:
+        node.close()
