@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -114,7 +115,8 @@ def router(service: NodeService) -> APIRouter:
         responses={**documented_ok(s.RawGenesisJson, "genesis.bin as hex."), **documented()},
     )
     async def raw_genesis() -> Response:
-        return json_response(s.RawGenesisJson(genesis=s.to_hex(service.genesis)))
+        raw = await asyncio.to_thread(service.genesis_file.read_bytes)
+        return json_response(s.RawGenesisJson(genesis=s.to_hex(raw)))
 
     @api.get(
         "/status",

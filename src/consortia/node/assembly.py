@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import lmdb
+import msgspec
 
-from consortia.codec import decode, encode
+from consortia.codec import decode
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
 from consortia.consensus.core import Commit
 from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.storage import ConsensusStorage
 from consortia.crypto import PrivateKey, get_suite
+from consortia.execution.executor import Runtime
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
@@ -58,6 +61,26 @@ async def _shut_down(server: uvicorn.Server) -> None:
         transport = getattr(connection, "transport", None)
         if isinstance(transport, asyncio.BaseTransport):
             transport.close()
+
+
+def _open_ledger(home: NodeHome) -> lmdb.Environment:
+    return lmdb.open(str(home.ledger_dir), max_dbs=32, map_size=LEDGER_MAP_SIZE)
+
+
+def _install_genesis_once(
+    home: NodeHome, genesis: Genesis, runtime: Runtime, hash_fn: Hasher
+) -> None:
+    """Write the genesis into an empty ledger, through an environment closed afterwards
+    (LMDB keeps a write transaction's page buffers until its environment closes)."""
+    env = _open_ledger(home)
+    try:
+        store = BlockStore(env)
+        tree = StateTree(env, hash_fn)
+        with env.begin(write=True) as txn:
+            if store.latest_height(txn) is None:
+                install_genesis(store, tree, txn, genesis, runtime)
+    finally:
+        env.close()
 
 
 def load_genesis(home: NodeHome) -> Genesis:
@@ -109,12 +132,14 @@ class Node:
         hash_fn = suite.hash
         runtime = default_runtime()
         home.ledger_dir.mkdir(parents=True, exist_ok=True)
-        env = lmdb.open(str(home.ledger_dir), max_dbs=32, map_size=LEDGER_MAP_SIZE)
+        _install_genesis_once(home, genesis, runtime, hash_fn)
+        # Only the genesis block's fields are needed from here on: drop the accounts,
+        # which a large genesis (a million of them) would otherwise keep in memory.
+        genesis = msgspec.structs.replace(genesis, accounts=())
+        gc.collect()  # and give back the install's freed objects (free lists pin arenas)
+        env = _open_ledger(home)
         store = BlockStore(env)
         tree = StateTree(env, hash_fn)
-        with env.begin(write=True) as txn:
-            if store.latest_height(txn) is None:
-                install_genesis(store, tree, txn, genesis, runtime)
         with env.begin() as txn:
             height = store.latest_height(txn)
             assert height is not None
@@ -180,7 +205,7 @@ class Node:
             name=config.name,
             chain_id=genesis.chain_id,
             suite=genesis.suite,
-            genesis=encode(genesis),
+            genesis_file=home.genesis_file,
             reader=reader,
             mempool=mempool,
             driver=driver,

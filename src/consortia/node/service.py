@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from consortia.codec import CodecError, decode
 from consortia.consensus.core import ConsensusCore
@@ -33,7 +34,7 @@ class NodeService:
         name: str,
         chain_id: str,
         suite: str,
-        genesis: bytes,
+        genesis_file: Path,
         reader: LedgerReader,
         mempool: Mempool,
         driver: ConsensusDriver,
@@ -44,8 +45,8 @@ class NodeService:
         self.name = name
         self.chain_id = chain_id
         self.suite = suite
-        self.genesis = genesis
-        """Canonical bytes of the chain's genesis (``genesis.bin``)."""
+        self.genesis_file = genesis_file
+        """The chain's ``genesis.bin`` (read when asked for: it can be large)."""
         self.reader = reader
         self.mempool = mempool
         self._driver = driver
