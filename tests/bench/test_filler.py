@@ -1,7 +1,7 @@
 """Filler accounts of ``bench run --state-accounts``: derived from the index alone, real keys.
 
-Every key type's fast derivation (the sm2 comb, ``cryptography``, ``coincurve``)
-is compared with ``PrivateKey.from_secret`` of the same secret.
+Every key type's bulk derivation (Tongsuo, ``cryptography``, ``coincurve``) is
+compared with ``PrivateKey.from_secret`` of the same secret.
 """
 
 from __future__ import annotations
@@ -51,15 +51,6 @@ def test_points_match_from_secret(key_type: KeyType) -> None:
         if index % 20 == 0:
             secret = filler_secret(key_type, index).to_bytes(32, "big")
             assert PrivateKey.from_secret(key_type, secret).public_key().to_bytes() == point
-
-
-def test_sm2_comb_at_the_edges_of_the_scalar_range() -> None:
-    from consortia.bench.filler import _sm2_points
-
-    n = CURVES[KeyType.SM2].n
-    secrets = [1, 2, 4095, 4096, 4097, 2**252, 2**252 - 1, n - 2, n - 1, (n - 1) // 2]
-    for secret, point in zip(secrets, _sm2_points(secrets), strict=True):
-        assert CURVES[KeyType.SM2].multiply_base(secret) == point
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)

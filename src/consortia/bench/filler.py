@@ -11,25 +11,18 @@ GB/T 32918.1 6.1, and ``n`` otherwise), so ``1 <= d_i < u`` and
 therefore put the same fillers in the genesis, and :func:`filler_key` gives
 anyone the key of filler ``i``.
 
-Deriving a public key is one fixed-base scalar multiplication d_i * G. Keys are
-derived in chunks in worker processes. P-256 uses ``cryptography`` and secp256k1
-``coincurve`` (OpenSSL and libsecp256k1, 20 - 30 µs a key); for sm2 the libraries
-at hand use a generic Montgomery ladder (about 300 µs a key through Tongsuo), so
-sm2 points come from a fixed-base comb over a table of affine multiples of G in
-pure Python: 22 affine additions a key, all keys of a chunk added in lock step
-so that one modular inversion (Montgomery's trick) serves the whole chunk
-(about 70 µs a key). Every point, however derived, is then parsed and checked
-to lie on its curve by ``PublicKey.from_bytes``, which also gives the address;
-tests compare the comb with ``PrivateKey.from_secret``.
+Deriving a public key is one scalar multiplication d_i * G, done by the
+libraries the node itself uses, in chunks in worker processes: Tongsuo for sm2
+(about 300 µs a key), ``cryptography`` for P-256 and ``coincurve`` for secp256k1
+(20 - 30 µs a key). Every point is then parsed and checked to lie on its curve by
+``PublicKey.from_bytes``, which also gives the address.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
 from typing import Final
 
 import coincurve
@@ -38,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from consortia.crypto import KeyType, PrivateKey, PublicKey, sha256
 from consortia.crypto._curves import CURVES
+from consortia.crypto._sm2_backend import default_backend
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 
 __all__ = ["FILLER_TAG", "filler_accounts", "filler_key", "filler_points", "filler_secret"]
@@ -48,12 +42,6 @@ CHUNK: Final = 20_000
 """Most fillers one worker task derives."""
 _RECORD: Final = 20 + 65
 """A derived filler as a worker returns it: address || uncompressed point."""
-
-_WINDOW: Final = 12
-"""Bits of the scalar per comb step (the table holds 2^12 - 1 points per step)."""
-_STEPS: Final = math.ceil(256 / _WINDOW)
-
-Affine = tuple[int, int]
 
 
 def filler_secret(key_type: KeyType, index: int) -> int:
@@ -75,104 +63,6 @@ def filler_key(key_type: KeyType, index: int) -> PrivateKey:
     return PrivateKey.from_secret(key_type, filler_secret(key_type, index).to_bytes(32, "big"))
 
 
-# ------------------------------------------------------------------ sm2: a fixed-base comb
-
-
-def _invert_all(values: Sequence[int], p: int) -> list[int]:
-    """Inverses mod ``p`` of non-zero ``values`` with one modular inversion (Montgomery)."""
-    prefix = [1] * len(values)
-    acc = 1
-    for i, v in enumerate(values):
-        prefix[i] = acc
-        acc = acc * v % p
-    inv = pow(acc, -1, p)
-    out = [0] * len(values)
-    for i in range(len(values) - 1, -1, -1):
-        out[i] = inv * prefix[i] % p
-        inv = inv * values[i] % p
-    return out
-
-
-def _add_all(left: Sequence[Affine], right: Sequence[Affine], p: int) -> list[Affine]:
-    """Pairwise affine sums; every pair must have distinct x (neither equal nor opposite).
-
-    Raises:
-        ValueError: a pair shares its x (the product of the differences is not invertible).
-    """
-    inverses = _invert_all([(q[0] - r[0]) % p for r, q in zip(left, right, strict=True)], p)
-    out: list[Affine] = []
-    for (x1, y1), (x2, y2), inv in zip(left, right, inverses, strict=True):
-        slope = (y2 - y1) * inv % p
-        x3 = (slope * slope - x1 - x2) % p
-        out.append((x3, (slope * (x1 - x3) - y1) % p))
-    return out
-
-
-def _double(point: Affine, a: int, p: int) -> Affine:
-    x, y = point
-    slope = (3 * x * x + a) * pow(2 * y, -1, p) % p
-    x3 = (slope * slope - 2 * x) % p
-    return x3, (slope * (x - x3) - y) % p
-
-
-@cache
-def _sm2_table() -> tuple[tuple[Affine, ...], ...]:
-    """``table[j][v - 1] = v * 2^(12 j) * G`` for v in 1 .. 4095, j in 0 .. 21 (affine)."""
-    curve = CURVES[KeyType.SM2]
-    p, a = curve.p, curve.a
-    bases: list[Affine] = [(curve.gx, curve.gy)]
-    for _ in range(1, _STEPS):
-        point = bases[-1]
-        for _ in range(_WINDOW):
-            point = _double(point, a, p)
-        bases.append(point)
-    rows: list[list[Affine]] = [[base, _double(base, a, p)] for base in bases]
-    # (v - 1) * B + B with 3 <= v < 2^12 < n: the two points are never equal or opposite.
-    for _ in range(3, 1 << _WINDOW):
-        sums = _add_all([row[-1] for row in rows], bases, p)
-        for row, point in zip(rows, sums, strict=True):
-            row.append(point)
-    return tuple(tuple(row) for row in rows)
-
-
-def _sm2_points(secrets: Sequence[int]) -> list[bytes]:
-    """``d * G`` on sm2p256v1 for every d (1 <= d < n), as 65-byte uncompressed points.
-
-    d = sum of v_j * 2^(12 j); step j adds t * G = ``table[j][v_j - 1]`` to every
-    key's running sum s * G at once. The affine formula needs s != +-t (mod n),
-    and that always holds: 0 < s < 2^(12 j) <= t and s + t <= d < n, so both
-    t - s and s + t lie strictly between 0 and n.
-    """
-    p = CURVES[KeyType.SM2].p
-    table = _sm2_table()
-    mask = (1 << _WINDOW) - 1
-    sums: list[Affine | None] = [None] * len(secrets)
-    for step, row in enumerate(table):
-        shift = step * _WINDOW
-        who: list[int] = []
-        left: list[Affine] = []
-        right: list[Affine] = []
-        for k, d in enumerate(secrets):
-            digit = (d >> shift) & mask
-            if digit == 0:
-                continue
-            current = sums[k]
-            if current is None:
-                sums[k] = row[digit - 1]
-            else:
-                who.append(k)
-                left.append(current)
-                right.append(row[digit - 1])
-        if who:
-            for k, point in zip(who, _add_all(left, right, p), strict=True):
-                sums[k] = point
-    out: list[bytes] = []
-    for total in sums:
-        assert total is not None, "a secret in [1, n) has a non-zero digit"
-        out.append(b"\x04" + total[0].to_bytes(32, "big") + total[1].to_bytes(32, "big"))
-    return out
-
-
 # ------------------------------------------------------------------ every key type
 
 _P256 = ec.SECP256R1()
@@ -182,7 +72,8 @@ def filler_points(key_type: KeyType, start: int, stop: int) -> list[bytes]:
     """Uncompressed public points of fillers ``start`` .. ``stop - 1``, in order."""
     secrets = [filler_secret(key_type, i) for i in range(start, stop)]
     if key_type is KeyType.SM2:
-        return _sm2_points(secrets)
+        backend = default_backend()
+        return [backend.derive_public(d) for d in secrets]
     if key_type is KeyType.P256:
         return [
             ec.derive_private_key(d, _P256)
