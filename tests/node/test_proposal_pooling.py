@@ -53,3 +53,36 @@ def test_a_proposals_new_transactions_are_pooled_and_their_gossip_is_a_duplicate
         assert [getattr(r, "code", "OK") for r in results] == ["TX_DUPLICATE"] * 3
     finally:
         node.close()
+
+
+def test_client_batches_past_the_verification_bound_are_refused_with_mempool_full(
+    tmp_path: Path,
+) -> None:
+    """A node sheds client load when signature checks would queue past its bound;
+    gossip from other validators is never shed there (it has its own bounded queue)."""
+    entry = init_network(tmp_path / "net", validators=1, orgs=1, suite="sm")[0]
+    node = Node.open(entry.home)
+    try:
+        service = node.service
+        service.max_awaiting_verification = 10
+        key = PrivateKey.generate(KeyType.SM2)
+        raws = [
+            signed_tx(key, n, "assets", "create", Create(f"B{n}", "b", 0, SupplyRule.UNLIMITED, 0))
+            for n in range(16)
+        ]
+
+        async def two_clients() -> tuple[list[object], list[object]]:
+            first, second = await asyncio.gather(
+                service.submit_many(raws[:8]), service.submit_many(raws[8:])
+            )
+            return list(first), list(second)
+
+        first, second = asyncio.run(two_clients())
+        assert all(isinstance(r, bytes) for r in first)
+        codes = {getattr(r, "code", "OK") for r in second}
+        assert codes == {"MEMPOOL_FULL"}
+        assert "waiting for their signature check" in str(getattr(second[0], "message", ""))
+        gossiped = asyncio.run(service.submit_many(raws[8:], gossip=False))
+        assert all(isinstance(r, bytes) for r in gossiped)
+    finally:
+        node.close()

@@ -92,6 +92,9 @@ RETRYABLE: Final = frozenset(
 ADMITTED_BEFORE: Final = frozenset({"TX_DUPLICATE", "TX_NONCE_PENDING"})
 """Answers to a resend after a failed request that mean the first request got through."""
 TICK_S: Final = 0.02
+OPEN_LOOP_REQUESTS_PER_NODE: Final = 8
+"""Open loop: most requests in flight per node, so an overloaded node sees the offered
+load arrive (as from many clients) rather than one slow request at a time."""
 """Open loop: how often due transactions are sent."""
 STALL_S: Final = 15.0
 """Stop waiting for commits after this long without one."""
@@ -776,7 +779,8 @@ class _Run:
         config = self.config
         schedule = config.schedule
         slots = 0
-        posts = asyncio.Semaphore(max(2, len(self.apis)))
+        per_node = 1 if schedule is None else OPEN_LOOP_REQUESTS_PER_NODE
+        posts = asyncio.Semaphore(max(2, per_node * len(self.apis)))
         end = self.obs.start + config.load_seconds
         while (now := time.perf_counter()) < end and not pool.exhausted:
             if schedule is not None:

@@ -15,6 +15,7 @@ from consortia.execution.executor import Runtime
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
+from consortia.mempool.errors import MempoolFull
 from consortia.network.transport import LinkStats
 from consortia.node.driver import ConsensusDriver
 from consortia.node.events import EventBus
@@ -23,6 +24,9 @@ from consortia.node.views import NodeStatus, TxRecord
 
 MAX_BATCH = 10_000
 """Most transactions one batch submission may carry."""
+MAX_AWAITING_VERIFICATION = 8_192
+"""Client transactions that may wait for their signature check at once (a few
+seconds of a loaded node's verification); more are refused with MEMPOOL_FULL."""
 
 
 class NodeService:
@@ -53,6 +57,8 @@ class NodeService:
         self.events = events
         self._on_new = on_new_transactions
         self._runtime = runtime
+        self.max_awaiting_verification = MAX_AWAITING_VERIFICATION
+        self._awaiting_verification = 0
         self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
         """Per-peer link counters by node key (set by the composition root with a network)."""
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
@@ -88,26 +94,53 @@ class NodeService:
             screened = self.mempool.screen(
                 sized, self.reader.height(), self.reader.nonce_lookup(txn)
             )
-        worth = [tx for (tx, _), refusal in zip(sized, screened, strict=True) if refusal is None]
-        checked = iter(await asyncio.to_thread(verify_signatures, worth))
-        verdicts = [None if refusal is not None else next(checked) for refusal in screened]
+        if gossip:
+            screened = self._shed_if_busy(screened)
+        # A refusal at screening is final (the client may retry), so only the rest are
+        # verified, off the event loop, and offered to the pool.
+        worth: list[tuple[int, tuple[Transaction, int]]] = []  # (position in raws, item)
+        for (slot, _), item, refusal in zip(parsed, sized, screened, strict=True):
+            if refusal is None:
+                worth.append((slot, item))
+            else:
+                results[slot] = refusal
+        self._awaiting_verification += len(worth)
+        try:
+            verdicts = await asyncio.to_thread(verify_signatures, [tx for _, (tx, _) in worth])
+        finally:
+            self._awaiting_verification -= len(worth)
         with self.reader.begin() as txn:
             admitted = self.mempool.add_many(
-                sized,
+                [item for _, item in worth],
                 self.reader.height(),
                 self.reader.nonce_lookup(txn),
                 verified=verdicts,
             )
         accepted: list[bytes] = []
-        for (i, _), outcome in zip(parsed, admitted, strict=True):
-            results[i] = outcome
+        for (slot, _), outcome in zip(worth, admitted, strict=True):
+            results[slot] = outcome
             if isinstance(outcome, bytes):
-                accepted.append(raws[i])
+                accepted.append(raws[slot])
         if accepted:
             self._on_new()
             if gossip:
                 self.on_admitted(accepted)
         return results
+
+    def _shed_if_busy(self, screened: list[ExecutionError | None]) -> list[ExecutionError | None]:
+        """Refuse a client batch whose signature checks would queue past the bound.
+
+        Verification is a loaded node's slowest stage; without a bound, clients that
+        keep sending would queue work (and memory) without limit in front of it.
+        """
+        wanted = sum(refusal is None for refusal in screened)
+        if not wanted or self._awaiting_verification + wanted <= self.max_awaiting_verification:
+            return screened
+        busy = MempoolFull(
+            f"{self._awaiting_verification} transactions are waiting for their signature "
+            "check; retry later"
+        )
+        return [busy if refusal is None else refusal for refusal in screened]
 
     def _permitted(
         self, parsed: list[tuple[int, Transaction]], results: list[bytes | NodeError]
