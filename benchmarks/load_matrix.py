@@ -24,6 +24,14 @@ from typing import Any
 CONFIGS: dict[str, list[str]] = {
     "transfer-sm-sm2": ["--workload", "transfer", "--suite", "sm", "--key-type", "sm2"],
     "transfer-intl-p256": ["--workload", "transfer", "--suite", "intl", "--key-type", "p256"],
+    "transfer-intl-secp256k1": [
+        "--workload",
+        "transfer",
+        "--suite",
+        "intl",
+        "--key-type",
+        "secp256k1",
+    ],
     "erc20-intl-secp256k1": ["--workload", "erc20", "--suite", "intl", "--key-type", "secp256k1"],
     "mixed-sm-sm2": ["--workload", "mixed", "--suite", "sm", "--key-type", "sm2"],
 }
