@@ -111,6 +111,15 @@ def test_transfer_closed_loop(tmp_path: Path) -> None:
     check_png(tmp_path / "report.png")
 
 
+def test_more_senders_than_a_node_pools_per_sender(tmp_path: Path) -> None:
+    """One issuer funds every sender: past 1,024 senders setup goes in waves."""
+    report, _ = bench(
+        tmp_path, "--senders", "1100", "--duration", "2", "--api-port", str(free_block(2))
+    )
+    check_sane(report)
+    assert report["config"]["senders"] == 1100
+
+
 def test_mixed(tmp_path: Path) -> None:
     port = str(free_block(2))
     report, table = bench(

@@ -105,6 +105,9 @@ CLOSED_LOOP_PRESIGN_TPS: Final = 20_000.0
 EVM_PRESIGN_TPS: Final = 1_500.0
 """Closed loop: sign ERC-20 transfers for at most this rate (EVM execution is ~1,000/s a core)."""
 SETUP_TIMEOUT_S: Final = 120.0
+SETUP_WAVE: Final = 1_000
+"""Setup transactions posted before waiting for them to commit: one issuer funds every
+sender, and a node holds at most 1,024 pending transactions of one sender."""
 """How long setup transactions may take to commit."""
 CHECK_CONCURRENCY: Final = 16
 """Concurrent look-ups when checking acknowledged transactions that did not commit."""
@@ -655,16 +658,28 @@ class _Run:
             else:
                 raws = setup_transactions(plan.kind, plan.issuer, plan.senders, chain_id, EXPIRY)
                 post = _post_native
-            for i in range(0, len(raws), self.config.batch):
-                chunk = raws[i : i + self.config.batch]
-                try:
-                    codes = await post(self.client, self.apis[0], chunk)
-                except httpx.HTTPError as exc:
-                    raise BenchSetupFailed(f"{plan.kind} setup: request failed: {exc}") from exc
-                refused = sorted({c for c in codes if c is not None})
-                if refused:
-                    raise BenchSetupFailed(f"{plan.kind} setup refused: {', '.join(refused)}")
-            ids.extend(await asyncio.to_thread(self._ids, plan.kind, raws, chain_id, suite))
+            for start in range(0, len(raws), SETUP_WAVE):
+                wave = raws[start : start + SETUP_WAVE]
+                for i in range(0, len(wave), self.config.batch):
+                    chunk = wave[i : i + self.config.batch]
+                    try:
+                        codes = await post(self.client, self.apis[0], chunk)
+                    except httpx.HTTPError as exc:
+                        raise BenchSetupFailed(f"{plan.kind} setup: request failed: {exc}") from exc
+                    refused = sorted({c for c in codes if c is not None})
+                    if refused:
+                        raise BenchSetupFailed(f"{plan.kind} setup refused: {', '.join(refused)}")
+                wave_ids = await asyncio.to_thread(self._ids, plan.kind, wave, chain_id, suite)
+                await self._await_commits(wave_ids)
+                ids.extend(wave_ids)
+        failed = sorted({self.obs.failed[i] for i in ids if i in self.obs.failed})
+        if failed:
+            hint = ""
+            if any(p.evm for p in plans):
+                hint = " (erc20 deploys a token: the chain must allow contract deployment)"
+            raise BenchSetupFailed(f"setup transactions failed: {', '.join(failed)}{hint}")
+
+    async def _await_commits(self, ids: list[bytes]) -> None:
         deadline = time.perf_counter() + SETUP_TIMEOUT_S
         while any(i not in self.obs.committed for i in ids):
             if time.perf_counter() > deadline:
@@ -673,12 +688,6 @@ class _Run:
                     f"{missing} setup transactions not committed in {SETUP_TIMEOUT_S:g} s"
                 )
             await asyncio.sleep(0.05)
-        failed = sorted({self.obs.failed[i] for i in ids if i in self.obs.failed})
-        if failed:
-            hint = ""
-            if any(p.evm for p in plans):
-                hint = " (erc20 deploys a token: the chain must allow contract deployment)"
-            raise BenchSetupFailed(f"setup transactions failed: {', '.join(failed)}{hint}")
 
     def _presign_rate(self, limit: float) -> float:
         schedule = self.config.schedule
