@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import httpx
@@ -25,6 +26,15 @@ def post(live: InProcessNode, raw: bytes, wait: float | None = 10) -> httpx.Resp
 def nonce_of(live: InProcessNode, key: PrivateKey) -> int:
     address = key.public_key().address().hex()
     return int(httpx.get(f"{live.url}/v1/accounts/0x{address}").json()["nonce"])
+
+
+def settle(live: InProcessNode, key: PrivateKey, next_nonce: int) -> None:
+    """Wait until ``key``'s transactions up to ``next_nonce`` have executed, so the
+    next test on this module's node reads the nonce it will be admitted with."""
+    deadline = time.monotonic() + 10
+    while nonce_of(live, key) < next_nonce:
+        assert time.monotonic() < deadline, f"nonce {next_nonce} not reached in 10 s"
+        time.sleep(0.02)
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:
@@ -58,9 +68,10 @@ def test_new_account_of_each_key_type_commits(live: InProcessNode, key_type: Key
 def test_submit_without_wait_is_pending_then_committed(live: InProcessNode) -> None:
     alice = live.key("alice")
     symbol = f"P{next(_symbols)}"
+    nonce = nonce_of(live, alice)
     raw = signed_tx(
         alice,
-        nonce_of(live, alice),
+        nonce,
         "assets",
         "create",
         Create(symbol, "p", 0, SupplyRule.UNLIMITED, 0),
@@ -73,6 +84,7 @@ def test_submit_without_wait_is_pending_then_committed(live: InProcessNode) -> N
     assert error_of(committed)["code"] == "TX_DUPLICATE" or committed.status_code == 400
     record = httpx.get(f"{live.url}/v1/transactions/{body['tx_id']}").json()
     assert record["status"] in ("pending", "committed")
+    settle(live, alice, nonce + 1)
 
 
 def test_blocks_assets_status(live: InProcessNode) -> None:
@@ -170,6 +182,7 @@ def test_batch_mixes_results_in_order(live: InProcessNode) -> None:
     assert "tx_id" in results[0] and "tx_id" in results[3]
     assert results[1]["error"]["code"] == "API_BAD_HEX"
     assert results[2]["error"]["code"] == "CODEC_MALFORMED"
+    settle(live, alice, nonce + 2)
     too_many = httpx.post(f"{live.url}/v1/transactions/batch", json={"txs": ["00"] * 10_001})
     assert too_many.status_code == 400 and error_of(too_many)["code"] == "API_BAD_REQUEST"
 
