@@ -246,11 +246,3 @@ def test_screen_refuses_cheaply_and_admits_nothing() -> None:
     roomy = pool()
     assert roomy.screen(items, HEIGHT, Nonces()) == [None, None, None]
     assert len(roomy) == 0
-
-
-def test_an_item_not_verified_earlier_is_verified_at_admission() -> None:
-    good = transfer(ALICE, 0)
-    forged = msgspec.structs.replace(transfer(BOB, 0), signature=BOB.sign(b"other"))
-    items = [(t, len(encode(t))) for t in (good, forged)]
-    results = pool().add_many(items, HEIGHT, Nonces(), verified=[None, None])
-    assert [code(r) for r in results] == ["OK", "TX_BAD_SIGNATURE"]

@@ -233,15 +233,15 @@ class Mempool:
         height: int,
         next_nonce: NonceLookup,
         *,
-        verified: Sequence[bool | None] | None = None,
+        verified: Sequence[bool] | None = None,
     ) -> list[bytes | ExecutionError]:
         """Admit ``(tx, encoded_size)`` items; per item its id or the rejection.
 
         Signatures of the items passing the cheap checks are verified together
-        in parallel, except where ``verified`` gives the outcome of an earlier
-        check (done off the event loop by :func:`verify_signatures`; None for an
-        item not checked then). Items are admitted in order, so a batch may carry
-        a run of nonces from one sender.
+        in parallel, unless ``verified`` gives the outcome of an earlier check
+        of every item (done off the event loop by :func:`verify_signatures`).
+        Items are admitted in order, so a batch may carry a run of nonces from
+        one sender.
         """
         results: list[bytes | ExecutionError] = []
         candidates: list[tuple[int, Transaction]] = []
@@ -249,10 +249,10 @@ class Mempool:
             results.append(b"" if outcome is None else outcome)
             if outcome is None:
                 candidates.append((i, txs[i][0]))
-        known = [None] * len(txs) if verified is None else verified
-        unchecked = [tx for i, tx in candidates if known[i] is None]
-        late = iter(verify_signatures(unchecked))
-        verdicts = [next(late) if known[i] is None else known[i] for i, _ in candidates]
+        if verified is None:
+            verdicts = verify_signatures([tx for _, tx in candidates])
+        else:
+            verdicts = [verified[i] for i, _ in candidates]
         for (i, tx), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")
