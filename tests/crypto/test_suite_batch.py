@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 
+import coincurve
 import pytest
 
 from consortia.crypto import (
@@ -15,11 +17,14 @@ from consortia.crypto import (
     PrivateKey,
     PublicKey,
     UnsupportedAlgorithm,
+    ecrecover,
     get_suite,
+    keccak256,
     sha256,
     sm3,
     verify_batch,
 )
+from consortia.crypto.batch import failed_check, run_checks
 
 
 def test_suites() -> None:
@@ -93,3 +98,23 @@ for task in sorted(os.listdir("/proc/self/task")):
     assert ["True", "0"] in rows
     workers = [nice for is_main, nice in rows if is_main == "False"]
     assert workers and set(workers) == {"7"}
+
+
+def test_run_checks_keeps_order_inline_and_across_workers() -> None:
+    key = PrivateKey.generate(KeyType.SECP256K1)
+    public = key.public_key()
+    good = functools.partial(public.verify, b"m", key.sign(b"m"))
+    bad = functools.partial(public.verify, b"m", key.sign(b"other"))
+    for n in (3, 50):  # below and above the inline threshold
+        checks = [good if i % 3 else bad for i in range(n)] + [failed_check]
+        assert run_checks(checks) == [bool(i % 3) for i in range(n)] + [False]
+
+
+def test_ecrecover_finds_the_ethereum_signer_and_nothing_from_garbage() -> None:
+    secret = coincurve.PrivateKey(b"\x09" * 32)
+    digest = keccak256(b"an Ethereum signing payload")
+    signature = secret.sign_recoverable(digest, hasher=None)
+    assert ecrecover(digest, signature) == secret.public_key.format(compressed=False)
+    assert ecrecover(digest, bytes(65)) is None
+    assert ecrecover(digest, signature[:64] + b"\x07") is None  # recovery id out of range
+    assert ecrecover(digest, signature[:64]) is None  # no recovery id

@@ -202,6 +202,53 @@ def test_batch_requests(node: InProcessNode) -> None:
     assert [a["id"] for a in answers] == [1, 2]
 
 
+def test_batched_sends_are_admitted_together_and_answered_in_order(
+    w3: Web3, node: InProcessNode, token: Any
+) -> None:
+    sender = Account.from_key(b"\x05" * 32)
+    base = {
+        "to": token.address,
+        "gas": 100_000,
+        "maxFeePerGas": 0,
+        "maxPriorityFeePerGas": 0,
+        "chainId": w3.eth.chain_id,
+        "data": token.functions.balanceOf(sender.address)._encode_transaction_data(),
+    }
+    first = w3.eth.get_transaction_count(sender.address)
+    raws = [
+        bytes(sender.sign_transaction({**base, "nonce": first + i}).raw_transaction)
+        for i in (0, 1, 2)
+    ]
+    stale = bytes(sender.sign_transaction({**base, "nonce": first + 7_000}).raw_transaction)
+
+    def send(ident: int | None, raw: Any) -> dict[str, Any]:
+        request = {"jsonrpc": "2.0", "method": "eth_sendRawTransaction", "params": [raw]}
+        return request if ident is None else {**request, "id": ident}
+
+    batch = [
+        send(1, "0x" + raws[0].hex()),
+        {"jsonrpc": "2.0", "id": 2, "method": "eth_chainId", "params": []},
+        send(3, "0x" + raws[1].hex()),
+        send(4, "not hex"),
+        send(5, "0x02c0"),
+        send(6, "0x" + stale.hex()),
+        {"jsonrpc": "2.0", "id": 7, "method": "eth_sendRawTransaction", "params": []},
+        send(None, "0x" + raws[2].hex()),  # a notification: admitted, not answered
+    ]
+    answers = httpx.post(f"{node.url}/rpc", json=batch, timeout=30).json()
+    assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6, 7]
+    assert answers[0]["result"] == "0x" + keccak256(raws[0]).hex()
+    assert answers[1]["result"] == hex(w3.eth.chain_id)
+    assert answers[2]["result"] == "0x" + keccak256(raws[1]).hex()
+    assert answers[3]["error"]["code"] == -32602
+    assert answers[4]["error"]["data"]["code"] == "EVM_ETH_TX_INVALID"
+    assert answers[5]["error"]["data"]["code"] == "TX_SENDER_LIMIT"  # nonce too far ahead
+    assert answers[6]["error"]["message"] == "missing raw transaction"
+    for raw in raws:
+        receipt = w3.eth.wait_for_transaction_receipt(keccak256(raw), timeout=30, poll_latency=0.1)
+        assert receipt.status == 1
+
+
 def test_get_proof_verifies_against_the_block_state_root(
     w3: Web3, owner: LocalAccount, token: Any
 ) -> None:

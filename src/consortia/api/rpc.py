@@ -245,18 +245,18 @@ class EthRpc:
         }
         if tx.key_type == ETH_KEY_TYPE:
             raw = decode_raw(body.args)
-            typed = int(getattr(raw, "type_id", 0) or 0)
+            typed = raw.tx_type
             out.update(
-                to=_data(bytes(raw.to)) if raw.to else None,
-                input=_data(bytes(raw.data)),
+                to=_data(raw.to) if raw.to else None,
+                input=_data(raw.data),
                 type=_qty(typed),
-                r=_qty(int(raw.r)),
-                s=_qty(int(raw.s)),
-                v=_qty(int(raw.y_parity) if typed else int(raw.v)),
+                r=_qty(raw.r),
+                s=_qty(raw.s),
+                v=_qty(raw.v),
             )
             if typed:
-                out.update(yParity=_qty(int(raw.y_parity)), accessList=[])
-                if int(raw.type_id) == 2:
+                out.update(yParity=_qty(raw.y_parity), accessList=[])
+                if typed == 2:
                     out.update(maxFeePerGas="0x0", maxPriorityFeePerGas="0x0")
         elif body.module == "evm" and body.method == "call":
             call = decode(body.args, Call)
@@ -457,18 +457,69 @@ class EthRpc:
     # ---------------------------------------------------------------- sending
 
     async def send_raw(self, params: list[Any]) -> Any:
-        if not params:
-            raise RpcError(-32602, "missing raw transaction")
-        raw = _parse_hex(params[0], "raw transaction")
-        try:
-            wrapped = envelope(raw, self.service.chain_id, self.chain)
-        except EthTxInvalid as exc:
-            raise RpcError(-32000, exc.message, {"code": exc.code}) from None
-        try:
-            await self.service.submit(encode(wrapped))
-        except NodeError as exc:
-            raise RpcError(-32000, exc.message, {"code": exc.code}) from None
-        return _data(keccak256(raw))
+        (answer,) = await self._send_raws([params])
+        if isinstance(answer, RpcError):
+            raise answer
+        return answer
+
+    async def _send_raws(self, requests: list[list[Any]]) -> list[Any]:
+        """Admit the raw transactions of ``eth_sendRawTransaction`` params, in order.
+
+        Each envelope's key is recovered off the event loop, which is also its
+        signature check, and the valid ones are admitted in one batch; per request
+        the transaction hash or an :class:`RpcError`.
+        """
+        answers: list[Any] = []
+        raws: list[bytes] = []
+        for params in requests:
+            try:
+                if not params:
+                    raise RpcError(-32602, "missing raw transaction")
+                raws.append(_parse_hex(params[0], "raw transaction"))
+                answers.append(None)
+            except RpcError as exc:
+                answers.append(exc)
+        wrapped = await asyncio.to_thread(_envelopes, raws, self.service.chain_id, self.chain)
+        slots = [i for i, answer in enumerate(answers) if answer is None]
+        admit: list[tuple[int, bytes, bytes]] = []  # (slot, raw, encoded envelope)
+        for slot, raw, tx in zip(slots, raws, wrapped, strict=True):
+            if isinstance(tx, EthTxInvalid):
+                answers[slot] = RpcError(-32000, tx.message, {"code": tx.code})
+            else:
+                admit.append((slot, raw, encode(tx)))
+        outcomes = await self.service.submit_many([e for _, _, e in admit], verified=True)
+        for (slot, raw, _), outcome in zip(admit, outcomes, strict=True):
+            answers[slot] = (
+                RpcError(-32000, outcome.message, {"code": outcome.code})
+                if isinstance(outcome, NodeError)
+                else _data(keccak256(raw))
+            )
+        return answers
+
+    async def handle_batch(self, requests: list[Any]) -> list[dict[str, Any]]:
+        """Answer a batch (JSON-RPC 2.0 lets a server take its requests in any order).
+
+        Its ``eth_sendRawTransaction`` requests are admitted together, in batch
+        order, before the others: one signature pass and one pool update instead
+        of one per transaction. Answers keep the batch's order.
+        """
+        sends = [i for i, r in enumerate(requests) if _is_send(r)]
+        answers: dict[int, dict[str, Any] | None] = {}
+        if sends:
+            results = await self._send_raws([requests[i]["params"] for i in sends])
+            for i, result in zip(sends, results, strict=True):
+                ident = requests[i].get("id")
+                answers[i] = (
+                    _error(ident, result)
+                    if isinstance(result, RpcError)
+                    else {"jsonrpc": "2.0", "id": ident, "result": result}
+                )
+                if "id" not in requests[i]:
+                    answers[i] = None
+        for i, request in enumerate(requests):
+            if i not in answers:
+                answers[i] = await self.handle(request)
+        return [a for i in range(len(requests)) if (a := answers[i]) is not None]
 
     # ------------------------------------------------------------------- logs
 
@@ -555,6 +606,29 @@ def _matches(log: dict[str, Any], addresses: set[str] | None, topics: list[Any])
     return True
 
 
+def _is_send(request: Any) -> bool:
+    """A well-formed ``eth_sendRawTransaction`` request object."""
+    return (
+        isinstance(request, dict)
+        and request.get("jsonrpc") == "2.0"
+        and request.get("method") == "eth_sendRawTransaction"
+        and isinstance(request.get("params", []), list)
+    )
+
+
+def _envelopes(
+    raws: list[bytes], chain_id: str, evm_chain: int
+) -> list[Transaction | EthTxInvalid]:
+    """Each raw transaction's envelope (recovering its key checks its signature)."""
+    out: list[Transaction | EthTxInvalid] = []
+    for raw in raws:
+        try:
+            out.append(envelope(raw, chain_id, evm_chain))
+        except EthTxInvalid as exc:
+            out.append(exc)
+    return out
+
+
 def _error(ident: Any, exc: RpcError) -> dict[str, Any]:
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.data is not None:
@@ -631,8 +705,7 @@ def router(service: NodeService) -> APIRouter:
                 return JSONResponse(
                     _error(None, RpcError(-32600, f"a batch holds 1 to {MAX_BATCH} requests"))
                 )
-            answers = [a for a in [await rpc.handle(item) for item in payload] if a is not None]
-            return JSONResponse(answers)
+            return JSONResponse(await rpc.handle_batch(payload))
         answer = await rpc.handle(payload)
         return JSONResponse(answer) if answer is not None else Response(status_code=204)
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from consortia.crypto._ecdsa import ecrecover
 from consortia.crypto.aead import AES_GCM, SM4_GCM, Aead
 from consortia.crypto.batch import verify_batch
 from consortia.crypto.errors import (
@@ -37,6 +38,7 @@ __all__ = [
     "PublicKey",
     "Suite",
     "UnsupportedAlgorithm",
+    "ecrecover",
     "get_suite",
     "keccak256",
     "sha256",

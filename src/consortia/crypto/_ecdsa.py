@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from consortia.crypto.errors import InvalidKey
 
-__all__ = ["K1Private", "K1Public", "P256Private", "P256Public"]
+__all__ = ["K1Private", "K1Public", "P256Private", "P256Public", "ecrecover"]
 
 _P256 = ec.SECP256R1()
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -93,3 +93,18 @@ class K1Private:
         """ECDSA-SHA256 (RFC 6979 nonce, low s), DER (r, s)."""
         out: bytes = self._key.sign(message)
         return out
+
+
+def ecrecover(digest: bytes, signature: bytes) -> bytes | None:
+    """The uncompressed secp256k1 key that made ``signature`` over the 32-byte ``digest``.
+
+    ``signature`` is r (32 bytes) || s (32 bytes) || recovery id (0 or 1), as Ethereum
+    signs a Keccak-256 digest (any s; EIP-2's low-s rule is the caller's). None if no key
+    recovers. libsecp256k1 releases the GIL, so callers can recover in parallel threads.
+    """
+    try:
+        key = coincurve.PublicKey.from_signature_and_message(signature, digest, hasher=None)
+    except (ValueError, TypeError):
+        return None
+    out: bytes = key.format(compressed=False)
+    return out

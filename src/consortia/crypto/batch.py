@@ -18,13 +18,17 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 from consortia.crypto.key_type import DEFAULT_SM2_ID
 from consortia.crypto.keys import PublicKey
 
-__all__ = ["lower_worker_priority", "verify_batch"]
+__all__ = ["failed_check", "lower_worker_priority", "run_checks", "verify_batch"]
+
+T = TypeVar("T")
 
 _INLINE_MAX = 8
 _worker_niceness = 0
@@ -63,6 +67,26 @@ def _verify_chunk(items: Sequence[tuple[PublicKey, bytes, bytes]], user_id: byte
     return [key.verify(message, sig, user_id=user_id) for key, message, sig in items]
 
 
+def _run_checks_chunk(checks: Sequence[Callable[[], bool]]) -> list[bool]:
+    return [check() for check in checks]
+
+
+def _in_parallel(chunk_fn: Callable[[Sequence[T]], list[bool]], items: Sequence[T]) -> list[bool]:
+    """``chunk_fn`` over contiguous chunks of ``items``, one per core; results in order."""
+    n = len(items)
+    workers = _workers()
+    if n <= _INLINE_MAX or workers == 1:
+        return chunk_fn(items)
+    size = -(-n // workers)
+    chunks = [items[i : i + size] for i in range(0, n, size)]
+    pool = _get_pool()
+    futures = [pool.submit(chunk_fn, chunk) for chunk in chunks]
+    out: list[bool] = []
+    for fut in futures:
+        out.extend(fut.result())
+    return out
+
+
 def verify_batch(
     items: Sequence[tuple[PublicKey, bytes, bytes]], *, user_id: bytes = DEFAULT_SM2_ID
 ) -> list[bool]:
@@ -71,15 +95,17 @@ def verify_batch(
     Equivalent to ``[k.verify(m, s, user_id=user_id) for k, m, s in items]`` but uses every
     core. Never raises on a bad signature.
     """
-    n = len(items)
-    workers = _workers()
-    if n <= _INLINE_MAX or workers == 1:
-        return _verify_chunk(items, user_id)
-    size = -(-n // workers)
-    chunks = [items[i : i + size] for i in range(0, n, size)]
-    pool = _get_pool()
-    futures = [pool.submit(_verify_chunk, chunk, user_id) for chunk in chunks]
-    out: list[bool] = []
-    for fut in futures:
-        out.extend(fut.result())
-    return out
+    return _in_parallel(partial(_verify_chunk, user_id=user_id), items)
+
+
+def failed_check() -> bool:
+    """A signature check that fails: for what is malformed before any signature math."""
+    return False
+
+
+def run_checks(checks: Sequence[Callable[[], bool]]) -> list[bool]:
+    """Run signature checks (each a call into C code that releases the GIL) on every core.
+
+    Results in input order; a check must not raise on a bad signature.
+    """
+    return _in_parallel(_run_checks_chunk, checks)

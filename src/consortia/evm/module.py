@@ -165,9 +165,9 @@ def _eth_transaction(ctx: TxContext, raw: bytes) -> None:
     """An Ethereum-signed transaction (its envelope was verified on admission)."""
     tx = decode_raw(raw)
     if not tx.to:
-        _create(ctx, bytes(tx.data))
+        _create(ctx, tx.data)
         return
-    computation = _run(ctx, bytes(tx.to), bytes(tx.data))
+    computation = _run(ctx, tx.to, tx.data)
     ctx.emit("returned", output=computation.output)
 
 

@@ -15,10 +15,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
-from consortia.crypto import KeyType, PublicKey, verify_batch
+from consortia.crypto import KeyType, PublicKey
+from consortia.crypto.batch import failed_check, run_checks
 from consortia.crypto.errors import CryptoError
-from consortia.evm.ethtx import verify_envelope
+from consortia.evm.ethtx import envelope_verifier
 from consortia.execution.errors import (
     BadSignature,
     ExecutionError,
@@ -121,6 +123,15 @@ class Mempool:
 
     def __contains__(self, tx_id_: bytes) -> bool:
         return tx_id_ in self._by_id
+
+    def holds(self, tx_id_: bytes, tx: Transaction) -> bool:
+        """True if ``tx`` itself is pooled (so verified): same body *and* key and signature.
+
+        The id covers the body only, so a copy of a pooled body with another
+        signature must not pass for the verified one.
+        """
+        pooled = self._by_id.get(tx_id_)
+        return pooled is not None and pooled.tx == tx
 
     def pending_nonce(self, sender: bytes, executed: int) -> int:
         """The nonce ``sender``'s next transaction needs, counting the pooled run of
@@ -384,25 +395,22 @@ class Mempool:
             bucket.pop(pooled.tx_id, None)
 
 
+def _signature_check(tx: Transaction) -> Callable[[], bool]:
+    """The check of ``tx``'s signature, to run on a verification worker."""
+    if tx.key_type == ETH_KEY_TYPE:
+        return envelope_verifier(tx)
+    try:
+        key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+    except (CryptoError, ValueError):
+        return failed_check
+    return partial(key.verify, tx_signing_bytes(tx.body), tx.signature)
+
+
 def verify_signatures(txs: Sequence[Transaction]) -> list[bool]:
     """Check every transaction's signature (in parallel); False for a malformed key.
 
     Ethereum-signed envelopes are checked against their raw transaction
-    ([LEDGER-TX-ETH.1]). Safe to call from any thread: it touches no pool state.
+    ([LEDGER-TX-ETH.1]) here, and their keys recovered in parallel. Safe to call
+    from any thread: it touches no pool state.
     """
-    results = [False] * len(txs)
-    items = []
-    positions = []
-    for i, tx in enumerate(txs):
-        if tx.key_type == ETH_KEY_TYPE:
-            results[i] = verify_envelope(tx)
-            continue
-        try:
-            key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
-        except (CryptoError, ValueError):
-            continue
-        items.append((key, tx_signing_bytes(tx.body), tx.signature))
-        positions.append(i)
-    for i, ok in zip(positions, verify_batch(items), strict=True):
-        results[i] = ok
-    return results
+    return run_checks([_signature_check(tx) for tx in txs])
