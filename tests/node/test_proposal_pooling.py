@@ -51,6 +51,13 @@ def test_a_proposals_new_transactions_are_pooled_and_their_gossip_is_a_duplicate
         assert all(tx_id(hash_fn, tx.body) in service.mempool for tx in txs)
         results = asyncio.run(service.submit_many(raws, gossip=False))
         assert [getattr(r, "code", "OK") for r in results] == ["TX_DUPLICATE"] * 3
+
+        # A pooled body with another signature is not the pooled (verified) transaction:
+        # the id covers the body only, so the check must compare the whole transaction.
+        resigned = msgspec.structs.replace(txs[1], signature=key.sign(b"another message"))
+        assert tx_id(hash_fn, resigned.body) in service.mempool
+        with pytest.raises(InvalidProposal, match="bad signature"):
+            checker._check_transactions((txs[0], resigned), txs[0].body.chain_id, ("sm2",))
     finally:
         node.close()
 

@@ -292,7 +292,7 @@ class ProposalChecker:
         for tx in txs:
             if tx.body.chain_id != chain_id or signer_key_type(tx.key_type) not in allowed:
                 raise InvalidProposal("block holds a transaction of another chain or key type")
-            if tx_id(self._hash, tx.body) not in self._mempool:
+            if not self._mempool.holds(tx_id(self._hash, tx.body), tx):
                 unverified.append(tx)  # pooled ones were verified on admission
         if not all(verify_signatures(unverified)):
             raise InvalidProposal("block holds a transaction with a bad signature or key")
