@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given
 from hypothesis import strategies as st
@@ -101,3 +104,16 @@ def test_sm3_through_hashlib_matches_cryptography(data: bytes) -> None:
 
     assert _SM3_PROTO is not None, "this interpreter's OpenSSL has SM3 (the fast path runs)"
     assert sm3(data) == _sm3_cryptography(data)
+
+
+def test_py_evm_hashes_with_the_same_keccak_as_consortia() -> None:
+    """Importing consortia points eth-hash (py-evm, trie) at pysha3, in a fresh process."""
+    script = (
+        "import consortia\n"
+        "from eth_hash.auto import keccak\n"
+        "from consortia.crypto import keccak256\n"
+        "assert keccak(b'abc') == keccak256(b'abc')\n"
+        "print(keccak.hasher.__self__.__class__.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PySha3Backend"
