@@ -30,7 +30,7 @@ from consortia.execution.executor import Runtime
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
-from consortia.mempool import Mempool
+from consortia.mempool import Mempool, MempoolConfig
 from consortia.network.certs import TlsFiles
 from consortia.network.transport import P2PNetwork
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
@@ -154,7 +154,14 @@ class Node:
             )
         consensus_storage = ConsensusStorage(home.consensus_dir)
         reader = LedgerReader(env, store, tree)
-        mempool = Mempool(chain_id=genesis.chain_id, policy=genesis.policy, hash_fn=hash_fn)
+        mempool = Mempool(
+            chain_id=genesis.chain_id,
+            policy=genesis.policy,
+            hash_fn=hash_fn,
+            config=MempoolConfig(
+                max_txs=config.mempool_max_txs, max_bytes=config.mempool_max_mib * 1024 * 1024
+            ),
+        )
         execution = ExecutionService(
             env=env,
             store=store,

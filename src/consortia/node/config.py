@@ -60,6 +60,10 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 3_000
     max_clock_skew_ms: Annotated[int, msgspec.Meta(ge=0)] = 60_000
     """Proposals stamped further ahead of the local clock are refused."""
+    mempool_max_txs: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 20_000
+    """Pending transactions held at most; past it, admissions get ``MEMPOOL_FULL``."""
+    mempool_max_mib: Annotated[int, msgspec.Meta(ge=1, le=65_536)] = 64
+    """Encoded bytes of pending transactions held at most, in MiB."""
     state_sync: bool = False
     """On first start (empty ledger), begin from a peer's verified state snapshot
     instead of replaying every block from genesis."""
