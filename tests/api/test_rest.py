@@ -107,6 +107,7 @@ def test_blocks_assets_status(live: InProcessNode) -> None:
     assert httpx.get(f"{live.url}/v1/genesis/raw").json()["genesis"].startswith("0x")
     status = httpx.get(f"{live.url}/v1/status").json()
     assert status["chain_id"] == "consortia-devnet" and status["suite"] == "sm"
+    assert status["dropped_gossip"] == 0 and status["dropped_messages"] == 0
     missing = httpx.get(f"{live.url}/v1/assets/NOPE")
     assert missing.status_code == 404 and error_of(missing)["code"] == "ASSET_NOT_FOUND"
     no_block = httpx.get(f"{live.url}/v1/blocks/999999999")

@@ -16,10 +16,12 @@ from consortia.node.config import ConfigError, NodeHome, render_config
 from consortia.node.init import init_network
 
 
-def test_a_full_pool_refuses_with_mempool_full_and_keeps_what_it_holds(tmp_path: Path) -> None:
+def test_clients_fill_half_the_pool_and_gossip_the_rest(tmp_path: Path) -> None:
+    """``mempool_max_txs`` bounds the pool; clients may fill half of it, so the
+    gossip of other validators' client transactions still finds room."""
     entry = init_network(tmp_path / "net", validators=1, orgs=1, suite="sm")[0]
     home = NodeHome(entry.home)
-    config = msgspec.structs.replace(home.load_config(), mempool_max_txs=3)
+    config = msgspec.structs.replace(home.load_config(), mempool_max_txs=6)
     home.config_file.write_text(render_config(config), encoding="utf-8")
     node = Node.open(entry.home)
     try:
@@ -31,12 +33,15 @@ def test_a_full_pool_refuses_with_mempool_full_and_keeps_what_it_holds(tmp_path:
                 "create",
                 Create(f"F{n}", "f", 0, SupplyRule.UNLIMITED, 0),
             )
-            for n in range(5)
+            for n in range(9)
         ]
-        results = asyncio.run(node.service.submit_many(raws))
-        codes = [getattr(r, "code", "OK") for r in results]
-        assert codes == ["OK", "OK", "OK", "MEMPOOL_FULL", "MEMPOOL_FULL"]
-        assert len(node.service.mempool) == 3
+        service = node.service
+        results = asyncio.run(service.submit_many(raws[:5]))
+        assert [getattr(r, "code", "OK") for r in results] == ["OK"] * 3 + ["MEMPOOL_FULL"] * 2
+        assert "other validators' gossip" in str(getattr(results[3], "message", ""))
+        gossiped = asyncio.run(service.submit_many(raws[5:], gossip=False))
+        assert [getattr(r, "code", "OK") for r in gossiped] == ["OK"] * 3 + ["MEMPOOL_FULL"]
+        assert len(service.mempool) == 6
     finally:
         node.close()
 

@@ -93,3 +93,18 @@ def test_client_batches_past_the_verification_bound_are_refused_with_mempool_ful
         assert all(isinstance(r, bytes) for r in gossiped)
     finally:
         node.close()
+
+
+def test_status_reports_what_the_router_dropped(tmp_path: Path) -> None:
+    entry = init_network(tmp_path / "net", validators=1, orgs=1, suite="sm")[0]
+    node = Node.open(entry.home)
+    try:
+        assert (node.service.status().dropped_gossip, node.service.status().dropped_messages) == (
+            0,
+            0,
+        )
+        node.service.dropped = lambda: (7, 2)
+        status = node.service.status()
+        assert (status.dropped_gossip, status.dropped_messages) == (7, 2)
+    finally:
+        node.close()

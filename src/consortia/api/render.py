@@ -228,6 +228,8 @@ def status_json(status: NodeStatus) -> s.StatusJson:
         validators=status.validators,
         evidence=status.evidence,
         epoch=status.epoch,
+        dropped_gossip=status.dropped_gossip,
+        dropped_messages=status.dropped_messages,
     )
 
 

@@ -333,6 +333,11 @@ class StatusJson(Document, frozen=True):
     evidence: int
     epoch: int
     """Epoch of the validator set in force (0 until the first change)."""
+    dropped_gossip: int
+    """Transaction gossip batches dropped since start because the gossip queue was
+    full (those transactions stay pending where they were admitted)."""
+    dropped_messages: int
+    """Consensus messages dropped since start because the inbox was full."""
 
 
 class EvidenceJson(Document, frozen=True):

@@ -307,6 +307,7 @@ class Node:
         self.driver.network = router
         self.service.on_admitted = router.gossip
         self.service.peer_stats = router.p2p.stats
+        self.service.dropped = lambda: (router.dropped_gossip, router.dropped_inbound)
         self.router = router
         router.p2p.trust(self._members.ca_pems())
         self._update_peers()

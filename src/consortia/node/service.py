@@ -27,6 +27,8 @@ MAX_BATCH = 10_000
 MAX_AWAITING_VERIFICATION = 8_192
 """Client transactions that may wait for their signature check at once (a few
 seconds of a loaded node's verification); more are refused with MEMPOOL_FULL."""
+CLIENT_POOL_SHARE = 2
+"""Client transactions fill at most 1/CLIENT_POOL_SHARE of the pool (see ``_shed_if_busy``)."""
 
 
 class NodeService:
@@ -60,6 +62,8 @@ class NodeService:
         self.max_awaiting_verification = MAX_AWAITING_VERIFICATION
         self._awaiting_verification = 0
         self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
+        self.dropped: Callable[[], tuple[int, int]] = lambda: (0, 0)
+        """(gossip batches, consensus messages) the router dropped (set with a network)."""
         """Per-peer link counters by node key (set by the composition root with a network)."""
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
         """Receives the bytes of client transactions just admitted (for gossip)."""
@@ -133,19 +137,44 @@ class NodeService:
         return results
 
     def _shed_if_busy(self, screened: list[ExecutionError | None]) -> list[ExecutionError | None]:
-        """Refuse a client batch whose signature checks would queue past the bound.
+        """Refuse client transactions past two bounds with ``MEMPOOL_FULL``.
 
-        Verification is a loaded node's slowest stage; without a bound, clients that
-        keep sending would queue work (and memory) without limit in front of it.
+        * Verification: a batch whose signature checks would queue past
+          ``max_awaiting_verification`` is refused whole. Verification is a loaded
+          node's slowest stage; without a bound, clients that keep sending would
+          queue work (and memory) without limit in front of it.
+        * Headroom: client transactions fill the pool only to its half; the rest
+          is for transactions other validators' clients sent, which arrive by
+          gossip. Every transaction ends up in every validator's pool, so without
+          headroom full pools refuse each other's gossip, and each follower then
+          verifies a proposal's transactions on the consensus path.
         """
         wanted = sum(refusal is None for refusal in screened)
-        if not wanted or self._awaiting_verification + wanted <= self.max_awaiting_verification:
+        if not wanted:
             return screened
-        busy = MempoolFull(
-            f"{self._awaiting_verification} transactions are waiting for their signature "
-            "check; retry later"
+        if self._awaiting_verification + wanted > self.max_awaiting_verification:
+            busy = MempoolFull(
+                f"{self._awaiting_verification} transactions are waiting for their signature "
+                "check; retry later"
+            )
+            return [busy if refusal is None else refusal for refusal in screened]
+        share = self.mempool.config.max_txs // CLIENT_POOL_SHARE
+        room = share - len(self.mempool) - self._awaiting_verification
+        if wanted <= room:
+            return screened
+        full = MempoolFull(
+            f"the pool holds {len(self.mempool)} transactions; clients may fill {share} of "
+            f"{self.mempool.config.max_txs} (the rest is for other validators' gossip); "
+            "retry later"
         )
-        return [busy if refusal is None else refusal for refusal in screened]
+        out: list[ExecutionError | None] = []
+        for refusal in screened:
+            if refusal is None:
+                room -= 1
+                out.append(None if room >= 0 else full)
+            else:
+                out.append(refusal)
+        return out
 
     def _permitted(
         self, parsed: list[tuple[int, Transaction]], results: list[bytes | NodeError]
@@ -243,6 +272,7 @@ class NodeService:
         height = self.reader.height()
         roots = self.reader.roots(height)
         committee = self.core.committee
+        dropped_gossip, dropped_messages = self.dropped()
         return NodeStatus(
             name=self.name,
             chain_id=self.chain_id,
@@ -256,4 +286,6 @@ class NodeService:
             validators=committee.size,
             evidence=len(self.core.evidence),
             epoch=committee.epoch,
+            dropped_gossip=dropped_gossip,
+            dropped_messages=dropped_messages,
         )

@@ -75,6 +75,10 @@ class NodeStatus:
     validators: int
     evidence: int
     epoch: int = 0
+    dropped_gossip: int = 0
+    """Transaction gossip batches dropped because the gossip queue was full."""
+    dropped_messages: int = 0
+    """Consensus messages dropped because the inbox was full."""
 
 
 @dataclass(frozen=True, slots=True)
