@@ -233,10 +233,11 @@ def test_batched_sends_are_admitted_together_and_answered_in_order(
         send(5, "0x02c0"),
         send(6, "0x" + stale.hex()),
         {"jsonrpc": "2.0", "id": 7, "method": "eth_sendRawTransaction", "params": []},
+        {"jsonrpc": "2.0", "id": 8, "method": "eth_sendRawTransaction"},  # params left out
         send(None, "0x" + raws[2].hex()),  # a notification: admitted, not answered
     ]
     answers = httpx.post(f"{node.url}/rpc", json=batch, timeout=30).json()
-    assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6, 7]
+    assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert answers[0]["result"] == "0x" + keccak256(raws[0]).hex()
     assert answers[1]["result"] == hex(w3.eth.chain_id)
     assert answers[2]["result"] == "0x" + keccak256(raws[1]).hex()
@@ -244,6 +245,7 @@ def test_batched_sends_are_admitted_together_and_answered_in_order(
     assert answers[4]["error"]["data"]["code"] == "EVM_ETH_TX_INVALID"
     assert answers[5]["error"]["data"]["code"] == "TX_SENDER_LIMIT"  # nonce too far ahead
     assert answers[6]["error"]["message"] == "missing raw transaction"
+    assert answers[7]["error"]["message"] == "missing raw transaction"
     for raw in raws:
         receipt = w3.eth.wait_for_transaction_receipt(keccak256(raw), timeout=30, poll_latency=0.1)
         assert receipt.status == 1

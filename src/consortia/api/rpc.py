@@ -506,16 +506,14 @@ class EthRpc:
         sends = [i for i, r in enumerate(requests) if _is_send(r)]
         answers: dict[int, dict[str, Any] | None] = {}
         if sends:
-            results = await self._send_raws([requests[i]["params"] for i in sends])
+            results = await self._send_raws([requests[i].get("params", []) for i in sends])
             for i, result in zip(sends, results, strict=True):
-                ident = requests[i].get("id")
-                answers[i] = (
-                    _error(ident, result)
-                    if isinstance(result, RpcError)
-                    else {"jsonrpc": "2.0", "id": ident, "result": result}
-                )
                 if "id" not in requests[i]:
-                    answers[i] = None
+                    answers[i] = None  # a notification
+                elif isinstance(result, RpcError):
+                    answers[i] = _error(requests[i]["id"], result)
+                else:
+                    answers[i] = {"jsonrpc": "2.0", "id": requests[i]["id"], "result": result}
         for i, request in enumerate(requests):
             if i not in answers:
                 answers[i] = await self.handle(request)
