@@ -62,9 +62,9 @@ class NodeService:
         self.max_awaiting_verification = MAX_AWAITING_VERIFICATION
         self._awaiting_verification = 0
         self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
+        """Per-peer link counters by node key (set by the composition root with a network)."""
         self.dropped: Callable[[], tuple[int, int]] = lambda: (0, 0)
         """(gossip batches, consensus messages) the router dropped (set with a network)."""
-        """Per-peer link counters by node key (set by the composition root with a network)."""
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
         """Receives the bytes of client transactions just admitted (for gossip)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
