@@ -125,10 +125,10 @@ def genesis_qc(genesis_block_id: bytes, epoch: int) -> QuorumCert:
     return epoch_root_qc(epoch, 0, genesis_block_id)
 
 
-def build_genesis(
+def genesis_state(
     genesis: Genesis, runtime: Runtime, tree: StateTree, txn: lmdb.Transaction
-) -> tuple[Block, bytes]:
-    """Write the genesis state as version 0 and return the genesis block and its id.
+) -> dict[bytes, bytes | None]:
+    """The writes of the genesis state (version 0): policy, validators, each module's.
 
     Raises:
         InvalidGenesis: see :func:`validate_genesis`.
@@ -141,7 +141,12 @@ def build_genesis(
     view.set(GENESIS_KEY, hash_fn(encode(genesis)))
     for name in sorted(runtime.modules):
         runtime.modules[name].init_genesis(view, genesis)
-    root = tree.apply(txn, 0, view.changes())
+    return view.changes()
+
+
+def assemble_genesis_block(genesis: Genesis, state_root: bytes) -> tuple[Block, bytes]:
+    """The genesis block over the genesis state's root, and its id."""
+    hash_fn = get_suite(genesis.suite).hash
     empty = merkle_root(hash_fn, [])
     header = BlockHeader(
         chain_id=genesis.chain_id,
@@ -154,8 +159,20 @@ def build_genesis(
         tx_root=empty,
         tx_count=0,
         state_height=0,
-        state_root=root,
+        state_root=state_root,
         receipts_root=empty,
         justify=genesis_qc(ZERO_HASH, genesis.validators.epoch),
     )
     return Block(header=header, transactions=(), signature=b""), block_id(hash_fn, header)
+
+
+def build_genesis(
+    genesis: Genesis, runtime: Runtime, tree: StateTree, txn: lmdb.Transaction
+) -> tuple[Block, bytes]:
+    """Write the genesis state as version 0 in ``txn``; return the genesis block and its id.
+
+    Raises:
+        InvalidGenesis: see :func:`validate_genesis`.
+    """
+    root = tree.apply(txn, 0, genesis_state(genesis, runtime, tree, txn))
+    return assemble_genesis_block(genesis, root)

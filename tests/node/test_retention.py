@@ -26,8 +26,7 @@ def test_state_versions_older_than_the_retention_are_pruned(tmp_path: Path) -> N
     hash_fn = get_suite(genesis.suite).hash
     env = lmdb.open(str(tmp_path / "ledger"), max_dbs=32, map_size=1 << 30, sync=False)
     store, tree, runtime = BlockStore(env), StateTree(env, hash_fn), default_runtime()
-    with env.begin(write=True) as txn:
-        parent, parent_id = install_genesis(store, tree, txn, genesis, runtime)
+    parent, parent_id = install_genesis(env, store, tree, genesis, runtime)
     top = MIN_RETENTION_BLOCKS + 2 * PRUNE_EVERY
     empty = merkle_root(hash_fn, [])
     for height in range(1, top + 1):

@@ -58,10 +58,9 @@ class ChainBuilder:
         self.hash = get_suite(suite).hash
         self.env = lmdb.open(str(tmp / "scratch"), max_dbs=32, map_size=1 << 30)
         self.store, self.tree = BlockStore(self.env), StateTree(self.env, self.hash)
-        with self.env.begin(write=True) as txn:
-            block, bid = install_genesis(
-                self.store, self.tree, txn, self.genesis, default_runtime()
-            )
+        block, bid = install_genesis(
+            self.env, self.store, self.tree, self.genesis, default_runtime()
+        )
         self.committee = Committee(self.genesis.chain_id, self.genesis.validators, bid)
         self.records: list[Record] = [(block, None)]
         self.last_id = bid

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,24 +64,51 @@ async def _shut_down(server: uvicorn.Server) -> None:
             transport.close()
 
 
-def _open_ledger(home: NodeHome) -> lmdb.Environment:
-    return lmdb.open(str(home.ledger_dir), max_dbs=32, map_size=LEDGER_MAP_SIZE)
+def _open_ledger(path: Path) -> lmdb.Environment:
+    return lmdb.open(str(path), max_dbs=32, map_size=LEDGER_MAP_SIZE)
+
+
+def _holds_genesis(ledger: Path) -> bool:
+    if not (ledger / "data.mdb").exists():
+        return False
+    env = _open_ledger(ledger)
+    try:
+        store = BlockStore(env)
+        with env.begin() as txn:
+            return store.latest_height(txn) is not None
+    finally:
+        env.close()
 
 
 def _install_genesis_once(
     home: NodeHome, genesis: Genesis, runtime: Runtime, hash_fn: Hasher
 ) -> None:
-    """Write the genesis into an empty ledger, through an environment closed afterwards
-    (LMDB keeps a write transaction's page buffers until its environment closes)."""
-    env = _open_ledger(home)
+    """Write the genesis into a ledger that holds none.
+
+    The install writes a staging directory that becomes the ledger, by an
+    atomic rename, only when complete: a crash part-way leaves no partial
+    ledger, and the next start begins again. Its environment is closed
+    afterwards (LMDB keeps a write transaction's page buffers until then).
+    """
+    ledger = home.ledger_dir
+    if _holds_genesis(ledger):
+        return
+    staging = ledger.with_name(ledger.name + ".installing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    env = _open_ledger(staging)
     try:
-        store = BlockStore(env)
-        tree = StateTree(env, hash_fn)
-        with env.begin(write=True) as txn:
-            if store.latest_height(txn) is None:
-                install_genesis(store, tree, txn, genesis, runtime)
+        install_genesis(env, BlockStore(env), StateTree(env, hash_fn), genesis, runtime)
     finally:
         env.close()
+    if ledger.exists():
+        shutil.rmtree(ledger)  # holds no block: an install that an older release left unfinished
+    staging.replace(ledger)
+    directory = os.open(ledger.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # make the rename durable
+    finally:
+        os.close(directory)
 
 
 def load_genesis(home: NodeHome) -> Genesis:
@@ -131,13 +159,12 @@ class Node:
         suite = get_suite(genesis.suite)
         hash_fn = suite.hash
         runtime = default_runtime()
-        home.ledger_dir.mkdir(parents=True, exist_ok=True)
         _install_genesis_once(home, genesis, runtime, hash_fn)
         # Only the genesis block's fields are needed from here on: drop the accounts,
         # which a large genesis (a million of them) would otherwise keep in memory.
         genesis = msgspec.structs.replace(genesis, accounts=())
         gc.collect()  # and give back the install's freed objects (free lists pin arenas)
-        env = _open_ledger(home)
+        env = _open_ledger(home.ledger_dir)
         store = BlockStore(env)
         tree = StateTree(env, hash_fn)
         with env.begin() as txn:

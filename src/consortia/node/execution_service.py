@@ -27,7 +27,7 @@ from consortia.execution.executor import Runtime, execute_block
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
-from consortia.genesis import Genesis, build_genesis, genesis_qc
+from consortia.genesis import Genesis, assemble_genesis_block, genesis_qc, genesis_state
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -91,17 +91,29 @@ def record_roots(
 
 
 def install_genesis(
-    store: BlockStore, tree: StateTree, txn: lmdb.Transaction, genesis: Genesis, runtime: Runtime
+    env: lmdb.Environment, store: BlockStore, tree: StateTree, genesis: Genesis, runtime: Runtime
 ) -> tuple[Block, bytes]:
-    """Write the genesis state, block, certificate and execution roots into a fresh store."""
-    block, bid = build_genesis(genesis, runtime, tree, txn)
-    store.append_block(txn, block, bid, [])
-    store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
-    store.put_epoch(txn, genesis_epoch(genesis, bid))
-    roots = ExecutionRoots(
-        state_root=block.header.state_root, receipts_root=block.header.receipts_root
-    )
-    record_roots(store, txn, 0, roots, 0)
+    """Write the genesis state, block, certificate and execution roots into a fresh store.
+
+    The state goes in batches of write transactions (a million-account genesis
+    would otherwise hold all its pages in one), the block and its records in
+    a last one: until this returns, the store holds no block, and if it does
+    not return, ``env`` must be discarded (see ``StateTree.load``).
+
+    Raises:
+        InvalidGenesis: see ``validate_genesis``.
+    """
+    with env.begin() as txn:
+        changes = genesis_state(genesis, runtime, tree, txn)
+    root = tree.load(env, 0, changes)
+    del changes  # a large genesis's writes: let them go before the last transaction
+    block, bid = assemble_genesis_block(genesis, root)
+    with env.begin(write=True) as txn:
+        store.append_block(txn, block, bid, [])
+        store.put_certificate(txn, genesis_qc(bid, genesis.validators.epoch))
+        store.put_epoch(txn, genesis_epoch(genesis, bid))
+        roots = ExecutionRoots(state_root=root, receipts_root=block.header.receipts_root)
+        record_roots(store, txn, 0, roots, 0)
     return block, bid
 
 

@@ -43,8 +43,7 @@ def replay_chain(source: Path, target: Path, genesis: Genesis) -> ReplayReport:
     try:
         src_store, dst_store = BlockStore(src_env), BlockStore(dst_env)
         dst_tree = StateTree(dst_env, hash_fn)
-        with dst_env.begin(write=True) as txn:
-            _, bid = install_genesis(dst_store, dst_tree, txn, genesis, runtime)
+        _, bid = install_genesis(dst_env, dst_store, dst_tree, genesis, runtime)
         with src_env.begin() as txn:
             top = src_store.latest_height(txn)
             assert top is not None

@@ -114,8 +114,7 @@ def verify_chain(
         env = lmdb.open(str(Path(tmp) / "replay"), max_dbs=32, map_size=1 << 36)
         try:
             store, tree = BlockStore(env), StateTree(env, hash_fn)
-            with env.begin(write=True) as txn:
-                _, genesis_id = install_genesis(store, tree, txn, genesis, runtime)
+            _, genesis_id = install_genesis(env, store, tree, genesis, runtime)
             committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
             previous: Block | None = None
             previous_id = b""
