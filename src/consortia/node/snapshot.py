@@ -24,7 +24,7 @@ import lmdb
 from consortia.consensus.errors import ConsensusError, InvalidProposal
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
-from consortia.genesis import Genesis, build_genesis, default_runtime, genesis_qc
+from consortia.genesis import Genesis, default_runtime, genesis_qc
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, Hasher, block_id
@@ -39,7 +39,12 @@ from consortia.network.messages import (
 )
 from consortia.network.transport import P2PNetwork, PeerAddress, PeerKey
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
-from consortia.node.execution_service import ExecutionRoots, genesis_epoch, record_roots
+from consortia.node.execution_service import (
+    ExecutionRoots,
+    genesis_epoch,
+    install_genesis,
+    record_roots,
+)
 from consortia.node.reader import LedgerReader
 from consortia.state import StateTree
 
@@ -51,15 +56,12 @@ M = TypeVar("M")
 def genesis_block(genesis: Genesis) -> tuple[Block, bytes]:
     """The genesis block and its id, computed in a scratch store."""
     with tempfile.TemporaryDirectory(prefix="consortia-genesis-") as tmp:
-        env = lmdb.open(tmp, max_dbs=32, map_size=1 << 30)
+        env = lmdb.open(tmp, max_dbs=32, map_size=LEDGER_MAP_SIZE)
         try:
             tree = StateTree(env, get_suite(genesis.suite).hash)
-            with env.begin(write=True) as txn:
-                block, bid = build_genesis(genesis, default_runtime(), tree, txn)
-                txn.abort()
+            return install_genesis(env, BlockStore(env), tree, genesis, default_runtime())
         finally:
             env.close()
-    return block, bid
 
 
 def offer(reader: LedgerReader, request_id: int) -> SnapshotOffer | None:
