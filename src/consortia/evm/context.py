@@ -2,6 +2,12 @@
 
 One place for what every EVM entry point shares: the fork, how a world state
 is opened at a root, and how a message's gas used is counted.
+
+The chain has no native coin: a transaction cannot carry value (ethtx
+rejects it), gas price and base fee are zero, so every EVM balance is zero
+forever and py-evm's fee bookkeeping only ever moves zero. :class:`ZeroFeeState`
+skips those zero moves; the trie it builds is the one Cancun's would
+(argued on the class).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from eth.constants import ZERO_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.cancun import CancunVM
-from eth_typing import BlockNumber
+from eth.vm.forks.cancun.state import CancunState
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.logging import ExtendedDebugLogger, get_extended_debug_logger
 
 from consortia.crypto import sha256
 from consortia.execution.module import BlockContext
@@ -43,9 +51,50 @@ def execution_context(block: BlockContext, policy: ChainPolicy) -> ExecutionCont
     )
 
 
+class ZeroFeeState(CancunState):
+    """Cancun's world state, minus the balance updates that move zero ([EVM-CTX.1]).
+
+    py-evm charges the sender ``gas * price`` before a message, pays the
+    coinbase ``gas_used * tip`` after it and moves a SELFDESTRUCTed
+    contract's balance to its beneficiary, each through ``delta_balance``.
+    Here every one of those amounts is zero (no coin, price zero), so
+    Cancun's ``delta_balance(a, 0)`` rewrites ``a``'s account unchanged or,
+    if ``a`` has no account, creates an empty one. The trie is the same
+    without it:
+
+    * the sender's account is written by the nonce increment right after;
+    * the coinbase (the zero address) is in every transaction's EIP-161
+      touched set, so an empty account created for it is deleted again at
+      the transaction's end; without it there is nothing to delete (an
+      account at the zero address can never be non-empty: no key or CREATE
+      yields it);
+    * a SELFDESTRUCT beneficiary is touched (and its new empty account
+      deleted) if the frame succeeds; if the frame fails, its writes are
+      reverted anyway.
+
+    Empty accounts therefore never outlive a transaction, with or without
+    this class; ``tests/evm/test_world_roots.py`` checks the roots.
+
+    Its logger is made once, not on every access (py-evm builds it per
+    property read, twice a transaction, for debug lines that are off).
+    """
+
+    _LOGGER: Final = get_extended_debug_logger("eth.vm.state.ZeroFeeState")
+
+    @property
+    def logger(self) -> ExtendedDebugLogger:
+        """py-evm's debug logger for this state class (one instance)."""
+        return self._LOGGER
+
+    def delta_balance(self, address: Address, delta: int) -> None:
+        """Add ``delta`` to ``address``'s balance; a zero delta writes nothing (see class)."""
+        if delta:
+            super().delta_balance(address, delta)
+
+
 def open_world(db: AtomicDB, root: bytes, block: BlockContext, policy: ChainPolicy) -> Any:
     """A py-evm world state at trie ``root`` over ``db``, in ``block``'s context."""
-    return VM.get_state_class()(db, execution_context(block, policy), root)
+    return ZeroFeeState(db, execution_context(block, policy), Hash32(root))
 
 
 def gas_used(gas: int, computation: Any) -> int:

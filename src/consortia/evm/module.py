@@ -90,7 +90,12 @@ def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
     world = _world(ctx)
     meter = ctx.state.meter
     available = meter.limit - meter.used if meter is not None else ctx.policy.max_tx_gas
-    world.set_nonce(ctx.sender, ctx.nonce)
+    # Usually the world already holds this nonce (the sender's previous
+    # transaction was an EVM one too): then writing it again changes nothing.
+    # Nonce 0 is always written: it may create the sender's (empty) account,
+    # which stays even if py-evm then refuses the transaction.
+    if ctx.nonce == 0 or world.get_nonce(ctx.sender) != ctx.nonce:
+        world.set_nonce(ctx.sender, ctx.nonce)
     unsigned = VM.get_transaction_builder().create_unsigned_transaction(
         nonce=ctx.nonce,
         gas_price=0,
