@@ -23,6 +23,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.logging import ExtendedDebugLogger, get_extended_debug_logger
 
 from consortia.crypto import sha256
+from consortia.evm.world import BatchedAccountDB, NodeCache
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import ChainPolicy
 
@@ -75,11 +76,27 @@ class ZeroFeeState(CancunState):
     Empty accounts therefore never outlive a transaction, with or without
     this class; ``tests/evm/test_world_roots.py`` checks the roots.
 
-    Its logger is made once, not on every access (py-evm builds it per
-    property read, twice a transaction, for debug lines that are off).
+    Its account database batches each contract's storage writes per block
+    (:class:`~consortia.evm.world.BatchedAccountDB`), and its logger is made
+    once, not on every access (py-evm builds it per property read, twice a
+    transaction, for debug lines that are off).
     """
 
+    account_db_class = BatchedAccountDB
     _LOGGER: Final = get_extended_debug_logger("eth.vm.state.ZeroFeeState")
+
+    def __init__(
+        self,
+        db: AtomicDB,
+        context: ExecutionContext,
+        state_root: Hash32,
+        cache: NodeCache | None = None,
+    ) -> None:
+        # BaseState.__init__ of py-evm 0.12.1b1 (pinned), with the node cache passed on.
+        self._db = db
+        self.execution_context = context
+        self._account_db = BatchedAccountDB(db, state_root, cache)
+        self.set_system_contracts()
 
     @property
     def logger(self) -> ExtendedDebugLogger:
@@ -92,9 +109,19 @@ class ZeroFeeState(CancunState):
             super().delta_balance(address, delta)
 
 
-def open_world(db: AtomicDB, root: bytes, block: BlockContext, policy: ChainPolicy) -> Any:
-    """A py-evm world state at trie ``root`` over ``db``, in ``block``'s context."""
-    return ZeroFeeState(db, execution_context(block, policy), Hash32(root))
+def open_world(
+    db: AtomicDB,
+    root: bytes,
+    block: BlockContext,
+    policy: ChainPolicy,
+    cache: NodeCache | None = None,
+) -> Any:
+    """A py-evm world state at trie ``root`` over ``db``, in ``block``'s context.
+
+    ``cache``: decoded trie nodes of the state tree ``db`` belongs to
+    (:func:`~consortia.evm.world.node_cache`); never one of another tree.
+    """
+    return ZeroFeeState(db, execution_context(block, policy), Hash32(root), cache)
 
 
 def gas_used(gas: int, computation: Any) -> int:

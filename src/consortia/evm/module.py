@@ -42,7 +42,7 @@ from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
 from consortia.evm.gate import check_deployment, submit_audit
 from consortia.evm.types import Call, ContractRecord, Deploy, contract_record_key
-from consortia.evm.world import WORLD_ROOT_KEY, world_db, world_root
+from consortia.evm.world import WORLD_ROOT_KEY, node_cache, world_db, world_root
 from consortia.execution.errors import ModuleError
 from consortia.execution.module import BlockContext, Method, TxContext
 from consortia.execution.policy import ChainPolicy
@@ -68,7 +68,13 @@ def revert_reason(output: bytes) -> str:
 
 
 def _world(ctx: TxContext) -> Any:
-    """The block's open py-evm state (opened, without gas, at its first EVM call)."""
+    """The block's open py-evm state (opened, without gas, at its first EVM call).
+
+    Each block opens its own world (py-evm's journals and account cache are
+    the block's alone, so an aborted block leaves nothing behind); what
+    carries over between blocks is the state tree's cache of decoded trie
+    nodes, which is keyed by content hash and so never stale.
+    """
     scratch = ctx.state.block_scratch
     if _SCRATCH not in scratch:
         meter, ctx.state.meter = ctx.state.meter, None
@@ -76,7 +82,9 @@ def _world(ctx: TxContext) -> Any:
             root = world_root(ctx.state)
         finally:
             ctx.state.meter = meter
-        scratch[_SCRATCH] = open_world(world_db(ctx.state), root, ctx.block, ctx.policy)
+        scratch[_SCRATCH] = open_world(
+            world_db(ctx.state), root, ctx.block, ctx.policy, node_cache(ctx.state.tree)
+        )
     return scratch[_SCRATCH]
 
 

@@ -7,18 +7,54 @@ trie from the chain state; the trie's root is the chain-state entry
 ``evm/world_root``, so one header root commits to everything (DESIGN.md §3).
 Trie nodes are content-addressed (keccak of their RLP), so old roots stay
 readable for historical queries and proofs.
+
+A contract's storage changes reach its trie once per block, when the block's
+root is made. py-evm inserts them one slot at a time, re-reading, re-encoding
+and re-hashing the path from the root for each; :class:`BatchedStorageLookup`
+applies a block's slot writes in one pass over the trie instead, so each
+changed node is encoded and hashed once. The trie's content, hence every
+root, is the same: an Ethereum trie's root depends only on its key-value
+pairs (``tests/evm/test_world_batch.py`` checks both against py-trie).
+
+Reading a slot walks the storage trie from its root, decoding each node on
+the way, and a fresh world is opened every block. A :class:`NodeCache` per
+state tree keeps decoded nodes by hash across blocks (the nodes a block
+writes included), so the walk decodes only what it has not seen. A node's
+hash is the hash of its content, so an entry can never be stale: not after
+an aborted block, not for a read at another height.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Sequence
 from typing import Any, Final
 
 import lmdb
+from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
+from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
+from eth.db.backends.memory import MemoryDB
+from eth.db.cache import CacheDB
+from eth.db.journal import JournalDB
+from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
+from eth_typing import Address, Hash32
+from rlp.codec import encode_raw
+from trie.constants import BLANK_NODE, NODE_TYPE_BLANK, NODE_TYPE_BRANCH, NODE_TYPE_LEAF
+from trie.hexary import HexaryTrie
+from trie.utils.nibbles import bytes_to_nibbles
+from trie.utils.nodes import (
+    compute_extension_key,
+    compute_leaf_key,
+    extract_key,
+    get_node_type,
+)
 
+from consortia.crypto import keccak256
 from consortia.execution.state_view import StateView
+from consortia.state import StateTree
 
 WORLD_ROOT_KEY: Final = b"evm/world_root"
 """Chain-state key holding the EVM trie root after the last block that touched it."""
@@ -56,3 +92,299 @@ def world_db(state: StateView) -> AtomicDB:
 def world_root(state: StateView) -> bytes:
     """The EVM trie root in ``state`` (the empty trie's before any contract)."""
     return state.get(WORLD_ROOT_KEY) or BLANK_ROOT_HASH
+
+
+# ------------------------------------------------------- batched storage writes
+
+Nibbles = tuple[int, ...]
+"""A trie path: one int in 0..15 per half byte of the key."""
+Node = Any
+"""A decoded trie node as py-trie has it: ``b""``, a 2-item or a 17-item list."""
+Ref = Any
+"""How a parent holds a child: its 32-byte hash, or the node itself if its RLP is short."""
+
+
+def _common_prefix(a: Nibbles, b: Nibbles) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class NodeCache:
+    """Decoded storage-trie nodes by hash, for one state tree (bounded; see module doc).
+
+    Nodes handed out are shared: callers must not change them (py-trie's
+    read path and :class:`_BatchWriter` never do). Entries need no
+    invalidation because a hash names one content; when ``limit`` entries
+    are held, the cache starts again empty.
+    """
+
+    def __init__(self, limit: int = 16_384) -> None:
+        self._nodes: dict[bytes, Node] = {}
+        self._limit = limit
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def get(self, node_hash: bytes) -> Node | None:
+        """The node stored under ``node_hash``, if cached."""
+        return self._nodes.get(node_hash)
+
+    def put(self, node_hash: bytes, node: Node) -> None:
+        """Remember ``node`` (already decoded) under its hash."""
+        if len(self._nodes) >= self._limit:
+            self._nodes.clear()
+        self._nodes[node_hash] = node
+
+
+_NODE_CACHES: Final[weakref.WeakKeyDictionary[StateTree, NodeCache]] = weakref.WeakKeyDictionary()
+
+
+def node_cache(tree: StateTree) -> NodeCache:
+    """The node cache of ``tree``'s EVM trie (one per tree, so per LMDB environment)."""
+    cache = _NODE_CACHES.get(tree)
+    if cache is None:
+        cache = _NODE_CACHES[tree] = NodeCache()
+    return cache
+
+
+class _CachedReadTrie(HexaryTrie):
+    """A read-only py-trie walk that decodes each node through a :class:`NodeCache`."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self, db: Any, root_hash: bytes, cache: NodeCache) -> None:
+        super().__init__(db, root_hash)
+        self._cache = cache
+
+    def get_node(self, node_hash: Any) -> Node:
+        """The node ``node_hash`` refers to (a hash, or an embedded node)."""
+        if not isinstance(node_hash, bytes) or len(node_hash) != 32:
+            return super().get_node(node_hash)  # type: ignore[no-untyped-call]
+        node = self._cache.get(node_hash)
+        if node is None:
+            node = super().get_node(node_hash)  # type: ignore[no-untyped-call]
+            self._cache.put(node_hash, node)
+        return node
+
+
+class _BatchWriter:
+    """Sets many keys in a py-trie :class:`HexaryTrie` with one pass over each changed node.
+
+    Nodes are written through the trie's own ``_set_db_value`` (so its
+    pruning reference counts stay right) and never modified in place: a
+    decoded node may be shared with py-trie's caches.
+    """
+
+    def __init__(self, trie: Any, cache: NodeCache | None) -> None:
+        self._trie = trie  # a trie.HexaryTrie (untyped)
+        self._cache = cache
+
+    def set_many(self, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Set ``(key, value)`` pairs (distinct keys, non-empty values); move the root."""
+        paths = sorted((bytes_to_nibbles(key), value) for key, value in items)
+        root = self._update(self._trie.get_node(self._trie.root_hash), paths)
+        # The root is stored under its hash even when its RLP is short (as py-trie does).
+        encoded = encode_raw(root)
+        root_hash = keccak256(encoded)
+        self._trie._set_db_value(root_hash, encoded)
+        self._trie.root_hash = root_hash
+
+    def _ref(self, node: Node) -> Ref:
+        encoded = encode_raw(node)
+        if len(encoded) < 32:
+            return node
+        node_hash = keccak256(encoded)
+        self._trie._set_db_value(node_hash, encoded)
+        if self._cache is not None:
+            self._cache.put(node_hash, node)
+        return node_hash
+
+    def _resolve(self, ref: Ref) -> Node:
+        if isinstance(ref, list) or ref == BLANK_NODE:
+            return ref
+        if self._cache is None:
+            return self._trie.get_node(ref)
+        node = self._cache.get(ref)
+        if node is None:
+            node = self._trie.get_node(ref)
+            self._cache.put(ref, node)
+        return node
+
+    def _update(self, node: Node, items: list[tuple[Nibbles, bytes]]) -> Node:
+        """``node``'s subtree with ``items`` (paths relative to it, sorted) set."""
+        kind = get_node_type(node)
+        if kind == NODE_TYPE_BLANK:
+            return self._build(items)
+        if kind == NODE_TYPE_BRANCH:
+            return self._update_branch(list(node), items)
+        path = tuple(extract_key(node))
+        if kind == NODE_TYPE_LEAF:
+            merged = dict(items)
+            merged.setdefault(path, node[1])
+            return self._build(sorted(merged.items()))
+        # An extension: descend if every item shares its whole path, else split it.
+        shared = min(_common_prefix(path, p) for p, _ in items)
+        if shared == len(path):
+            child = self._update(self._resolve(node[1]), [(p[shared:], v) for p, v in items])
+            return [compute_extension_key(path), self._ref(child)]
+        branch: list[Ref] = [BLANK_NODE] * 17
+        rest = path[shared + 1 :]
+        branch[path[shared]] = (
+            self._ref([compute_extension_key(rest), node[1]]) if rest else node[1]
+        )
+        return self._wrap(
+            path[:shared], self._update_branch(branch, [(p[shared:], v) for p, v in items])
+        )
+
+    def _update_branch(self, branch: list[Ref], items: list[tuple[Nibbles, bytes]]) -> Node:
+        """``branch`` (a fresh list, changed here) with ``items`` set below it."""
+        start = 0
+        while start < len(items):
+            path = items[start][0]
+            if not path:
+                branch[16] = items[start][1]
+                start += 1
+                continue
+            nibble = path[0]
+            end = start + 1
+            while end < len(items) and items[end][0][:1] == (nibble,):
+                end += 1
+            group = [(p[1:], v) for p, v in items[start:end]]
+            branch[nibble] = self._ref(self._update(self._resolve(branch[nibble]), group))
+            start = end
+        return branch
+
+    def _build(self, items: list[tuple[Nibbles, bytes]]) -> Node:
+        """A new subtree holding exactly ``items`` (sorted, at least one)."""
+        if len(items) == 1:
+            path, value = items[0]
+            return [compute_leaf_key(path), value]
+        shared = _common_prefix(items[0][0], items[-1][0])
+        branch = self._update_branch([BLANK_NODE] * 17, [(p[shared:], v) for p, v in items])
+        return self._wrap(items[0][0][:shared], branch)
+
+    def _wrap(self, prefix: Nibbles, branch: Node) -> Node:
+        """``branch`` under an extension for ``prefix`` (the branch itself if empty)."""
+        if not prefix:
+            return branch
+        return [compute_extension_key(prefix), self._ref(branch)]
+
+
+class BatchedStorageLookup(StorageLookup):
+    """py-evm's storage trie access, with slot writes kept until the trie is next used.
+
+    Writes and deletes are buffered by hashed slot (the last one per slot
+    wins, as applied in order); any read, root query, commit or trie switch
+    first applies them: the sets in one :class:`_BatchWriter` pass, the
+    deletes through py-trie. Distinct keys commute, so the trie ends as it
+    would have written one at a time.
+    """
+
+    def __init__(
+        self, db: Any, storage_root: Hash32, address: Address, cache: NodeCache | None
+    ) -> None:
+        self._pending: dict[bytes, bytes] = {}
+        self._cache = cache
+        super().__init__(db, storage_root, address)
+
+    def _get_read_trie(self) -> HexaryTrie:
+        if self._write_trie is not None or self._cache is None:
+            return super()._get_read_trie()
+        return _CachedReadTrie(self._db, self._starting_root_hash, self._cache)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        trie: Any = self._get_write_trie()
+        sets = [(key, value) for key, value in pending.items() if value != b""]
+        if sets:
+            _BatchWriter(trie, self._cache).set_many(sets)
+        for key, value in pending.items():
+            if value == b"":
+                del trie[key]
+
+    def __getitem__(self, key: bytes) -> bytes:
+        self._flush()
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._pending[self._decode_key(key)] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        self._pending[self._decode_key(key)] = b""
+
+    def _exists(self, key: bytes) -> bool:
+        self._flush()
+        return super()._exists(key)
+
+    @property
+    def has_changed_root(self) -> bool:
+        self._flush()
+        return super().has_changed_root
+
+    def get_changed_root(self) -> Hash32:
+        self._flush()
+        return super().get_changed_root()
+
+    def commit_to(self, db: Any) -> None:
+        self._flush()
+        super().commit_to(db)
+
+    def new_trie(self) -> int:
+        self._flush()
+        return super().new_trie()
+
+    def rollback_trie(self, trie_index: int) -> None:
+        self._flush()
+        super().rollback_trie(trie_index)
+
+
+class BatchedAccountStorageDB(AccountStorageDB):
+    """py-evm's account storage over a :class:`BatchedStorageLookup` (pipes as upstream)."""
+
+    def __init__(
+        self,
+        db: AtomicDatabaseAPI,
+        storage_root: Hash32,
+        address: Address,
+        cache: NodeCache | None,
+    ) -> None:
+        # AccountStorageDB.__init__ of py-evm 0.12.1b1 (pinned), with the lookup swapped.
+        self._address = address
+        self._storage_lookup = BatchedStorageLookup(db, storage_root, address, cache)
+        self._storage_cache = CacheDB(self._storage_lookup)
+        self._locked_changes = JournalDB(self._storage_cache)
+        self._journal_storage = JournalDB(self._locked_changes)
+        self._accessed_slots: set[int] = set()
+        self._clear_count = JournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
+
+
+class BatchedAccountDB(AccountDB):
+    """py-evm's account database whose contract storage writes are batched per block.
+
+    ``cache``: the state tree's :class:`NodeCache` (None: decode every node read).
+    """
+
+    def __init__(
+        self,
+        db: AtomicDatabaseAPI,
+        state_root: Hash32 = BLANK_ROOT_HASH,
+        cache: NodeCache | None = None,
+    ) -> None:
+        super().__init__(db, state_root)
+        self._node_cache = cache
+
+    def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
+        store = self._account_stores.get(address)
+        if store is None:
+            storage_root = self._get_storage_root(address)
+            store = BatchedAccountStorageDB(
+                self._raw_store_db, storage_root, address, self._node_cache
+            )
+            self._account_stores[address] = store
+        return store
