@@ -19,14 +19,14 @@ def account_key(address: bytes) -> bytes:
     return ACCOUNT_PREFIX + address
 
 
-class AccountKey(Canonical, frozen=True):
+class AccountKey(Canonical, frozen=True, gc=False):
     """A public key allowed to sign for an account."""
 
     key_type: KeyTypeName
     public_key: PublicKeyBytes
 
 
-class Account(Canonical, frozen=True):
+class Account(Canonical, frozen=True, gc=False):
     """An account: its next nonce, authorised keys and status."""
 
     nonce: U64
@@ -34,7 +34,7 @@ class Account(Canonical, frozen=True):
     frozen: bool = False
 
 
-class GenesisAccount(Canonical, frozen=True):
+class GenesisAccount(Canonical, frozen=True, gc=False):
     """An account created at genesis (e.g. an organisation's admin)."""
 
     address: Address
