@@ -6,7 +6,10 @@ committed to LMDB with the chain-state tree, exactly as a node's execution
 thread does — without consensus, networking or signature checks, so this is
 the execution ceiling of one core. The token is the load benchmark's (``consortia.bench.erc20``).
 Transfers go from one holder to a rotating
-set of recipients (new balance slots at first, then updates). The same run
+set of recipients (new balance slots at first, then updates); with
+``--senders N`` they go instead, as in the load benchmark's ``erc20``
+workload, from N funded senders in turn to one sink, so a block changes
+many accounts (their nonces) as well as many balance slots. The same run
 with one transfer per block shows what a trie root per transaction costs
 (what a naive py-evm integration pays). ``--profile`` adds a cProfile
 breakdown of where the time goes. Run ``consortia bench evm --help``.
@@ -45,6 +48,11 @@ CHAIN_ID: Final = "bench-evm"
 GAS: Final = 1_000_000
 
 
+def _transfer_call(token: bytes, to: bytes, amount: int) -> Call:
+    data = keccak256(b"transfer(address,uint256)")[:4] + bytes(12) + to + amount.to_bytes(32, "big")
+    return Call(to=token, data=data)
+
+
 def _tx(key: PrivateKey, nonce: int, method: str, args: object) -> Transaction:
     """An unsigned envelope: execution does not check signatures (admission does)."""
     body = TxBody(
@@ -62,7 +70,7 @@ def _tx(key: PrivateKey, nonce: int, method: str, args: object) -> Transaction:
     )
 
 
-def _genesis(holder: PrivateKey) -> Genesis:
+def _genesis(holder: PrivateKey, senders: list[PrivateKey]) -> Genesis:
     validator = PrivateKey.from_secret(KeyType.SM2, b"\x02" * 32).public_key()
     info = ValidatorInfo(
         name="v0",
@@ -72,9 +80,12 @@ def _genesis(holder: PrivateKey) -> Genesis:
         public_key=validator.to_bytes(),
         weight=1,
     )
-    account = GenesisAccount(
-        address=holder.public_key().address(),
-        keys=(AccountKey(key_type="sm2", public_key=holder.public_key().to_bytes()),),
+    accounts = tuple(
+        GenesisAccount(
+            address=k.public_key().address(),
+            keys=(AccountKey(key_type="sm2", public_key=k.public_key().to_bytes()),),
+        )
+        for k in (holder, *senders)
     )
     return Genesis(
         chain_id=CHAIN_ID,
@@ -82,16 +93,21 @@ def _genesis(holder: PrivateKey) -> Genesis:
         timestamp_ms=0,
         policy=ChainPolicy(contract_deployment="open", max_block_txs=100_000),
         validators=ValidatorSet(epoch=0, validators=(info,)),
-        accounts=(account,),
+        accounts=accounts,
     )
 
 
 class Bench:
-    """A scratch chain with the token deployed."""
+    """A scratch chain with the token deployed (and ``senders`` accounts funded)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, senders: int = 0) -> None:
         self.holder = PrivateKey.from_secret(KeyType.SM2, b"\x01" * 32)
-        genesis = _genesis(self.holder)
+        self.senders = [
+            PrivateKey.from_secret(KeyType.SM2, (1_000 + i).to_bytes(32, "big"))
+            for i in range(senders)
+        ]
+        self.sink = keccak256(b"consortia bench sink")[12:]
+        genesis = _genesis(self.holder, self.senders)
         self.hash = get_suite("sm").hash
         self.env = lmdb.open(str(root), max_dbs=32, map_size=1 << 36, sync=False)
         self.tree = StateTree(self.env, self.hash)
@@ -100,23 +116,40 @@ class Bench:
         with self.env.begin(write=True) as txn:
             build_genesis(genesis, self.runtime, self.tree, txn)
         self.height = 0
-        self.nonce = 0
+        self.nonces: dict[bytes, int] = {}
         creation = token_creation_code()
         (outcome,) = self.block([_tx(self.holder, self._next_nonce(), "deploy", Deploy(creation))])
         created = next(e for e in outcome.receipt.events if e.name == "contract_created")
         self.token = bytes.fromhex(dict(created.attributes)["address"])
+        funding = [
+            _tx(
+                self.holder,
+                self._next_nonce(),
+                "call",
+                _transfer_call(self.token, k.public_key().address(), 10**9),
+            )
+            for k in self.senders
+        ]
+        for start in range(0, len(funding), 1_000):
+            self.block(funding[start : start + 1_000])
 
-    def _next_nonce(self) -> int:
-        self.nonce += 1
-        return self.nonce - 1
+    def _next_nonce(self, key: PrivateKey | None = None) -> int:
+        address = (key or self.holder).public_key().address()
+        nonce = self.nonces.get(address, 0)
+        self.nonces[address] = nonce + 1
+        return nonce
 
     def transfer(self, recipient: int) -> Transaction:
         """A transfer of 1 unit to recipient number ``recipient``."""
         to = keccak256(recipient.to_bytes(8, "big"))[12:]
-        data = (
-            keccak256(b"transfer(address,uint256)")[:4] + bytes(12) + to + (1).to_bytes(32, "big")
-        )
-        return _tx(self.holder, self._next_nonce(), "call", Call(to=self.token, data=data))
+        call = _transfer_call(self.token, to, 1)
+        return _tx(self.holder, self._next_nonce(), "call", call)
+
+    def transfer_from(self, sender: int) -> Transaction:
+        """A transfer of 1 unit from sender number ``sender`` to the sink (the load's shape)."""
+        key = self.senders[sender]
+        call = _transfer_call(self.token, self.sink, 1)
+        return _tx(key, self._next_nonce(key), "call", call)
 
     def block(self, txs: list[Transaction]) -> list[Any]:
         """Execute and commit one block, as the execution thread does."""
@@ -138,13 +171,24 @@ class Bench:
         self.env.close()
 
 
-def measure(transfers: int, block_size: int, recipients: int, profile: bool) -> dict[str, Any]:
-    """Transfers per second (and a profile) for one block size, on a fresh chain."""
+def measure(
+    transfers: int, block_size: int, recipients: int, profile: bool, senders: int = 0
+) -> dict[str, Any]:
+    """Transfers per second (and a profile) for one block size, on a fresh chain.
+
+    ``senders``: 0 for the holder-to-``recipients`` shape, else that many
+    funded senders sending in turn to one sink (funding is not timed).
+    """
     with tempfile.TemporaryDirectory(prefix="consortia-bench-evm-") as tmp:
-        bench = Bench(Path(tmp))
+        bench = Bench(Path(tmp), senders)
         try:
             blocks = [
-                [bench.transfer((b * block_size + i) % recipients) for i in range(block_size)]
+                [
+                    bench.transfer_from((b * block_size + i) % senders)
+                    if senders
+                    else bench.transfer((b * block_size + i) % recipients)
+                    for i in range(block_size)
+                ]
                 for b in range(max(1, transfers // block_size))
             ]
             profiler = cProfile.Profile() if profile else None
@@ -164,6 +208,7 @@ def measure(transfers: int, block_size: int, recipients: int, profile: bool) -> 
     done = len(blocks) * block_size
     result: dict[str, Any] = {
         "block_size": block_size,
+        "senders": senders,
         "transfers": done,
         "transfers_per_s": done / elapsed,
         "block_ms_p50": statistics.median(times) * 1000,
@@ -209,6 +254,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--transfers", type=int, default=2_000)
     parser.add_argument("--block-sizes", default="1,100,1000")
     parser.add_argument("--recipients", type=int, default=1_000)
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=0,
+        help="0: one holder to --recipients; N: N funded senders in turn to one sink",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per block size (median)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
@@ -220,6 +271,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 size,
                 args.recipients,
                 args.profile and i == 0,
+                args.senders,
             )
             for i in range(args.repeat)
         ]
