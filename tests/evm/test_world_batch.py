@@ -15,9 +15,10 @@ import pytest
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.backends.memory import MemoryDB
 from eth_typing import Address, Hash32
+from trie.exceptions import MissingTrieNode
 from trie.hexary import HexaryTrie
 
-from consortia.evm.world import BatchedStorageLookup, NodeCache, _BatchWriter
+from consortia.evm.world import BatchedStorageLookup, NodeCache, _BatchWriter, trie_get
 
 
 def _random_items(rng: random.Random, n: int, key_bytes: list[int]) -> dict[bytes, bytes]:
@@ -93,3 +94,29 @@ def test_storage_lookup_with_deletes_matches_py_trie(seed: int) -> None:
             assert lookup[slot] == value
         reference = {k: v for k, v in reference.items() if v}
         lookup = BatchedStorageLookup(db, Hash32(root), Address(bytes(20)), NodeCache())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_trie_get_answers_as_py_trie(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    shapes = [[1], [1, 2], [1, 2, 3], [32], [2, 32]][seed % 5]
+    items = _random_items(rng, rng.choice([1, 2, 5, 40, 300]), shapes)
+    db = MemoryDB()
+    root = _sequential(db, BLANK_ROOT_HASH, items)
+    reference = HexaryTrie(db, root)
+    probes = list(items) + [rng.randbytes(rng.choice(shapes)) for _ in range(50)]
+    probes += [key[:-1] for key in items if len(key) > 1]
+    cache = NodeCache()
+    for key in probes:
+        assert trie_get(db, root, key, None) == reference[key]
+        assert trie_get(db, root, key, cache) == reference[key]
+        assert trie_get(db, root, key, cache) == reference[key]  # from the cache
+    assert trie_get(db, BLANK_ROOT_HASH, b"\x01", cache) == b""
+
+
+def test_trie_get_reports_a_missing_node() -> None:
+    db = MemoryDB()
+    root = _sequential(db, BLANK_ROOT_HASH, {bytes([i]) * 32: b"v" * 40 for i in range(20)})
+    del db[root]
+    with pytest.raises(MissingTrieNode):
+        trie_get(db, root, b"\x01" * 32, NodeCache())

@@ -4,8 +4,10 @@ ERC-20 deploy and transfers (new balance slots, updates, a balance emptied
 so its slot is deleted), a revert, a transaction py-evm refuses from a
 sender that never used the EVM, a native transaction between two EVM ones of
 the same sender (the world's nonce lags), SELFDESTRUCT to a fresh
-beneficiary and to the zero address (the coinbase), a CALL to the zero
-address, an empty block and a block of reverts only. Addresses of contracts
+beneficiary and to the zero address (the coinbase), a contract that
+SELFDESTRUCTs while created, a CALL to the zero address, an empty EVM
+account deleted when called (EIP-161), an empty block and a block of
+reverts only. Addresses of contracts
 follow from the deployer's nonces, so every block is fixed in advance.
 
 :func:`run` executes it on a :class:`~tests.execution.chain.Chain`;
@@ -40,6 +42,8 @@ NEWBIE = key(KeyType.SM2, 3)
 """Its first transaction is an EVM one that py-evm refuses (too little gas)."""
 THIRD = key(KeyType.SM2, 4)
 """Overspends (a revert), later sends its whole balance away (a deleted slot)."""
+EMPTY = key(KeyType.SM2, 5)
+"""Refused like NEWBIE (an empty EVM account stays), then called: EIP-161 deletes it."""
 BENEFICIARY = keccak256(b"beneficiary")[12:]
 """A fresh address that receives a SELFDESTRUCT's (zero) balance."""
 
@@ -47,7 +51,7 @@ BENEFICIARY = keccak256(b"beneficiary")[12:]
 def genesis() -> Genesis:
     """The scenario's chain: an open deployment policy, the four accounts."""
     policy = ChainPolicy(contract_deployment="open", max_block_txs=10_000)
-    return genesis_for([HOLDER, SECOND, NEWBIE, THIRD], policy=policy)
+    return genesis_for([HOLDER, SECOND, NEWBIE, THIRD, EMPTY], policy=policy)
 
 
 def _addr(k: PrivateKey) -> bytes:
@@ -66,6 +70,8 @@ ZERO_BURNER = _creation(b"\x5f\xff")
 """SELFDESTRUCT to the zero address (the block's coinbase)."""
 PINGER = _creation(bytes.fromhex("600060006000600060006000" + "5af15000"))
 """CALL the zero address with no value and no data, then stop."""
+SHORT_LIVED = b"\x5f\xff"
+"""Creation code that SELFDESTRUCTs: the account is created and deleted in one transaction."""
 
 
 def _transfer(token: bytes, to: bytes, amount: int) -> Call:
@@ -112,11 +118,13 @@ def blocks() -> tuple[list[list[Transaction]], list[Transaction]]:
     b2 += [tx(SECOND, "call", _transfer(token, _recipient(3), 5))]
     b2 += [tx(THIRD, "call", _transfer(token, _recipient(4), 8))]  # reverts: has 7
     b2 += [tx(NEWBIE, "call", _transfer(token, _recipient(5), 1), gas_limit=5_000)]
+    b2 += [tx(EMPTY, "call", _transfer(token, _recipient(5), 1), gas_limit=5_000)]
     b3 = [make_tx(HOLDER, nonce(HOLDER), "evm", "no_such_method", b"")]
     b3 += [tx(HOLDER, "call", _transfer(token, _recipient(0), 1))]
     b3 += [tx(HOLDER, "call", Call(to=burner, data=b""))]
     b3 += [tx(HOLDER, "call", Call(to=zero_burner, data=b""))]
     b3 += [tx(HOLDER, "call", Call(to=pinger, data=b""))]
+    b3 += [tx(HOLDER, "deploy", Deploy(code=SHORT_LIVED))]
     b3 += [tx(HOLDER, "call", _transfer(token, _recipient(i % 37), 2)) for i in range(50)]
     b3 += [tx(NEWBIE, "call", _transfer(token, _recipient(6), 0))]
     # The aborted block uses the nonces block 4 uses, for other recipients.
@@ -126,6 +134,7 @@ def blocks() -> tuple[list[list[Transaction]], list[Transaction]]:
     nonce._next = saved
     b4 = [tx(HOLDER, "call", _transfer(token, _recipient(500 + i), 4)) for i in range(30)]
     b4 += [tx(THIRD, "call", _transfer(token, holder, 7))]  # empties THIRD's slot
+    b4 += [tx(HOLDER, "call", Call(to=_addr(EMPTY), data=b""))]  # deletes EMPTY's account
     b5: list[Transaction] = []
     b6 = [tx(THIRD, "call", _transfer(token, holder, 1)) for _ in range(3)]  # reverts only
     b7 = [tx(HOLDER, "call", _transfer(token, _recipient((i * 7) % 400), 1)) for i in range(150)]

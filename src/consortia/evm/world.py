@@ -8,46 +8,54 @@ trie from the chain state; the trie's root is the chain-state entry
 Trie nodes are content-addressed (keccak of their RLP), so old roots stay
 readable for historical queries and proofs.
 
-A contract's storage changes reach its trie once per block, when the block's
-root is made. py-evm inserts them one slot at a time, re-reading, re-encoding
-and re-hashing the path from the root for each; :class:`BatchedStorageLookup`
-applies a block's slot writes in one pass over the trie instead, so each
-changed node is encoded and hashed once. The trie's content, hence every
-root, is the same: an Ethereum trie's root depends only on its key-value
-pairs (``tests/evm/test_world_batch.py`` checks both against py-trie).
+A block's account and storage changes reach their tries once, when the
+block's root is made. py-evm inserts them one key at a time, re-reading,
+re-encoding and re-hashing the path from the root for each;
+:class:`BatchedAccountDB` (with :class:`BatchedStorageLookup`) applies them
+in one pass over each trie instead, so each changed node is encoded and
+hashed once. The tries' content, hence every root, is the same: an Ethereum
+trie's root depends only on its key-value pairs
+(``tests/evm/test_world_batch.py`` checks both against py-trie).
 
-Reading a slot walks the storage trie from its root, decoding each node on
-the way, and a fresh world is opened every block. A :class:`NodeCache` per
-state tree keeps decoded nodes by hash across blocks (the nodes a block
-writes included), so the walk decodes only what it has not seen. A node's
-hash is the hash of its content, so an entry can never be stale: not after
-an aborted block, not for a read at another height.
+Reading an account or a slot walks its trie from the root, decoding each
+node on the way, and a fresh world is opened every block.
+:func:`trie_get` walks through a :class:`NodeCache` per state tree that
+keeps decoded nodes by hash across blocks (the nodes a block writes
+included), so a walk decodes only what it has not seen. A node's hash is
+the hash of its content, so an entry can never be stale: not after an
+aborted block, not for a read at another height.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import lmdb
 from eth.abc import AccountStorageDatabaseAPI, AtomicDatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
+from eth.db.accesslog import KeyAccessLoggerDB
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
 from eth.db.backends.memory import MemoryDB
 from eth.db.cache import CacheDB
+from eth.db.diff import DBDiff
+from eth.db.hash_trie import HashTrie
 from eth.db.journal import JournalDB
 from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
+from eth.vm.interrupt import MissingAccountTrieNode
 from eth_typing import Address, Hash32
 from rlp.codec import encode_raw
 from trie.constants import BLANK_NODE, NODE_TYPE_BLANK, NODE_TYPE_BRANCH, NODE_TYPE_LEAF
+from trie.exceptions import MissingTrieNode
 from trie.hexary import HexaryTrie
 from trie.utils.nibbles import bytes_to_nibbles
 from trie.utils.nodes import (
     compute_extension_key,
     compute_leaf_key,
+    decode_node,
     extract_key,
     get_node_type,
 )
@@ -151,24 +159,95 @@ def node_cache(tree: StateTree) -> NodeCache:
     return cache
 
 
+_NIBBLE: Final = {c: i for i, c in enumerate("0123456789abcdef")}
+
+
+def _fetch(db: Any, ref: bytes, cache: NodeCache | None) -> Node:
+    node = cache.get(ref) if cache is not None else None
+    if node is None:
+        node = decode_node(db[ref])
+        if cache is not None:
+            cache.put(ref, node)
+    return node
+
+
+def trie_get(db: Any, root_hash: bytes, key: bytes, cache: NodeCache | None) -> bytes:
+    """The value at ``key`` in the trie ``root_hash`` over ``db`` (``b""`` if none).
+
+    What py-trie's ``HexaryTrie.get`` answers, walking the path as hex digits
+    and decoding nodes through ``cache`` (None: decode each).
+
+    Raises:
+        MissingTrieNode: a node on the path is not in ``db`` (as py-trie).
+    """
+    if root_hash == BLANK_ROOT_HASH:
+        return b""
+    path = key.hex()
+    ref: Ref = root_hash
+    try:
+        while True:
+            if isinstance(ref, list):
+                node = ref
+            elif ref == BLANK_NODE:
+                return b""
+            else:
+                node = _fetch(db, ref, cache)
+            if len(node) == 17:  # a branch
+                if not path:
+                    return bytes(node[16])
+                ref = node[_NIBBLE[path[0]]]
+                path = path[1:]
+                continue
+            # A leaf or an extension; its path hex-prefix encoded: flag 0/1
+            # extension, 2/3 leaf; an odd flag has the first nibble beside it.
+            encoded = node[0].hex()
+            rest = encoded[1:] if encoded[0] in "13" else encoded[2:]
+            if encoded[0] in "23":
+                return bytes(node[1]) if rest == path else b""
+            if not path.startswith(rest):
+                return b""
+            path = path[len(rest) :]
+            ref = node[1]
+    except KeyError as exc:
+        raise MissingTrieNode(exc.args[0], Hash32(root_hash), key) from None
+
+
 class _CachedReadTrie(HexaryTrie):
-    """A read-only py-trie walk that decodes each node through a :class:`NodeCache`."""
+    """A py-trie trie whose ``get`` is :func:`trie_get` through a :class:`NodeCache`."""
 
     __slots__ = ("_cache",)
 
-    def __init__(self, db: Any, root_hash: bytes, cache: NodeCache) -> None:
+    def __init__(self, db: Any, root_hash: bytes, cache: NodeCache | None) -> None:
         super().__init__(db, root_hash)
         self._cache = cache
 
-    def get_node(self, node_hash: Any) -> Node:
-        """The node ``node_hash`` refers to (a hash, or an embedded node)."""
-        if not isinstance(node_hash, bytes) or len(node_hash) != 32:
-            return super().get_node(node_hash)  # type: ignore[no-untyped-call]
-        node = self._cache.get(node_hash)
-        if node is None:
-            node = super().get_node(node_hash)  # type: ignore[no-untyped-call]
-            self._cache.put(node_hash, node)
-        return node
+    def get(self, key: bytes) -> bytes:
+        """The value at ``key`` (``b""`` if none)."""
+        return trie_get(self.db, self.root_hash, key, self._cache)
+
+
+class _AccountReader(BaseDB):
+    """Accounts by address in py-evm's account trie: reads by :func:`trie_get`.
+
+    Stands where py-evm's ``HashTrie`` over the trie stands for reads;
+    writes (which py-evm does not route here) go to the trie as there.
+    """
+
+    def __init__(self, trie: HexaryTrie, cache: NodeCache | None) -> None:
+        self._trie: Any = trie
+        self._cache = cache
+
+    def __getitem__(self, address: bytes) -> bytes:
+        return trie_get(self._trie.db, self._trie.root_hash, keccak256(address), self._cache)
+
+    def __setitem__(self, address: bytes, value: bytes) -> None:
+        self._trie[keccak256(address)] = value
+
+    def __delitem__(self, address: bytes) -> None:
+        del self._trie[keccak256(address)]
+
+    def _exists(self, address: bytes) -> bool:
+        return self[address] != b""
 
 
 class _BatchWriter:
@@ -292,8 +371,8 @@ class BatchedStorageLookup(StorageLookup):
         super().__init__(db, storage_root, address)
 
     def _get_read_trie(self) -> HexaryTrie:
-        if self._write_trie is not None or self._cache is None:
-            return super()._get_read_trie()
+        if self._write_trie is not None:
+            return self._write_trie
         return _CachedReadTrie(self._db, self._starting_root_hash, self._cache)
 
     def _flush(self) -> None:
@@ -378,6 +457,35 @@ class BatchedAccountDB(AccountDB):
     ) -> None:
         super().__init__(db, state_root)
         self._node_cache = cache
+        # AccountDB.__init__ of py-evm 0.12.1b1 (pinned) wires account reads
+        # _journaltrie -> _trie_cache -> _trie_logger -> _trie; here the last
+        # step reads through the node cache (writes still go through _trie).
+        trie = HexaryTrie(self._batchtrie, state_root, prune=True)
+        self._trie = HashTrie(cast(Any, trie))
+        self._trie_logger = KeyAccessLoggerDB(_AccountReader(trie, cache), log_missing_keys=False)
+        self._trie_cache = CacheDB(self._trie_logger)
+        self._journaltrie = JournalDB(self._trie_cache)
+
+    def _apply_account_diff_without_proof(self, diff: DBDiff, trie: Any) -> None:
+        """Apply the block's account changes to ``trie``: deletes one by one, sets in one pass.
+
+        ``trie`` is py-evm's ``HashTrie`` over the squashing py-trie trie.
+        """
+        for address in diff.deleted_keys():
+            try:
+                del trie[address]
+            except MissingTrieNode as exc:
+                raise MissingAccountTrieNode(
+                    Hash32(exc.missing_node_hash),
+                    self._root_hash_at_last_persist,
+                    exc.requested_key,
+                ) from exc
+        sets = [(keccak256(a), value) for a, value in diff.pending_items() if value != b""]
+        for address, value in diff.pending_items():
+            if value == b"":
+                trie[address] = value  # py-trie deletes a key set to b""
+        if sets:
+            _BatchWriter(trie._db, self._node_cache).set_many(sets)
 
     def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
         store = self._account_stores.get(address)
