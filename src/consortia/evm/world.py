@@ -48,16 +48,11 @@ from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
 from eth.vm.interrupt import MissingAccountTrieNode
 from eth_typing import Address, Hash32
 from rlp.codec import encode_raw
-from trie.constants import BLANK_NODE, NODE_TYPE_BLANK, NODE_TYPE_BRANCH, NODE_TYPE_LEAF
+from trie.constants import BLANK_NODE
 from trie.exceptions import MissingTrieNode
 from trie.hexary import HexaryTrie
-from trie.utils.nibbles import bytes_to_nibbles
 from trie.utils.nodes import (
-    compute_extension_key,
-    compute_leaf_key,
     decode_node,
-    extract_key,
-    get_node_type,
 )
 
 from consortia.crypto import keccak256
@@ -104,15 +99,17 @@ def world_root(state: StateView) -> bytes:
 
 # ------------------------------------------------------- batched storage writes
 
-Nibbles = tuple[int, ...]
-"""A trie path: one int in 0..15 per half byte of the key."""
+Path = str
+"""A trie path as hex digits, one per nibble (``key.hex()`` for a whole key).
+
+Hex strings compare, slice and sort as nibble sequences do, at C speed."""
 Node = Any
 """A decoded trie node as py-trie has it: ``b""``, a 2-item or a 17-item list."""
 Ref = Any
 """How a parent holds a child: its 32-byte hash, or the node itself if its RLP is short."""
 
 
-def _common_prefix(a: Nibbles, b: Nibbles) -> int:
+def _common_prefix(a: Path, b: Path) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -250,12 +247,30 @@ class _AccountReader(BaseDB):
         return self[address] != b""
 
 
+def _hp_decode(encoded: bytes) -> tuple[Path, bool]:
+    """The path of a leaf or extension node, hex-prefix encoded, and whether it is a leaf.
+
+    The first nibble is a flag: 0/1 extension, 2/3 leaf; an odd flag has the
+    path's first nibble beside it, an even one a padding nibble.
+    """
+    digits = encoded.hex()
+    flag = digits[0]
+    return (digits[1:] if flag in "13" else digits[2:]), flag in "23"
+
+
+def _hp_encode(path: Path, leaf: bool) -> bytes:
+    """The hex-prefix encoding of ``path`` for a leaf or an extension node."""
+    if len(path) % 2:
+        return bytes.fromhex(("3" if leaf else "1") + path)
+    return bytes.fromhex(("20" if leaf else "00") + path)
+
+
 class _BatchWriter:
     """Sets many keys in a py-trie :class:`HexaryTrie` with one pass over each changed node.
 
     Nodes are written through the trie's own ``_set_db_value`` (so its
     pruning reference counts stay right) and never modified in place: a
-    decoded node may be shared with py-trie's caches.
+    decoded node may be shared with the :class:`NodeCache`.
     """
 
     def __init__(self, trie: Any, cache: NodeCache | None) -> None:
@@ -264,8 +279,8 @@ class _BatchWriter:
 
     def set_many(self, items: Sequence[tuple[bytes, bytes]]) -> None:
         """Set ``(key, value)`` pairs (distinct keys, non-empty values); move the root."""
-        paths = sorted((bytes_to_nibbles(key), value) for key, value in items)
-        root = self._update(self._trie.get_node(self._trie.root_hash), paths)
+        paths = sorted((key.hex(), value) for key, value in items)
+        root = self._update(self._resolve(self._trie.root_hash), paths)
         # The root is stored under its hash even when its RLP is short (as py-trie does).
         encoded = encode_raw(root)
         root_hash = keccak256(encoded)
@@ -285,23 +300,18 @@ class _BatchWriter:
     def _resolve(self, ref: Ref) -> Node:
         if isinstance(ref, list) or ref == BLANK_NODE:
             return ref
-        if self._cache is None:
-            return self._trie.get_node(ref)
-        node = self._cache.get(ref)
-        if node is None:
-            node = self._trie.get_node(ref)
-            self._cache.put(ref, node)
-        return node
+        if ref == BLANK_ROOT_HASH:
+            return BLANK_NODE
+        return _fetch(self._trie.db, ref, self._cache)
 
-    def _update(self, node: Node, items: list[tuple[Nibbles, bytes]]) -> Node:
+    def _update(self, node: Node, items: list[tuple[Path, bytes]]) -> Node:
         """``node``'s subtree with ``items`` (paths relative to it, sorted) set."""
-        kind = get_node_type(node)
-        if kind == NODE_TYPE_BLANK:
+        if node == BLANK_NODE:
             return self._build(items)
-        if kind == NODE_TYPE_BRANCH:
+        if len(node) == 17:
             return self._update_branch(list(node), items)
-        path = tuple(extract_key(node))
-        if kind == NODE_TYPE_LEAF:
+        path, leaf = _hp_decode(node[0])
+        if leaf:
             merged = dict(items)
             merged.setdefault(path, node[1])
             return self._build(sorted(merged.items()))
@@ -309,17 +319,16 @@ class _BatchWriter:
         shared = min(_common_prefix(path, p) for p, _ in items)
         if shared == len(path):
             child = self._update(self._resolve(node[1]), [(p[shared:], v) for p, v in items])
-            return [compute_extension_key(path), self._ref(child)]
+            return [_hp_encode(path, False), self._ref(child)]
         branch: list[Ref] = [BLANK_NODE] * 17
         rest = path[shared + 1 :]
-        branch[path[shared]] = (
-            self._ref([compute_extension_key(rest), node[1]]) if rest else node[1]
+        branch[_NIBBLE[path[shared]]] = (
+            self._ref([_hp_encode(rest, False), node[1]]) if rest else node[1]
         )
-        return self._wrap(
-            path[:shared], self._update_branch(branch, [(p[shared:], v) for p, v in items])
-        )
+        below = self._update_branch(branch, [(p[shared:], v) for p, v in items])
+        return self._wrap(path[:shared], below)
 
-    def _update_branch(self, branch: list[Ref], items: list[tuple[Nibbles, bytes]]) -> Node:
+    def _update_branch(self, branch: list[Ref], items: list[tuple[Path, bytes]]) -> Node:
         """``branch`` (a fresh list, changed here) with ``items`` set below it."""
         start = 0
         while start < len(items):
@@ -328,29 +337,30 @@ class _BatchWriter:
                 branch[16] = items[start][1]
                 start += 1
                 continue
-            nibble = path[0]
+            digit = path[0]
             end = start + 1
-            while end < len(items) and items[end][0][:1] == (nibble,):
+            while end < len(items) and items[end][0][:1] == digit:
                 end += 1
             group = [(p[1:], v) for p, v in items[start:end]]
-            branch[nibble] = self._ref(self._update(self._resolve(branch[nibble]), group))
+            index = _NIBBLE[digit]
+            branch[index] = self._ref(self._update(self._resolve(branch[index]), group))
             start = end
         return branch
 
-    def _build(self, items: list[tuple[Nibbles, bytes]]) -> Node:
+    def _build(self, items: list[tuple[Path, bytes]]) -> Node:
         """A new subtree holding exactly ``items`` (sorted, at least one)."""
         if len(items) == 1:
             path, value = items[0]
-            return [compute_leaf_key(path), value]
+            return [_hp_encode(path, True), value]
         shared = _common_prefix(items[0][0], items[-1][0])
         branch = self._update_branch([BLANK_NODE] * 17, [(p[shared:], v) for p, v in items])
         return self._wrap(items[0][0][:shared], branch)
 
-    def _wrap(self, prefix: Nibbles, branch: Node) -> Node:
+    def _wrap(self, prefix: Path, branch: Node) -> Node:
         """``branch`` under an extension for ``prefix`` (the branch itself if empty)."""
         if not prefix:
             return branch
-        return [compute_extension_key(prefix), self._ref(branch)]
+        return [_hp_encode(prefix, False), self._ref(branch)]
 
 
 class BatchedStorageLookup(StorageLookup):
