@@ -124,7 +124,8 @@ class NodeCache:
     Nodes handed out are shared: callers must not change them (py-trie's
     read path and :class:`_BatchWriter` never do). Entries need no
     invalidation because a hash names one content; when ``limit`` entries
-    are held, the cache starts again empty.
+    are held, the cache starts again empty. Only block execution uses it
+    (the API's EVM reader opens worlds without one).
     """
 
     def __init__(self, limit: int = 16_384) -> None:
