@@ -58,12 +58,21 @@ def bench_evm(
         str, typer.Option("--block-sizes", help="Transfers per block, comma-separated.")
     ] = "1,100,1000",
     repeat: Annotated[int, typer.Option(help="Runs per block size (median kept).")] = 3,
+    senders: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="0: one holder to 1,000 recipients; N: N funded senders in turn to one sink "
+            "(the load benchmark's shape).",
+        ),
+    ] = 0,
     profile: Annotated[bool, typer.Option(help="Add a cProfile breakdown.")] = False,
 ) -> None:
     """EVM execution per core: ERC-20 transfers per second by block size (one JSON line each)."""
     from consortia.bench import evm_micro
 
     argv = ["--transfers", str(transfers), "--block-sizes", block_sizes, "--repeat", str(repeat)]
+    argv += ["--senders", str(senders)]
     evm_micro.main([*argv, "--profile"] if profile else argv)
 
 
