@@ -19,45 +19,25 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.rlp.accounts import Account as EthAccount
 from eth.vm.forks.cancun import CancunVM
 from tests.evm import world_scenario
-from tests.execution.chain import CHAIN_ID, GENESIS_TIME_MS, Chain
+from tests.execution.chain import Chain
 
 import consortia.evm.module
-from consortia.codec import encode
 from consortia.evm.context import execution_context
 from consortia.evm.world import WORLD_ROOT_KEY, NodeCache, SideDB, node_cache
-from consortia.execution.executor import execute_block
 from consortia.execution.module import BlockContext
-from consortia.execution.policy import POLICY_KEY, ChainPolicy
-from consortia.execution.state_view import StateView
-from consortia.ledger.types import Transaction, tx_id
+from consortia.execution.policy import ChainPolicy
+from consortia.ledger.types import Transaction
 
 SELFDESTRUCT_WARNING = "ignore:SELFDESTRUCT opcode present:DeprecationWarning"
 """py-evm warns whenever a contract runs SELFDESTRUCT (the scenario has two)."""
 
 
-class _Aborted(Exception):
-    """Raised inside a block's write transaction to abort it."""
-
-
 def _abort_block(chain: Chain, txs: list[Transaction]) -> None:
     """Execute ``txs`` as the next block, then abort its LMDB transaction."""
-    height = chain.height + 1
-    with pytest.raises(_Aborted), chain.env.begin(write=True) as txn:
-        view = StateView(chain.tree, txn, chain.height)
-        policy = view.get_struct(POLICY_KEY, ChainPolicy)
-        assert policy is not None
-        block = BlockContext(
-            chain_id=CHAIN_ID,
-            height=height,
-            timestamp_ms=GENESIS_TIME_MS + height * 1_000,
-            proposer=0,
-        )
-        items = [(tx, tx_id(chain.hash_fn, tx.body), len(encode(tx))) for tx in txs]
-        outcomes = execute_block(chain.runtime, view, policy, block, items)
-        assert all(o.receipt.status == "OK" for o in outcomes)
-        chain.tree.apply(txn, height, view.changes())
-        raise _Aborted
-    assert chain.height == height - 1
+    height = chain.height
+    outcomes = chain.execute(txs, abort=True)
+    assert all(o.receipt.status == "OK" for o in outcomes)
+    assert chain.height == height
 
 
 def _reference_world(

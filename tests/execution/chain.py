@@ -146,8 +146,14 @@ class Chain:
     def close(self) -> None:
         self.env.close()
 
-    def execute(self, txs: Sequence[Transaction], *, proposer: int = 0) -> list[TxOutcome]:
-        """Execute one block of ``txs`` as the next height; returns the outcomes."""
+    def execute(
+        self, txs: Sequence[Transaction], *, proposer: int = 0, abort: bool = False
+    ) -> list[TxOutcome]:
+        """Execute one block of ``txs`` as the next height; returns the outcomes.
+
+        ``abort``: execute and write the block, then abort its LMDB transaction
+        (what a crash or failure mid-block leaves): the chain stays where it was.
+        """
         height = self.height + 1
         with self.env.begin(write=True) as txn:
             view = StateView(self.tree, txn, self.height)
@@ -162,6 +168,9 @@ class Chain:
             items = [(tx, tx_id(self.hash_fn, tx.body), len(encode(tx))) for tx in txs]
             outcomes = execute_block(self.runtime, view, policy, context, items)
             root = self.tree.apply(txn, height, view.changes())
+            if abort:
+                txn.abort()
+                return outcomes
         self.height = height
         self.roots.append(root)
         return outcomes
