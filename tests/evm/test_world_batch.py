@@ -15,6 +15,8 @@ import pytest
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.backends.memory import MemoryDB
 from eth_typing import Address, Hash32
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from trie.exceptions import MissingTrieNode
 from trie.hexary import HexaryTrie
 
@@ -61,6 +63,25 @@ def test_batch_set_gives_py_trie_root(seed: int) -> None:
         # Every key reads back from what the batch wrote (no node missing).
         keys = set(base) | set(updates)
         assert _content(batch_db, expected, keys) == {**base, **updates}
+
+
+_KEYS = st.binary(min_size=1, max_size=3) | st.binary(min_size=32, max_size=32)
+_CONTENTS = st.dictionaries(_KEYS, st.binary(min_size=1, max_size=40), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(base=_CONTENTS, updates=_CONTENTS.filter(bool))
+def test_any_batch_gives_py_trie_root(
+    base: dict[bytes, bytes], updates: dict[bytes, bytes]
+) -> None:
+    db = MemoryDB()
+    root = _sequential(db, BLANK_ROOT_HASH, base)
+    expected = _sequential(MemoryDB(dict(db.kv_store)), root, updates)
+    batch_db = MemoryDB(dict(db.kv_store))
+    trie = HexaryTrie(batch_db, root, prune=True)
+    _BatchWriter(trie, NodeCache()).set_many(list(updates.items()))
+    assert trie.root_hash == expected
+    assert _content(batch_db, expected, set(base) | set(updates)) == {**base, **updates}
 
 
 @pytest.mark.parametrize("seed", range(20))
