@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tests.execution.chain import Chain, genesis_for, key, make_tx
 
-from consortia.bench.erc20 import token_creation_code
+from consortia.bench.erc20 import token_creation_code, transfer_data
 from consortia.crypto import KeyType, PrivateKey, keccak256
 from consortia.evm.module import contract_address
 from consortia.evm.types import Call, Deploy
@@ -75,8 +75,7 @@ SHORT_LIVED = b"\x5f\xff"
 
 
 def _transfer(token: bytes, to: bytes, amount: int) -> Call:
-    data = keccak256(b"transfer(address,uint256)")[:4] + bytes(12) + to + amount.to_bytes(32, "big")
-    return Call(to=token, data=data)
+    return Call(to=token, data=transfer_data(to, amount))
 
 
 def _recipient(i: int) -> bytes:

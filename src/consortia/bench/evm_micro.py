@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import lmdb
 
-from consortia.bench.erc20 import token_creation_code
+from consortia.bench.erc20 import token_creation_code, transfer_data
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey, get_suite, keccak256
 from consortia.evm.types import Call, Deploy
@@ -49,8 +49,7 @@ GAS: Final = 1_000_000
 
 
 def _transfer_call(token: bytes, to: bytes, amount: int) -> Call:
-    data = keccak256(b"transfer(address,uint256)")[:4] + bytes(12) + to + amount.to_bytes(32, "big")
-    return Call(to=token, data=data)
+    return Call(to=token, data=transfer_data(to, amount))
 
 
 def _tx(key: PrivateKey, nonce: int, method: str, args: object) -> Transaction:
