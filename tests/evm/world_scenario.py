@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.execution.chain import Chain, genesis_for, key, make_tx
+from tests.execution.chain import Chain, address, genesis_for, key, make_tx
 
 from consortia.bench.erc20 import token_creation_code, transfer_data
 from consortia.crypto import KeyType, PrivateKey, keccak256
@@ -52,10 +52,6 @@ def genesis() -> Genesis:
     """The scenario's chain: an open deployment policy, the four accounts."""
     policy = ChainPolicy(contract_deployment="open", max_block_txs=10_000)
     return genesis_for([HOLDER, SECOND, NEWBIE, THIRD, EMPTY], policy=policy)
-
-
-def _addr(k: PrivateKey) -> bytes:
-    return k.public_key().address()
 
 
 def _creation(runtime: bytes) -> bytes:
@@ -87,7 +83,7 @@ class _Nonces:
         self._next: dict[bytes, int] = {}
 
     def __call__(self, k: PrivateKey) -> int:
-        a = _addr(k)
+        a = address(k)
         n = self._next.get(a, 0)
         self._next[a] = n + 1
         return n
@@ -96,7 +92,7 @@ class _Nonces:
 def blocks() -> tuple[list[list[Transaction]], list[Transaction]]:
     """The scenario's blocks, and the block that is executed then aborted before block 4."""
     nonce = _Nonces()
-    holder = _addr(HOLDER)
+    holder = address(HOLDER)
     token = contract_address(holder, 0)
     burner = contract_address(holder, 1)
     zero_burner = contract_address(holder, 2)
@@ -111,8 +107,8 @@ def blocks() -> tuple[list[list[Transaction]], list[Transaction]]:
         tx(HOLDER, "deploy", Deploy(code=ZERO_BURNER)),
         tx(HOLDER, "deploy", Deploy(code=PINGER)),
     ]
-    b2 = [tx(HOLDER, "call", _transfer(token, _addr(SECOND), 50))]
-    b2 += [tx(HOLDER, "call", _transfer(token, _addr(THIRD), 7))]
+    b2 = [tx(HOLDER, "call", _transfer(token, address(SECOND), 50))]
+    b2 += [tx(HOLDER, "call", _transfer(token, address(THIRD), 7))]
     b2 += [tx(HOLDER, "call", _transfer(token, _recipient(i), i + 1)) for i in range(20)]
     b2 += [tx(SECOND, "call", _transfer(token, _recipient(3), 5))]
     b2 += [tx(THIRD, "call", _transfer(token, _recipient(4), 8))]  # reverts: has 7
@@ -133,7 +129,7 @@ def blocks() -> tuple[list[list[Transaction]], list[Transaction]]:
     nonce._next = saved
     b4 = [tx(HOLDER, "call", _transfer(token, _recipient(500 + i), 4)) for i in range(30)]
     b4 += [tx(THIRD, "call", _transfer(token, holder, 7))]  # empties THIRD's slot
-    b4 += [tx(HOLDER, "call", Call(to=_addr(EMPTY), data=b""))]  # deletes EMPTY's account
+    b4 += [tx(HOLDER, "call", Call(to=address(EMPTY), data=b""))]  # deletes EMPTY's account
     b5: list[Transaction] = []
     b6 = [tx(THIRD, "call", _transfer(token, holder, 1)) for _ in range(3)]  # reverts only
     b7 = [tx(HOLDER, "call", _transfer(token, _recipient((i * 7) % 400), 1)) for i in range(150)]
