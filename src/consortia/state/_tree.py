@@ -15,8 +15,10 @@ never walks the tree: a latest-value table in raw-key order (which also serves
 version, for reads at any version that has not been pruned.
 
 Every write goes through a caller-owned LMDB write transaction, so a block's
-ledger and state commit (or abort) together. The class holds no cache across
-transactions.
+ledger and state commit (or abort) together. Between versions the tree keeps
+only the nodes it recently wrote, decoded and with their binary hashes, keyed
+by their own hash (``_NodeCache``), so an aborted transaction cannot leave a
+wrong entry behind.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from consortia.state._hashing import (
 from consortia.state._proof import StateProof
 from consortia.state.errors import InvalidVersion, StateError, VersionNotFound
 
-__all__ = ["MAX_KEY_SIZE", "MAX_VALUE_SIZE", "StateTree"]
+__all__ = ["MAX_KEY_SIZE", "MAX_VALUE_SIZE", "NODE_CACHE_SIZE", "StateTree"]
 
 MAX_KEY_SIZE: Final = 256
 """Longest raw key accepted, in bytes."""
@@ -71,6 +73,9 @@ _KEY_PREFIX: Final = b"k"  # LMDB forbids empty keys; every raw key is stored as
 
 _LOAD_BATCH: Final = 16_384
 """Key records or tree nodes a first version writes at a time (see ``StateTree._load``)."""
+
+NODE_CACHE_SIZE: Final = 16_384
+"""Decoded nodes a tree keeps between versions by default (about 3 KiB each)."""
 
 _Item: TypeAlias = tuple[bytes, bytes | None, bytes | None]
 """A tree update: ``(key_hash, value_hash or None to delete, leaf_hash or None)``."""
@@ -140,45 +145,82 @@ def _encode_node(slots: Slots) -> bytes:
     )
 
 
-def _node_hash(hash_fn: HashFn, slots: Slots) -> bytes:
-    """Binary Merkle hash over 16 slots; a lone leaf in a subrange rises to that subrange."""
-    hashes: list[bytes | None] = []
-    is_leaf: list[bool] = []
-    for child in slots:
-        if child is None:
-            hashes.append(None)
-            is_leaf.append(False)
+_LEVELS: Final = ((0, 16), (16, 24), (24, 28), (28, 30))
+"""The binary tree over a node's 16 slots, as ``(first entry, first parent)`` per
+level: entries 0-15 are the slots, 16-23 their parents, ..., 30 the node's hash."""
+
+
+class _Levels:
+    """A node's binary Merkle tree: 31 entries (see ``_LEVELS``), each a hash or None.
+
+    ``leafy`` marks entries that are a lone leaf risen from below; such an entry
+    keeps rising past an empty sibling instead of being hashed (JMT's rule that
+    a subtree holding one leaf is that leaf).
+    """
+
+    __slots__ = ("hashes", "leafy")
+
+    def __init__(self, hashes: list[bytes | None], leafy: list[bool]) -> None:
+        self.hashes = hashes
+        self.leafy = leafy
+
+    @property
+    def top(self) -> bytes:
+        """The node's hash."""
+        top = self.hashes[30]
+        assert top is not None and not self.leafy[30], "an internal node holds >= 2 keys"
+        return top
+
+
+def _hash_levels(
+    hash_fn: HashFn, slots: Slots, old: _Levels | None = None, changed: int = 0xFFFF
+) -> _Levels:
+    """The binary tree of ``slots``; with ``old`` (the tree before the slots in the
+    ``changed`` bit mask were replaced) only the entries above changed slots are
+    recomputed: 4 hashes for one changed slot instead of up to 15."""
+    if old is None:
+        hashes: list[bytes | None] = [None] * 31
+        leafy = [False] * 31
+        changed = 0xFFFF
+    else:
+        hashes = old.hashes.copy()
+        leafy = old.leafy.copy()
+    bits = changed
+    while bits:
+        n = (bits & -bits).bit_length() - 1
+        bits &= bits - 1
+        child = slots[n]
+        if child is not None:
+            hashes[n] = child[:32]
+            leafy[n] = len(child) == _LEAF_SIZE
         else:
-            hashes.append(child[:32])
-            is_leaf.append(len(child) == _LEAF_SIZE)
-    width = 16
-    while width > 1:
-        next_hashes: list[bytes | None] = []
-        next_is_leaf: list[bool] = []
-        for i in range(0, width, 2):
-            left = hashes[i]
-            right = hashes[i + 1]
+            hashes[n] = None
+            leafy[n] = False
+    for first, parents in _LEVELS:
+        above = 0
+        bits = changed
+        while bits:
+            i = ((bits & -bits).bit_length() - 1) >> 1
+            bits &= ~(3 << 2 * i)
+            above |= 1 << i
+            at = first + 2 * i
+            left, right = hashes[at], hashes[at + 1]
+            out = parents + i
             if right is None:
-                if left is None or is_leaf[i]:
-                    next_hashes.append(left)
-                    next_is_leaf.append(is_leaf[i])
+                if left is None or leafy[at]:
+                    hashes[out], leafy[out] = left, leafy[at]
                     continue
-                next_hashes.append(hash_fn(INTERNAL_TAG + left + PLACEHOLDER))
+                hashes[out] = hash_fn(INTERNAL_TAG + left + PLACEHOLDER)
             elif left is None:
-                if is_leaf[i + 1]:
-                    next_hashes.append(right)
-                    next_is_leaf.append(True)
+                if leafy[at + 1]:
+                    hashes[out], leafy[out] = right, True
                     continue
-                next_hashes.append(hash_fn(INTERNAL_TAG + PLACEHOLDER + right))
+                hashes[out] = hash_fn(INTERNAL_TAG + PLACEHOLDER + right)
             else:
-                next_hashes.append(hash_fn(INTERNAL_TAG + left + right))
-            next_is_leaf.append(False)
-        hashes = next_hashes
-        is_leaf = next_is_leaf
-        width //= 2
-    top = hashes[0]
-    assert top is not None and not is_leaf[0], "an internal node holds >= 2 keys"
-    return top
+                hashes[out] = hash_fn(INTERNAL_TAG + left + right)
+            leafy[out] = False
+        changed = above
+    return _Levels(hashes, leafy)
 
 
 def _range_hash(hash_fn: HashFn, slots: Slots, lo: int, width: int) -> bytes:
@@ -247,10 +289,49 @@ class _Batches:
             self.txn = self._env.begin(write=True)
 
 
+class _NodeCache:
+    """Decoded nodes and their binary trees by child pointer (``node_hash || version``).
+
+    Kept by a tree between versions, so the nodes a block rewrote are neither
+    read nor hashed again in full by the next block that updates them: the
+    hot paths of a large state stay decoded, and a changed slot rehashes 4
+    entries of its node instead of up to 15. A pointer names one content (its
+    hash), so no entry is ever stale: not after an aborted write transaction,
+    and not after ``prune`` (updates start from the latest root, whose nodes
+    pruning keeps). Entries are dropped oldest first past ``limit``, and as
+    soon as the node they hold is replaced.
+    """
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit: int) -> None:
+        self._entries: dict[bytes, tuple[Slots, _Levels]] = {}
+        self._limit = limit
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, pointer: bytes) -> tuple[Slots, _Levels] | None:
+        """The node under ``pointer``; callers must not change its slots."""
+        return self._entries.get(pointer)
+
+    def put(self, pointer: bytes, slots: Slots, levels: _Levels) -> None:
+        """Remember a node just written (its slots are no longer changed)."""
+        entries = self._entries
+        if len(entries) >= self._limit:
+            del entries[next(iter(entries))]
+        entries[pointer] = (slots, levels)
+
+    def drop(self, pointer: bytes) -> None:
+        """Forget a node the latest version replaced."""
+        self._entries.pop(pointer, None)
+
+
 class _TreeWriter:
     """Applies one sorted batch of tree updates at one version, collecting writes."""
 
     __slots__ = (
+        "cache",
         "hash_fn",
         "new_nodes",
         "nodes_db",
@@ -268,8 +349,10 @@ class _TreeWriter:
         hash_fn: HashFn,
         version: int,
         spill: Callable[[list[tuple[bytes, bytes]]], None] | None = None,
+        cache: _NodeCache | None = None,
     ) -> None:
         self.txn = txn
+        self.cache = cache
         self.nodes_db = nodes_db
         self.hash_fn = hash_fn
         self.version = version
@@ -279,12 +362,16 @@ class _TreeWriter:
         self.spill = spill
         """If set, :meth:`build` hands it every ``_LOAD_BATCH`` new nodes to write."""
 
-    def load(self, version: int, key_hash: bytes, depth: int) -> tuple[bytes, Slots]:
-        node_key = _node_key(version, key_hash, depth)
-        data = _get(self.txn, node_key, self.nodes_db)
+    def load(self, pointer: Child, key_hash: bytes, depth: int) -> tuple[Slots, _Levels | None]:
+        """A copy of the slots of the node at ``pointer``, with its binary tree if cached."""
+        cached = None if self.cache is None else self.cache.get(pointer)
+        if cached is not None:
+            return list(cached[0]), cached[1]
+        version = int.from_bytes(pointer[32:], "big")
+        data = _get(self.txn, _node_key(version, key_hash, depth), self.nodes_db)
         if data is None:
             raise StateError(f"state node missing at version {version} depth {depth}")
-        return node_key, _decode_node(data)
+        return _decode_node(data), None
 
     def update(
         self,
@@ -298,8 +385,9 @@ class _TreeWriter:
         """New content of the subtree ``child`` at nibble ``depth`` after ``items[lo:hi]``."""
         if child is None or len(child) == _LEAF_SIZE:
             return self._merge_leaves(child, items, key_hashes, lo, hi, depth)
-        node_key, slots = self.load(int.from_bytes(child[32:], "big"), items[lo][0], depth)
-        changed = False
+        key_hash = items[lo][0]
+        slots, levels = self.load(child, key_hash, depth)
+        changed = 0
         i = lo
         while i < hi:
             n = _nibble(key_hashes[i], depth)
@@ -310,22 +398,34 @@ class _TreeWriter:
             new = self.update(old, items, key_hashes, i, j, depth + 1)
             if new is not old:
                 slots[n] = new
-                changed = True
+                changed |= 1 << n
             i = j
         if not changed:
             return child
-        self.stale.append(node_key)
-        return self._finish(slots, items[lo][0], depth)
+        self.stale.append(_node_key(int.from_bytes(child[32:], "big"), key_hash, depth))
+        if self.cache is not None:
+            self.cache.drop(child)
+        return self._finish(slots, key_hash, depth, levels, changed)
 
-    def _finish(self, slots: Slots, key_hash: bytes, depth: int) -> Child | None:
+    def _finish(
+        self, slots: Slots, key_hash: bytes, depth: int, levels: _Levels | None, changed: int
+    ) -> Child | None:
         present = [c for c in slots if c is not None]
         if not present:
             return None
         if len(present) == 1 and len(present[0]) == _LEAF_SIZE:
             return present[0]  # a lone leaf rises to the parent's slot
-        node_hash = _node_hash(self.hash_fn, slots)
+        return self._written(
+            slots, key_hash, depth, _hash_levels(self.hash_fn, slots, levels, changed)
+        )
+
+    def _written(self, slots: Slots, key_hash: bytes, depth: int, levels: _Levels) -> Child:
+        """Queue the node ``slots`` for writing (and cache it); return its pointer."""
+        pointer = levels.top + self.version_bytes
         self.new_nodes.append((_node_key(self.version, key_hash, depth), _encode_node(slots)))
-        return node_hash + self.version_bytes
+        if self.cache is not None:
+            self.cache.put(pointer, slots, levels)
+        return pointer
 
     def _merge_leaves(
         self,
@@ -370,14 +470,11 @@ class _TreeWriter:
             elif bucket:
                 slots[n] = self.build(bucket, depth + 1)
             buckets[n] = []  # free a built bucket before building the next
-        node_hash = _node_hash(self.hash_fn, slots)
-        self.new_nodes.append(
-            (_node_key(self.version, leaves[0][32:64], depth), _encode_node(slots))
-        )
+        pointer = self._written(slots, leaves[0][32:64], depth, _hash_levels(self.hash_fn, slots))
         if self.spill is not None and len(self.new_nodes) == _LOAD_BATCH:
             self.spill(self.new_nodes)
             self.new_nodes = []
-        return node_hash + self.version_bytes
+        return pointer
 
 
 class StateTree:
@@ -403,6 +500,7 @@ class StateTree:
         *,
         name: bytes = b"state",
         txn: lmdb.Transaction | None = None,
+        node_cache: int = NODE_CACHE_SIZE,
     ) -> None:
         """Open (creating if needed) the tree's named databases in ``env``.
 
@@ -413,6 +511,9 @@ class StateTree:
             txn: a write transaction to create the databases in; without one, a
                 short write transaction of its own is used (so do not hold another
                 write transaction in this thread). If ``txn`` aborts, the handles die.
+            node_cache: most nodes kept decoded between versions (0: none); see
+                ``_NodeCache``. The default holds the top four levels of a
+                million-key tree.
 
         Raises:
             StateError: ``hash_fn`` does not return 32 bytes or the databases cannot open.
@@ -420,6 +521,7 @@ class StateTree:
         check_hash_fn(hash_fn)
         self._env = env
         self._hash = hash_fn
+        self._node_cache = _NodeCache(node_cache) if node_cache > 0 else None
         try:
             if txn is None:
                 with env.begin(write=True) as own:
@@ -705,7 +807,7 @@ class StateTree:
         if items:
             items.sort(key=lambda item: item[0])
             key_hashes = [item[0] for item in items]
-            writer = _TreeWriter(txn, self._nodes, hash_fn, version)
+            writer = _TreeWriter(txn, self._nodes, hash_fn, version, cache=self._node_cache)
             new_root = writer.update(root_entry, items, key_hashes, 0, len(items), 0)
             writer.new_nodes.sort()
             self._append(txn, self._nodes, writer.new_nodes)
