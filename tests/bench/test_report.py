@@ -56,7 +56,9 @@ def test_percentiles_are_nearest_rank() -> None:
 
 
 def test_window_figures() -> None:
-    report = summarise(_observed(), limit_tps=100.0, verify_rates={"sm2": 400.0})
+    report = summarise(
+        _observed(), limit_tps=100.0, verify_rates={"sm2": 400.0}, verify_cpu_us=5000.0
+    )
     # Window [1, 4): commits at n/10 + 0.5 (even) or + 0.25 (odd) inside it.
     expected = sum(1 for n in range(38) if 1.0 <= n / 10 + (0.25 if n % 2 else 0.5) < 4.0)
     assert report["committed_in_window"] == expected
@@ -73,6 +75,10 @@ def test_window_figures() -> None:
     assert report["peak_rss_bytes_per_node"] == [110]
     assert report["cpu_percent_per_node"][0] == pytest.approx(200.0)
     assert report["load_generator_cpu_percent"] == pytest.approx(20.0)
+    # CPU per transaction over the samples inside [1, 4]: 1.0 -> 4.0 s of CPU.
+    sampled = sum(1 for n in range(38) if 1.0 <= n / 10 + (0.25 if n % 2 else 0.5) < 4.0)
+    assert report["node_cpu_us_per_tx"][0] == pytest.approx(1e6 * 6 / sampled)
+    assert report["node_cpu_per_tx_in_checks"][0] == pytest.approx(1e6 * 6 / sampled / 5000)
     assert report["offered_tps"] == pytest.approx((100 + 50 * 2) / 3)
 
 

@@ -72,6 +72,7 @@ from consortia.bench.schedule import (
 from consortia.bench.workload import Account, setup_transactions, workload_transactions
 from consortia.codec import decode
 from consortia.crypto import KeyType, get_suite
+from consortia.crypto.batch import worker_count
 from consortia.evm.context import evm_chain_id
 from consortia.evm.ethtx import envelope
 from consortia.execution.policy import ChainPolicy
@@ -930,6 +931,7 @@ class _Run:
                 p.weight / total_weight / verify_rates[self.obs.kinds[p.kind]] for p in plans
             )
             limit = 1 / per_tx / self.config.validators
+            verify_cpu_us = 1e6 * per_tx * worker_count()  # one check, in CPU time
             await self._sign(plans, chain_id, suite, limit)
             pool = _Pool(self.senders, [(p.kind, p.weight) for p in plans])
             sampling = asyncio.create_task(sampler.run())
@@ -950,7 +952,9 @@ class _Run:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-        return summarise(self.obs, limit_tps=limit, verify_rates=verify_rates)
+        return summarise(
+            self.obs, limit_tps=limit, verify_rates=verify_rates, verify_cpu_us=verify_cpu_us
+        )
 
 
 async def _drive(config: LoadConfig, apis: list[str], pids: Sequence[int | None]) -> dict[str, Any]:

@@ -306,10 +306,41 @@ def _timeseries(view: _View, multi_kind: bool) -> list[dict[str, Any]]:
     return series
 
 
+def _cpu_per_tx(
+    view: _View, a: float, b: float, verify_cpu_us: float | None
+) -> dict[str, list[float | None]]:
+    """Each node's CPU per committed transaction over [a, b] (nearest samples), in
+    microseconds and in signature checks (``verify_cpu_us`` each): a figure that
+    moves with the code far less than throughput moves with a shared machine."""
+    inside = [s for s in view.obs.samples if a <= s[0] <= b]
+    nodes = len(inside[0][1]) if inside else 0
+    us: list[float | None] = [None] * nodes
+    checks: list[float | None] = [None] * nodes
+    if len(inside) >= 2:
+        first, last = inside[0], inside[-1]
+        commits = view.commits_between(first[0], last[0])
+        for i in range(nodes):
+            c0, c1 = first[2][i], last[2][i]
+            if commits and c0 is not None and c1 is not None:
+                per_tx = 1e6 * (c1 - c0) / commits
+                us[i] = per_tx
+                if verify_cpu_us:
+                    checks[i] = per_tx / verify_cpu_us
+    return {"node_cpu_us_per_tx": us, "node_cpu_per_tx_in_checks": checks}
+
+
 def summarise(
-    obs: Observations, *, limit_tps: float, verify_rates: dict[str, float]
+    obs: Observations,
+    *,
+    limit_tps: float,
+    verify_rates: dict[str, float],
+    verify_cpu_us: float | None = None,
 ) -> dict[str, Any]:
-    """The report of a run: see docs/performance.md for every field."""
+    """The report of a run: see docs/performance.md for every field.
+
+    ``verify_cpu_us`` is the CPU time of one transaction's signature check, as
+    the machine limit measured it (None: not measured).
+    """
     view = _View(obs)
     a, b = obs.start + obs.warmup_s, obs.sent_until
     span = max(b - a, 1e-9)
@@ -332,6 +363,8 @@ def summarise(
         "limit_tps": limit_tps,
         "limit_ratio": committed_tps / limit_tps if limit_tps else None,
         "verify_rate_per_key_type": verify_rates,
+        "verify_cpu_us": verify_cpu_us,
+        **_cpu_per_tx(view, a, b, verify_cpu_us),
         "offered_tps": offered,
         "submitted_tps": window_attempts / span,
         "submitted": sum(obs.attempts.values()),

@@ -26,7 +26,7 @@ from typing import TypeVar
 from consortia.crypto.key_type import DEFAULT_SM2_ID
 from consortia.crypto.keys import PublicKey
 
-__all__ = ["failed_check", "lower_worker_priority", "run_checks", "verify_batch"]
+__all__ = ["failed_check", "lower_worker_priority", "run_checks", "verify_batch", "worker_count"]
 
 T = TypeVar("T")
 
@@ -36,7 +36,8 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _workers() -> int:
+def worker_count() -> int:
+    """Verification threads of a batch: one per core this process may run on."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
@@ -58,7 +59,7 @@ def _get_pool() -> ThreadPoolExecutor:
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(
-                _workers(), thread_name_prefix="consortia-verify", initializer=_set_priority
+                worker_count(), thread_name_prefix="consortia-verify", initializer=_set_priority
             )
         return _pool
 
@@ -74,7 +75,7 @@ def _run_checks_chunk(checks: Sequence[Callable[[], bool]]) -> list[bool]:
 def _in_parallel(chunk_fn: Callable[[Sequence[T]], list[bool]], items: Sequence[T]) -> list[bool]:
     """``chunk_fn`` over contiguous chunks of ``items``, one per core; results in order."""
     n = len(items)
-    workers = _workers()
+    workers = worker_count()
     if n <= _INLINE_MAX or workers == 1:
         return chunk_fn(items)
     size = -(-n // workers)
