@@ -2,8 +2,9 @@
 
 Fills a fresh tree in batches (one version per batch, one LMDB write
 transaction committed per batch, as a node commits one block), then measures
-proof sizes for present and absent keys, ``get`` latency, disk size and
-peak resident memory. Run ``python benchmarks/bench_state.py --help``.
+proof sizes for present and absent keys, ``get`` latency, blocks that keep
+rewriting 400 hot keys (as a load test's senders do) with and without the
+node cache, disk size and peak resident memory. Run ``python benchmarks/bench_state.py --help``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,39 @@ def _proc_status() -> dict[str, int]:
     return fields
 
 
+def _hot_blocks(
+    env: lmdb.Environment,
+    trees: dict[str, StateTree],
+    keys: int,
+    version: int,
+    rng: random.Random,
+    *,
+    hot: int = 400,
+    draws: int = 900,
+    rounds: int = 5,
+    run_of: int = 8,
+) -> dict[str, float]:
+    """µs per update of blocks that keep rewriting ``hot`` keys (a load test's senders).
+
+    Each tree of ``trees`` (say, with and without the node cache) takes runs of
+    ``run_of`` blocks in turn, ``rounds`` times; the first two blocks of a run
+    warm it up and are left out. Medians per tree.
+    """
+    hot_keys = [_key(rng.randrange(keys)) for _ in range(hot)]
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            for block in range(run_of):
+                updates = {hot_keys[rng.randrange(hot)]: rng.randbytes(32) for _ in range(draws)}
+                version += 1
+                began = time.perf_counter()
+                with env.begin(write=True) as txn:
+                    tree.apply(txn, version, updates)
+                if block >= 2:
+                    times[name].append((time.perf_counter() - began) / len(updates) * 1e6)
+    return {f"hot_update_us_{name}": statistics.median(t) for name, t in times.items()}
+
+
 def run(
     keys: int = 1_000_000,
     batch: int = 5_000,
@@ -127,6 +161,13 @@ def run(
         verify_us = (time.perf_counter() - began) / samples * 1e6
         for key, proof in zip(absent, absent_proofs, strict=True):
             assert verify_proof(hash_fn, root, key, None, proof)
+        hot = _hot_blocks(
+            env,
+            {"cached": tree, "uncached": StateTree(env, hash_fn, node_cache=0)},
+            keys,
+            latest,
+            rng,
+        )
         present_sizes = [len(p.to_bytes()) for p in present_proofs]
         absent_sizes = [len(p.to_bytes()) for p in absent_proofs]
         data_file = os.path.join(path, "data.mdb")
@@ -148,6 +189,7 @@ def run(
             "verify_us": verify_us,
             "get_latest_us": get_us,
             "get_version0_us": get_old_us,
+            **hot,
             "disk_bytes": os.path.getsize(data_file),
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "rss_anon_kib": status.get("RssAnon", -1),
