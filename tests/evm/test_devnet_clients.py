@@ -34,12 +34,16 @@ def test_erc20_on_four_validators(tmp_path: Path) -> None:
         )
         deployed = send(w3[0], owner, tx)
         assert deployed.status == 1
+        # A client of another validator sees the deploy once that node executed it
+        # (nodes execute a committed block each at their own pace).
+        net.wait_height(1, deployed.blockNumber, timeout_s=30)
         contract = w3[1].eth.contract(address=deployed.contractAddress, abi=token.abi)
         tx = contract.functions.transfer(alice.address, 250).build_transaction(
             {"from": owner.address, "nonce": w3[1].eth.get_transaction_count(owner.address)}
         )
         receipt = send(w3[1], owner, tx)  # sent to another validator
-        net.wait_height(3, receipt.blockNumber, timeout_s=30)
+        for i in range(4):
+            net.wait_height(i, receipt.blockNumber, timeout_s=30)
         on_third = w3[3].eth.contract(address=deployed.contractAddress, abi=token.abi)
         assert on_third.functions.balanceOf(alice.address).call() == 250
         fetched = w3[3].eth.get_transaction_receipt(receipt.transactionHash)
