@@ -256,20 +256,23 @@ class Mempool:
 
         Signatures of the items passing the cheap checks are verified together
         in parallel, unless ``verified`` gives the outcome of an earlier check
-        of every item (done off the event loop by :func:`verify_signatures`).
-        Items are admitted in order, so a batch may carry a run of nonces from
-        one sender.
+        of every item (done off the event loop by :func:`verify_signatures`,
+        after the caller's :meth:`screen`; the checks are not screened again
+        before admission repeats them). Items are admitted in order, so a
+        batch may carry a run of nonces from one sender.
         """
         results: list[bytes | ExecutionError] = []
         candidates: list[tuple[int, Transaction]] = []
-        for i, outcome in enumerate(self.screen(txs, height, next_nonce)):
-            results.append(b"" if outcome is None else outcome)
-            if outcome is None:
-                candidates.append((i, txs[i][0]))
         if verified is None:
+            for i, outcome in enumerate(self.screen(txs, height, next_nonce)):
+                results.append(b"" if outcome is None else outcome)
+                if outcome is None:
+                    candidates.append((i, txs[i][0]))
             verdicts = verify_signatures([tx for _, tx in candidates])
         else:
-            verdicts = [verified[i] for i, _ in candidates]
+            results = [b""] * len(txs)
+            candidates = [(i, tx) for i, (tx, _) in enumerate(txs)]
+            verdicts = list(verified)
         for (i, tx), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")

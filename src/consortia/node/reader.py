@@ -75,11 +75,18 @@ class LedgerReader:
         return self._read(lambda txn: self.nonce_lookup(txn)(address))
 
     def nonce_lookup(self, txn: lmdb.Transaction) -> Callable[[bytes], int]:
-        """A nonce lookup bound to one read transaction (for batches)."""
+        """A nonce lookup bound to one read transaction (for batches).
+
+        The transaction is a snapshot, so each address is read and decoded once.
+        """
+        known: dict[bytes, int] = {}
 
         def lookup(address: bytes) -> int:
-            raw = self._tree.get(txn, account_key(address))
-            return 0 if raw is None else decode(raw, Account).nonce
+            nonce = known.get(address)
+            if nonce is None:
+                raw = self._tree.get(txn, account_key(address))
+                nonce = known[address] = 0 if raw is None else decode(raw, Account).nonce
+            return nonce
 
         return lookup
 
