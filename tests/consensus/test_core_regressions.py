@@ -119,3 +119,45 @@ def test_late_sync_response_with_committed_blocks_is_accepted() -> None:
     committed = [c.block.header.height for a in actions if isinstance(a, Commit) for c in a.blocks]
     assert committed == [3, 4, 5]
     assert core.tree.highest_qc == qc6
+
+
+def test_proposal_that_overtakes_its_parent_is_voted_once_the_parent_arrives() -> None:
+    # Found in a 4-validator load test: b3 (from the leader of round 3) reached
+    # validator 0 before b2 (from the leader of round 2). b3's QC certifies b2,
+    # which validator 0 lacked, so it stayed in round 1 and dropped b3; round 3
+    # then timed out. Now b3 waits and is voted for as soon as b2 is in.
+    chain = make_chain(4)
+    core = core_of(chain, 0)
+    core.start()
+    (b1, _), (b2, _), (b3, id3) = straight_chain(chain, 3)[1:]
+    core.on_proposal(Proposal(b1))
+    assert core.current_round == 1
+    core.on_proposal(Proposal(b3))  # overtakes b2: asks for it, keeps b3
+    assert core.current_round == 1 and id3 not in core.tree
+    core.on_proposal(Proposal(b2))
+    assert core.current_round == 3 and id3 in core.tree
+    assert core._safety is not None and core._safety.data.last_voted_round == 3
+
+
+def test_kept_proposal_is_dropped_once_its_round_has_passed() -> None:
+    chain = make_chain(4)
+    core = core_of(chain, 0)
+    core.start()
+    (b1, _), _, (b3, id3) = straight_chain(chain, 3)[1:]
+    core.on_proposal(Proposal(b1))
+    core.on_proposal(Proposal(b3))  # kept: its parent b2 is unknown
+    assert set(core._early) == {3}
+    # b2 never comes; the others time out round 3 and validator 2's timeout for
+    # round 4 carries their TC: round 4 opens and b3 can never be voted for.
+    data = TimeoutData(chain_id=CHAIN_ID, epoch=chain.epoch, round=4, high_qc_round=0)
+    core.on_timeout_msg(
+        TimeoutMsg(
+            data=data,
+            high_qc=chain.genesis_qc,
+            author=2,
+            signature=chain.keys[2].sign(timeout_signing_bytes(data)),
+            last_tc=make_tc(chain, 3, [1, 2, 3], [0, 0, 0]),
+        )
+    )
+    assert core.current_round == 4
+    assert core._early == {} and id3 not in core.tree

@@ -169,6 +169,10 @@ class ConsensusCore:
         self._timeouts: dict[int, dict[int, TimeoutMsg]] = {}
         self._proposed: set[int] = set()
         self._proposals_seen: dict[tuple[int, int], bytes] = {}
+        self._early: dict[int, tuple[Proposal, bytes]] = {}
+        """Verified proposals that arrived before their round or parent, by round."""
+        self.refused_early = 0
+        """Early proposals refused when their turn came (their check failed then)."""
         self.evidence: list[Equivocation] = []
         self.last_proposal_round = 0
 
@@ -208,6 +212,7 @@ class ConsensusCore:
         self._vote_seen = {k: v for k, v in self._vote_seen.items() if k[0] >= floor}
         self._timeouts = {r: v for r, v in self._timeouts.items() if r >= floor}
         self._proposals_seen = {k: v for k, v in self._proposals_seen.items() if k[0] >= floor}
+        self._early = {r: p for r, p in self._early.items() if r >= self.current_round}
         self._proposed = {r for r in self._proposed if r >= floor}
 
     def is_leader(self, round_: int) -> bool:
@@ -290,15 +295,28 @@ class ConsensusCore:
             return []
         if header.parent_id != header.justify.block_id:
             raise InvalidProposal("block does not extend the block its QC certifies")
+        if header.round > self.current_round + ROUND_WINDOW:
+            raise InvalidProposal(f"round {header.round} is far ahead of {self.current_round}")
+        actions = self._handle_proposal(proposal, bid)
+        return actions + self._replay_early()
+
+    def _handle_proposal(self, proposal: Proposal, bid: bytes) -> list[Action]:
+        """Apply a verified proposal's certificates, then vote, or keep it for later.
+
+        A proposal can overtake its parent's (they come from different leaders over
+        different links): its QC then certifies a block this node lacks, so the QC
+        cannot move it to the proposal's round yet. Dropping it would leave the
+        round without this vote and, with a quorum of such validators, time out;
+        instead it waits in ``_early`` until the parent arrives (by its own proposal
+        or by sync) and the round is reached ([CONS-ROUND.2]).
+        """
+        header = proposal.block.header
         actions = self.process_certificates(proposal)
         try:
-            if header.round != self.current_round:
-                if header.round > self.current_round + ROUND_WINDOW:
-                    raise InvalidProposal(
-                        f"round {header.round} is far ahead of {self.current_round}"
-                    )
+            if header.round < self.current_round:
                 return actions
-            if header.parent_id not in self.tree:
+            if header.round > self.current_round or header.parent_id not in self.tree:
+                self._early.setdefault(header.round, (proposal, bid))
                 return actions
             return actions + self._accept_proposal(proposal, bid)
         except ConsensusError:
@@ -307,6 +325,28 @@ class ConsensusCore:
             if actions:
                 return actions
             raise
+
+    def _replay_early(self) -> list[Action]:
+        """Handle kept proposals whose parent is now known, in round order."""
+        actions: list[Action] = []
+        progress = True
+        while progress:
+            progress = False
+            for round_ in sorted(self._early):
+                proposal, bid = self._early[round_]
+                if round_ < self.current_round:
+                    del self._early[round_]
+                    continue
+                if proposal.block.header.parent_id not in self.tree:
+                    continue
+                del self._early[round_]
+                try:
+                    actions += self._handle_proposal(proposal, bid)
+                except ConsensusError:
+                    self.refused_early += 1
+                progress = True
+                break
+        return actions
 
     def _accept_proposal(
         self, proposal: Proposal, bid: bytes, *, own: bool = False
@@ -450,13 +490,13 @@ class ConsensusCore:
         if tc is not None and tc.round + 1 == data.round and tc.round >= self.current_round:
             self.committee.verify_tc(tc)
             actions += self._process_tc(tc)
-        if duplicate:
-            return actions
-        if msg.high_qc.block_id in self.tree:
-            actions += self._process_qc(msg.high_qc)
-        elif msg.high_qc.round > self.tree.highest_qc.round:
-            actions.append(NeedBlock(peer=msg.author, qc=msg.high_qc))
-        return actions + self._collect_timeout(msg)
+        if not duplicate:
+            if msg.high_qc.block_id in self.tree:
+                actions += self._process_qc(msg.high_qc)
+            elif msg.high_qc.round > self.tree.highest_qc.round:
+                actions.append(NeedBlock(peer=msg.author, qc=msg.high_qc))
+            actions += self._collect_timeout(msg)
+        return actions + self._replay_early()
 
     def _collect_timeout(self, msg: TimeoutMsg) -> list[Action]:
         round_ = msg.data.round
@@ -518,7 +558,7 @@ class ConsensusCore:
                 actions += self._process_qc(qc)
             else:
                 actions.append(NeedBlock(peer=peer, qc=qc))
-        return actions
+        return actions + self._replay_early()
 
     def on_synced_blocks(
         self,
@@ -538,6 +578,15 @@ class ConsensusCore:
         self.committee.verify_qc(qc)
         if epoch_proof is not None:
             self.committee.verify_commit_proof(qc.block_id, epoch_proof, self._hash)
+        actions = self._insert_synced(blocks, qc, epoch_proof)
+        return actions + self._replay_early()
+
+    def _insert_synced(
+        self,
+        blocks: list[tuple[Block, bytes]],
+        qc: QuorumCert,
+        epoch_proof: CommitProof | None,
+    ) -> list[Action]:
         actions: list[Action] = []
         try:
             for block, bid in blocks:
