@@ -161,3 +161,21 @@ def test_kept_proposal_is_dropped_once_its_round_has_passed() -> None:
     )
     assert core.current_round == 4
     assert core._early == {} and id3 not in core.tree
+
+
+@pytest.mark.timeout(20)
+def test_proposal_skipping_rounds_without_a_tc_is_not_kept() -> None:
+    # A faulty leader of round 6 extends b1 (known, certified) without the TC
+    # of round 5 that would let it skip rounds 2 - 5: its certificates can never
+    # bring this node to round 6, so the proposal must be dropped, not kept
+    # and handled again and again.
+    chain = make_chain(4)
+    core = core_of(chain, 0)
+    core.start()
+    (b1, id1), (b2, _) = straight_chain(chain, 2)[1:]
+    core.on_proposal(Proposal(b1))
+    core.on_proposal(Proposal(b2))
+    b6, id6 = signed_block(chain, b1, id1, 6, make_qc(chain, b1, id1, [1, 2, 3]))
+    core.on_proposal(Proposal(b6))
+    assert core.current_round == 2
+    assert core._early == {} and id6 not in core.tree

@@ -308,15 +308,20 @@ class ConsensusCore:
         cannot move it to the proposal's round yet. Dropping it would leave the
         round without this vote and, with a quorum of such validators, time out;
         instead it waits in ``_early`` until the parent arrives (by its own proposal
-        or by sync) and the round is reached ([CONS-ROUND.2]).
+        or by sync) ([CONS-ROUND.2]). Only a missing parent is worth waiting for:
+        with the parent known, the certificates are applied, and a proposal they
+        do not bring this node to (a leader skipping rounds without a TC) never
+        becomes one it could vote for.
         """
         header = proposal.block.header
         actions = self.process_certificates(proposal)
         try:
             if header.round < self.current_round:
                 return actions
-            if header.round > self.current_round or header.parent_id not in self.tree:
+            if header.parent_id not in self.tree:
                 self._early.setdefault(header.round, (proposal, bid))
+                return actions
+            if header.round > self.current_round:
                 return actions
             return actions + self._accept_proposal(proposal, bid)
         except ConsensusError:
@@ -327,26 +332,25 @@ class ConsensusCore:
             raise
 
     def _replay_early(self) -> list[Action]:
-        """Handle kept proposals whose parent is now known, in round order."""
+        """Handle kept proposals whose parent is now known, lowest round first.
+
+        Each one handled leaves ``_early`` for good (its parent is known, so it is
+        not kept again), and handling it may bring the next one's parent or round.
+        """
         actions: list[Action] = []
-        progress = True
-        while progress:
-            progress = False
-            for round_ in sorted(self._early):
-                proposal, bid = self._early[round_]
-                if round_ < self.current_round:
-                    del self._early[round_]
-                    continue
-                if proposal.block.header.parent_id not in self.tree:
-                    continue
-                del self._early[round_]
-                try:
-                    actions += self._handle_proposal(proposal, bid)
-                except ConsensusError:
-                    self.refused_early += 1
-                progress = True
-                break
-        return actions
+        while True:
+            ready = [
+                r
+                for r, (proposal, _) in self._early.items()
+                if proposal.block.header.parent_id in self.tree
+            ]
+            if not ready:
+                return actions
+            proposal, bid = self._early.pop(min(ready))
+            try:
+                actions += self._handle_proposal(proposal, bid)
+            except ConsensusError:
+                self.refused_early += 1
 
     def _accept_proposal(
         self, proposal: Proposal, bid: bytes, *, own: bool = False
