@@ -261,18 +261,17 @@ class Mempool:
         before admission repeats them). Items are admitted in order, so a
         batch may carry a run of nonces from one sender.
         """
-        results: list[bytes | ExecutionError] = []
-        candidates: list[tuple[int, Transaction]] = []
+        results: list[bytes | ExecutionError]
+        verdicts: Sequence[bool]
         if verified is None:
-            for i, outcome in enumerate(self.screen(txs, height, next_nonce)):
-                results.append(b"" if outcome is None else outcome)
-                if outcome is None:
-                    candidates.append((i, txs[i][0]))
+            screened = self.screen(txs, height, next_nonce)
+            results = [b"" if outcome is None else outcome for outcome in screened]
+            candidates = [(i, txs[i][0]) for i, outcome in enumerate(screened) if outcome is None]
             verdicts = verify_signatures([tx for _, tx in candidates])
         else:
             results = [b""] * len(txs)
             candidates = [(i, tx) for i, (tx, _) in enumerate(txs)]
-            verdicts = list(verified)
+            verdicts = verified
         for (i, tx), ok in zip(candidates, verdicts, strict=True):
             if not ok:
                 results[i] = BadSignature("signature does not verify with the transaction's key")
