@@ -15,7 +15,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from consortia.bench.schedule import Schedule
 
@@ -163,6 +163,29 @@ def _peak(values: Iterable[int | None]) -> int | None:
     return max(present) if present else None
 
 
+class _CpuWindow(NamedTuple):
+    """CPU between the first and last samples inside a window."""
+
+    start: float
+    end: float
+    node_seconds: list[float | None]
+    """Per node; None where a sample lacks the node."""
+    generator_seconds: float
+
+
+def _cpu_window(obs: Observations, a: float, b: float) -> _CpuWindow | None:
+    """CPU seconds between the nearest samples inside [a, b] (None: fewer than two)."""
+    inside = [s for s in obs.samples if a <= s[0] <= b]
+    if len(inside) < 2:
+        return None
+    first, last = inside[0], inside[-1]
+    seconds = [
+        None if c0 is None or c1 is None else c1 - c0
+        for c0, c1 in zip(first[2], last[2], strict=True)
+    ]
+    return _CpuWindow(first[0], last[0], seconds, last[3] - first[3])
+
+
 def _resources(obs: Observations, a: float, b: float) -> dict[str, Any]:
     """CPU over [a, b] (nearest samples) and peak RSS over the whole run."""
     samples = obs.samples
@@ -171,16 +194,12 @@ def _resources(obs: Observations, a: float, b: float) -> dict[str, Any]:
     cpu_s: list[float | None] = [None] * nodes
     cpu_pct: list[float | None] = [None] * nodes
     generator_pct = None
-    inside = [s for s in samples if a <= s[0] <= b]
-    if len(inside) >= 2:
-        first, last = inside[0], inside[-1]
-        span = last[0] - first[0]
-        for i in range(nodes):
-            c0, c1 = first[2][i], last[2][i]
-            if c0 is not None and c1 is not None:
-                cpu_s[i] = c1 - c0
-                cpu_pct[i] = 100 * (c1 - c0) / span
-        generator_pct = 100 * (last[3] - first[3]) / span
+    window = _cpu_window(obs, a, b)
+    if window is not None:
+        span = window.end - window.start
+        cpu_s = window.node_seconds
+        cpu_pct = [None if c is None else 100 * c / span for c in cpu_s]
+        generator_pct = 100 * window.generator_seconds / span
     return {
         "peak_rss_bytes_per_node": peak,
         "cpu_seconds_per_node": cpu_s,
@@ -312,20 +331,14 @@ def _cpu_per_tx(
     """Each node's CPU per committed transaction over [a, b] (nearest samples), in
     microseconds and in signature checks (``verify_cpu_us`` each): a figure that
     moves with the code far less than throughput moves with a shared machine."""
-    inside = [s for s in view.obs.samples if a <= s[0] <= b]
-    nodes = len(inside[0][1]) if inside else 0
+    window = _cpu_window(view.obs, a, b)
+    nodes = len(view.obs.samples[0][1]) if view.obs.samples else 0
     us: list[float | None] = [None] * nodes
-    checks: list[float | None] = [None] * nodes
-    if len(inside) >= 2:
-        first, last = inside[0], inside[-1]
-        commits = view.commits_between(first[0], last[0])
-        for i in range(nodes):
-            c0, c1 = first[2][i], last[2][i]
-            if commits and c0 is not None and c1 is not None:
-                per_tx = 1e6 * (c1 - c0) / commits
-                us[i] = per_tx
-                if verify_cpu_us:
-                    checks[i] = per_tx / verify_cpu_us
+    if window is not None:
+        commits = view.commits_between(window.start, window.end)
+        if commits:
+            us = [None if c is None else 1e6 * c / commits for c in window.node_seconds]
+    checks = [None if u is None or not verify_cpu_us else u / verify_cpu_us for u in us]
     return {"node_cpu_us_per_tx": us, "node_cpu_per_tx_in_checks": checks}
 
 
