@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,8 @@ from consortia.node.execution_service import (
     read_roots,
 )
 from consortia.state import StateTree
+from consortia.verify.errors import ChainIncomplete, ChainInvalid, GenesisMismatch, VerifyError
+from consortia.verify.export import read_export
 
 
 @dataclass
@@ -70,21 +73,41 @@ class VerifyReport:
     """What the verifier found."""
 
     blocks: int = 0
+    """Blocks verified, from height 0."""
     transactions: int = 0
     executed: bool = False
     first_bad_height: int | None = None
     problem: str = ""
+    code: str = ""
+    """The stable code of the problem (a :class:`VerifyError` code); empty when verified."""
+    genesis_id: bytes = b""
+    """The id of the genesis block, recomputed from the genesis file (empty if it cannot be)."""
+    last_id: bytes = b""
+    """The id of the last verified block."""
+    up_to: int | None = None
+    """The last height asked for (``--up-to``), or None for the whole chain."""
+    source_blocks: int | None = None
+    """Blocks the source holds: the export header's count, or the node's committed height + 1."""
 
     @property
     def ok(self) -> bool:
-        """True when every block passed."""
-        return self.first_bad_height is None
+        """True when every block asked for passed."""
+        return not self.code
+
+    def fail(self, error: VerifyError) -> VerifyReport:
+        """Record ``error`` as the problem (the first one wins); returns self."""
+        if not self.code:
+            self.code = error.code
+            self.problem = error.message
+            self.first_bad_height = self.blocks if error.height is None else error.height
+        return self
 
 
-class _Bad(Exception):
+class _Bad(ChainInvalid):
+    """A block breaks a rule: raised with (height, problem), as the checks read best."""
+
     def __init__(self, height: int, problem: str) -> None:
-        super().__init__(problem)
-        self.height = height
+        super().__init__(problem, height)
         self.problem = problem
 
 
@@ -100,57 +123,146 @@ def verify_chain(
     *,
     execute: bool = True,
     epochs: Mapping[int, EpochStart] | None = None,
+    genesis_id: bytes | None = None,
+    up_to: int | None = None,
 ) -> VerifyReport:
     """Verify ``records`` (block, certificate) from height 0 against ``genesis``.
 
-    ``epochs`` holds the start of every epoch after the first (with the
-    commit proof of its root), as a node serves them.
+    Parameters:
+        genesis: the genesis file the chain claims to start from.
+        records: blocks with their certificates, in height order from 0; a
+            :class:`VerifyError` raised while iterating (a truncated export,
+            a malformed node answer) becomes the report's problem.
+        execute: re-execute every block to check state and receipts roots.
+        epochs: the start of every epoch after the first (with the commit
+            proof of its root), as a node serves them.
+        genesis_id: the pinned id of the genesis block ([VERIFY-CHAIN.1] 0);
+            another genesis fails with ``VERIFY_GENESIS_MISMATCH``.
+        up_to: verify blocks 0..``up_to`` only and stop reading there; the
+            records must reach it. None verifies every record given.
+
+    Returns:
+        The report; a chain with no block at all, or one that ends below
+        ``up_to``, fails with ``VERIFY_CHAIN_INCOMPLETE``.
     """
-    starts = dict(epochs or {})
-    report = VerifyReport(executed=execute)
-    hash_fn = get_suite(genesis.suite).hash
-    runtime = default_runtime()
+    report = VerifyReport(executed=execute, up_to=up_to)
+    try:
+        hash_fn = get_suite(genesis.suite).hash
+    except NodeError as exc:
+        return report.fail(_Bad(0, f"the genesis file names no usable suite: {exc.message}"))
     with tempfile.TemporaryDirectory(prefix="consortia-verify-") as tmp:
         env = lmdb.open(str(Path(tmp) / "replay"), max_dbs=32, map_size=1 << 36)
         try:
-            store, tree = BlockStore(env), StateTree(env, hash_fn)
-            _, genesis_id = install_genesis(env, store, tree, genesis, runtime)
-            committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
-            previous: Block | None = None
-            previous_id = b""
-            try:
-                for block, certificate in records:
-                    height = report.blocks
-                    bid = block_id(hash_fn, block.header)
-                    if certificate is None and height > 0:
-                        raise _Bad(height, "block came without its certificate")
-                    if height == 0:
-                        if bid != genesis_id:
-                            raise _Bad(0, "genesis block does not match the genesis file")
-                    else:
-                        assert previous is not None
-                        committee = _follow_epoch(
-                            committee, starts, block, previous, previous_id, hash_fn
-                        )
-                        _check_block(committee, block, bid, previous, previous_id, hash_fn)
-                        if execute:
-                            assert certificate is not None
-                            with env.begin() as txn:
-                                _check_roots(
-                                    block, read_roots(store, txn, block.header.state_height)
-                                )
-                                _check_next_set(block, tree, txn)
-                            _execute(env, store, tree, hash_fn, block, bid, certificate, starts)
-                    if certificate is not None:
-                        _check_certificate(committee, certificate, block, bid, height)
-                    report.blocks += 1
-                    report.transactions += len(block.transactions)
-                    previous, previous_id = block, bid
-            except _Bad as bad:
-                report.first_bad_height = bad.height
-                report.problem = bad.problem
+            _verify_records(env, hash_fn, genesis, records, report, epochs or {}, genesis_id)
+        except VerifyError as error:
+            report.fail(error)
         finally:
             env.close()
+    return report
+
+
+def _verify_records(
+    env: lmdb.Environment,
+    hash_fn: Hasher,
+    genesis: Genesis,
+    records: Iterable[tuple[Block, QuorumCert | None]],
+    report: VerifyReport,
+    epochs: Mapping[int, EpochStart],
+    pinned: bytes | None,
+) -> None:
+    """The body of :func:`verify_chain`: raises the first :class:`VerifyError` found."""
+    starts = dict(epochs)
+    up_to = report.up_to
+    execute = report.executed
+    store, tree = BlockStore(env), StateTree(env, hash_fn)
+    try:
+        _, genesis_id = install_genesis(env, store, tree, genesis, default_runtime())
+    except NodeError as exc:
+        raise _Bad(0, f"the genesis file cannot be installed: {exc.message}") from None
+    report.genesis_id = genesis_id
+    if pinned is not None and genesis_id != pinned:
+        raise GenesisMismatch(
+            f"genesis block 0x{genesis_id.hex()} is not the pinned 0x{pinned.hex()} "
+            f"(a different chain, though its chain id may be {genesis.chain_id!r} too)",
+            0,
+        )
+    committee = Committee(genesis.chain_id, genesis.validators, genesis_id)
+    previous: Block | None = None
+    previous_id = b""
+    for block, certificate in records:
+        height = report.blocks
+        bid = block_id(hash_fn, block.header)
+        if certificate is None and height > 0:
+            raise _Bad(height, "block came without its certificate")
+        if height == 0:
+            if bid != genesis_id:
+                raise _Bad(0, "genesis block does not match the genesis file")
+        else:
+            assert previous is not None
+            committee = _follow_epoch(committee, starts, block, previous, previous_id, hash_fn)
+            _check_block(committee, block, bid, previous, previous_id, hash_fn)
+            if execute:
+                assert certificate is not None
+                with env.begin() as txn:
+                    _check_roots(block, read_roots(store, txn, block.header.state_height))
+                    _check_next_set(block, tree, txn)
+                _execute(env, store, tree, hash_fn, block, bid, certificate, starts)
+        if certificate is not None:
+            _check_certificate(committee, certificate, block, bid, height)
+        report.blocks += 1
+        report.transactions += len(block.transactions)
+        report.last_id = bid
+        previous, previous_id = block, bid
+        if up_to is not None and height >= up_to:
+            return
+    if report.blocks == 0:
+        raise ChainIncomplete("the chain holds no block, not even the genesis block", 0)
+    if up_to is not None:
+        raise ChainIncomplete(
+            f"the chain ends at height {report.blocks - 1}, below --up-to {up_to}", report.blocks
+        )
+
+
+def verify_export(
+    path: Path,
+    *,
+    execute: bool = True,
+    genesis_id: bytes | None = None,
+    up_to: int | None = None,
+) -> VerifyReport:
+    """Verify an export file ([VERIFY-EXPORT.2]): whole, to its trailer, or to ``up_to``.
+
+    Without ``up_to`` every block and the trailer must be present and agree;
+    with it, blocks 0..``up_to`` are verified and the rest of the file is not
+    read (the report says so through ``up_to`` and ``source_blocks``).
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    report = VerifyReport(executed=execute, up_to=up_to)
+    try:
+        header, blocks = read_export(path)
+    except VerifyError as error:
+        return report.fail(error)
+    with closing(blocks):
+        if up_to is not None and up_to >= header.blocks:
+            report.source_blocks = header.blocks
+            return report.fail(
+                ChainIncomplete(
+                    f"--up-to {up_to} is beyond the export, which holds heights "
+                    f"0..{header.blocks - 1}",
+                    header.blocks,
+                )
+            )
+        report = verify_chain(
+            header.genesis,
+            ((b.block, b.certificate) for b in blocks),
+            execute=execute,
+            epochs={start.epoch: start for start in header.epochs},
+            genesis_id=genesis_id,
+            up_to=up_to,
+        )
+    report.source_blocks = header.blocks
     return report
 
 
@@ -305,4 +417,4 @@ def _check_certificate(
         raise _Bad(height, f"certificate invalid: {exc.message}") from None
 
 
-__all__ = ["VerifyReport", "verify_chain"]
+__all__ = ["VerifyReport", "verify_chain", "verify_export"]
