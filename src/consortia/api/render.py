@@ -9,7 +9,7 @@ from consortia.api import schemas as s
 from consortia.api.jsonable import to_plain
 from consortia.api.schemas import to_hex
 from consortia.codec import CodecError, decode, encode
-from consortia.execution.errors import UnknownMethod
+from consortia.execution.errors import BadArguments, UnknownMethod
 from consortia.execution.executor import Runtime
 from consortia.ledger.types import (
     BlockHeader,
@@ -47,7 +47,7 @@ def decoded_args(module: str, method: str, args: bytes) -> Any:
         if args_type is bytes:  # an Ethereum-signed transaction's raw RLP
             return to_plain(args)
         return to_plain(decode(args, args_type))
-    except (UnknownMethod, CodecError):
+    except (UnknownMethod, BadArguments, CodecError):  # BadArguments: TX_BAD_NAME of old data
         return None
 
 

@@ -18,6 +18,7 @@ Tree::
      ├── PermissionDenied          TX_PERMISSION_DENIED no role may call module.method
      ├── UnknownMethod             TX_UNKNOWN_METHOD
      ├── BadArguments              TX_BAD_ARGS
+     │    └── InvalidName          TX_BAD_NAME         text rule [EXEC-TEXT.1] (execution/text.py)
      ├── OutOfGas                  TX_OUT_OF_GAS
      └── ModuleError               MODULE_ERROR        (each module's own subclasses)
 """

@@ -11,6 +11,7 @@ from typing import Annotated, Final
 import msgspec
 
 from consortia.codec import U64, Address, Canonical
+from consortia.execution.text import validate_name
 
 Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9._-]{0,31}\Z")]
 """Asset symbol: capital letter first, up to 32 characters."""
@@ -47,6 +48,8 @@ class Asset(Canonical, frozen=True):
 
     symbol: Symbol
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    """Display name, checked on creation only: a stored asset always decodes,
+    and readers show it through ``display_text``."""
     issuer: Address
     decimals: Annotated[int, msgspec.Meta(ge=0, le=MAX_DECIMALS)]
     supply_rule: SupplyRule
@@ -60,10 +63,15 @@ class Create(Canonical, frozen=True):
 
     symbol: Symbol
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    """Display name: keeps the text rule [EXEC-TEXT.1] (NFC, no controls or bidi)."""
     decimals: Annotated[int, msgspec.Meta(ge=0, le=MAX_DECIMALS)]
     supply_rule: SupplyRule
     max_supply: U64
     burnable: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse a name that could forge output (raises InvalidName, TX_BAD_NAME)."""
+        validate_name(self.name, "name")
 
 
 class Issue(Canonical, frozen=True):

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 import msgspec
 
 from consortia.codec import U64, Address, Canonical, Hash32, Name
+from consortia.execution.text import validate_label, validate_name
 from consortia.ledger.types import PublicKeyBytes, ValidatorInfo
 from consortia.modules.accounts.types import AccountKey
 
@@ -297,6 +298,10 @@ class GrantRole(Canonical, frozen=True):
     organisation: str = ""
     weight: Weight = 1
 
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_label(self.organisation, "organisation")
+
 
 class RevokeRole(Canonical, frozen=True):
     """Take ``role`` from ``address`` (a governor also loses its seat)."""
@@ -327,6 +332,10 @@ class ApproveContract(Canonical, frozen=True):
     code_hash: Hash32
     note: str = ""
 
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_label(self.note, "note")
+
 
 class ScheduleUpgrade(Canonical, frozen=True):
     """Record a module upgrade to activate at ``activation_height``."""
@@ -334,6 +343,10 @@ class ScheduleUpgrade(Canonical, frozen=True):
     module: Name
     version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     activation_height: U64
+
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_name(self.version, "version")
 
 
 class AddValidator(Canonical, frozen=True):
@@ -364,6 +377,11 @@ class WaiveFinding(Canonical, frozen=True):
     """The finding's check id, e.g. ``reentrancy-eth`` or ``consortia-reentrancy``."""
     reason: Annotated[str, msgspec.Meta(max_length=1024)] = ""
 
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_name(self.check, "check")
+        validate_label(self.reason, "reason")
+
 
 class Waiver(Canonical, frozen=True):
     """A recorded waiver (key ``governance/waivers/<code hash><check>``)."""
@@ -384,6 +402,10 @@ class SetPermission(Canonical, frozen=True):
     """Any of these roles suffices; empty means every account."""
     remove: bool = False
     """Delete the rule instead (then only the module's ``*`` rule, if any, applies)."""
+
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_name(self.method, "method")
 
 
 PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
