@@ -15,7 +15,14 @@ import pytest
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey
 from consortia.execution.executor import TxOutcome
-from consortia.modules.accounts.types import MAX_KEYS, Account, AccountKey, AddKey, RemoveKey
+from consortia.modules.accounts.types import (
+    MAX_KEYS,
+    Account,
+    AccountKey,
+    AddKey,
+    RemoveKey,
+    SetKeys,
+)
 from consortia.modules.assets.types import Create, SupplyRule
 from execution.chain import Chain, address, genesis_for, key, make_tx
 
@@ -190,3 +197,58 @@ def test_a_registered_key_signs_in_either_encoding(chain: Chain) -> None:
     )
     assert chain.run(second).receipt.status == "OK"
     assert chain.nonce(address(SECOND)) == 2
+
+
+# [ACCT-OWNKEYS.1] set_keys: an account replaces its own keys, signed by one of them.
+
+
+def test_set_keys_rotates_the_account_keys(owner: Owner) -> None:
+    new = (account_key_of(SECOND), account_key_of(STRANGER))
+    outcome = owner.send("set_keys", SetKeys(new))
+    assert outcome.receipt.status == "OK", outcome.receipt.message
+    (event,) = outcome.receipt.events
+    assert (event.name, event.attributes) == (
+        "keys_set",
+        (("account", address(OWNER).hex()), ("keys", "2")),
+    )
+    assert owner.keys() == new
+    # The old key no longer signs; each new one does.
+    assert owner.add(key(KeyType.SM2, 30)).receipt.status == "TX_UNAUTHORIZED"
+    assert owner.send("set_keys", SetKeys((account_key_of(OWNER),)), STRANGER).receipt.status == (
+        "OK"
+    )
+    assert owner.keys() == (account_key_of(OWNER),)
+    assert owner.chain.nonce(address(OWNER)) == 2
+
+
+def test_set_keys_refuses_bad_key_sets_and_leaves_the_keys(owner: Owner) -> None:
+    twice = (
+        account_key_of(SECOND),
+        AccountKey(key_type="secp256k1", public_key=compressed(SECOND)),
+    )
+    assert owner.send("set_keys", SetKeys(twice)).receipt.status == "ACCOUNTS_KEY_EXISTS"
+    bogus = (AccountKey(key_type="p256", public_key=b"\x04" + bytes(64)),)
+    assert owner.send("set_keys", SetKeys(bogus)).receipt.status == "TX_BAD_ARGS"
+    for count in (0, MAX_KEYS + 1):  # outside the KeySet bounds: refused by decoding
+        keys = [account_key_of(key(KeyType.P256, 200 + i)) for i in range(count)]
+        tx = make_tx(OWNER, owner.nonce, "accounts", "set_keys", None, raw_args=encode([keys]))
+        assert owner.chain.run(tx).receipt.status == "TX_BAD_ARGS"
+        owner.nonce += 1
+    assert owner.keys() == (account_key_of(OWNER),)
+    full = tuple(account_key_of(key(KeyType.P256, 200 + i)) for i in range(MAX_KEYS))
+    assert owner.send("set_keys", SetKeys(full)).receipt.status == "OK"
+    assert len(owner.keys()) == MAX_KEYS
+
+
+def test_set_keys_acts_on_the_sender_only(owner: Owner, chain: Chain) -> None:
+    """No key of another account can change OWNER's keys."""
+    assert owner.add(SECOND).receipt.status == "OK"
+    mine = (account_key_of(OWNER), account_key_of(SECOND))
+    stranger_keys = SetKeys((account_key_of(STRANGER),))
+    tx = make_tx(STRANGER, 0, "accounts", "set_keys", stranger_keys, sender=address(OWNER))
+    assert chain.run(tx).receipt.status == "TX_UNAUTHORIZED"
+    assert owner.keys() == mine
+    assert chain.run(
+        make_tx(STRANGER, 0, "accounts", "set_keys", stranger_keys)
+    ).receipt.status == ("OK")
+    assert owner.keys() == mine

@@ -5,7 +5,15 @@ from consortia.modules.accounts.handlers import (
     MODULE,
     AccountsModule,
     authorize_sender,
+    checked_keys,
     load_account,
 )
 
-__all__ = ["AUTHORITY", "MODULE", "AccountsModule", "authorize_sender", "load_account"]
+__all__ = [
+    "AUTHORITY",
+    "MODULE",
+    "AccountsModule",
+    "authorize_sender",
+    "checked_keys",
+    "load_account",
+]

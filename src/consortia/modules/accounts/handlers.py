@@ -2,7 +2,9 @@
 
 An account comes into being with its first transaction, signed by a key whose
 own address equals the sender ([ACCT-CREATE.1]); after that only keys
-registered to the account may sign ([ACCT-AUTH.1]). A key's address is the
+registered to the account may sign ([ACCT-AUTH.1]), and only the account
+itself changes its keys ([ACCT-OWNKEYS.1]; the one exception is a voted
+governance ``recover_account`` proposal). A key's address is the
 suite-independent rule of :meth:`consortia.crypto.PublicKey.address`.
 """
 
@@ -30,6 +32,7 @@ from consortia.modules.accounts.types import (
     AddKey,
     GenesisAccount,
     RemoveKey,
+    SetKeys,
     account_key,
 )
 
@@ -62,6 +65,31 @@ def is_key(key: AccountKey, key_type: str, public_key: bytes) -> bool:
         return key_point(key.key_type, key.public_key) == key_point(key_type, public_key)
     except BadArguments:
         return False
+
+
+def checked_keys(keys: tuple[AccountKey, ...]) -> tuple[AccountKey, ...]:
+    """``keys`` if they can be an account's whole key set: 1 to MAX_KEYS distinct points.
+
+    Shared by ``set_keys``, ``governance.register_account`` and the
+    ``recover_account`` proposal, so every way of setting keys obeys one rule.
+
+    Raises:
+        BadArguments: a key is not a point of its curve (``TX_BAD_ARGS``).
+        LastKey: no key at all.
+        TooManyKeys: more than MAX_KEYS keys.
+        KeyAlreadyRegistered: the same point twice (in either SEC1 form).
+    """
+    if not keys:
+        raise LastKey("an account needs at least one key")
+    if len(keys) > MAX_KEYS:
+        raise TooManyKeys(f"an account holds at most {MAX_KEYS} keys, not {len(keys)}")
+    seen: set[bytes] = set()
+    for k in keys:
+        point = key_point(k.key_type, k.public_key)  # validates the point
+        if point in seen or k.public_key in seen:  # as add_key: also across key types
+            raise KeyAlreadyRegistered(f"{k.key_type} key {k.public_key.hex()} is given twice")
+        seen.update((point, k.public_key))
+    return keys
 
 
 def load_account(state: StateView, address: bytes) -> Account | None:
@@ -130,6 +158,17 @@ def _remove_key(ctx: TxContext, args: RemoveKey) -> None:
     ctx.emit("key_removed", account=ctx.sender)
 
 
+def _set_keys(ctx: TxContext, args: SetKeys) -> None:
+    """Replace the sender's keys ([ACCT-OWNKEYS.1]): signed by a key of the account itself."""
+    account = load_account(ctx.state, ctx.sender)
+    assert account is not None, "the executor creates the sender's account first"
+    keys = checked_keys(args.keys)
+    ctx.state.put_struct(
+        account_key(ctx.sender), Account(nonce=account.nonce, keys=keys, frozen=account.frozen)
+    )
+    ctx.emit("keys_set", account=ctx.sender, keys=len(keys))
+
+
 class AccountsModule:
     """The ``accounts`` module."""
 
@@ -137,6 +176,7 @@ class AccountsModule:
     methods: Mapping[str, Method[Any]] = {
         "add_key": Method(AddKey, _add_key, gas=2_000),
         "remove_key": Method(RemoveKey, _remove_key, gas=2_000),
+        "set_keys": Method(SetKeys, _set_keys, gas=4_000),
     }
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:

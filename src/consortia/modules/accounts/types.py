@@ -51,3 +51,13 @@ class RemoveKey(Canonical, frozen=True):
     """``accounts.remove_key``: revoke a key (the last key cannot be removed)."""
 
     public_key: PublicKeyBytes
+
+
+KeySet = Annotated[tuple[AccountKey, ...], msgspec.Meta(min_length=1, max_length=MAX_KEYS)]
+"""1 to ``MAX_KEYS`` keys (distinct points: checked by ``checked_keys``)."""
+
+
+class SetKeys(Canonical, frozen=True):
+    """``accounts.set_keys``: replace all of the sender's keys at once (key rotation)."""
+
+    keys: KeySet
