@@ -247,7 +247,7 @@ class ExportReader:
             raise ExportMalformed(f"the record for height {height} is not canonical", height)
         return record
 
-    def blocks(self) -> Iterator[ExportedBlock]:
+    def blocks(self) -> Generator[ExportedBlock, None, None]:
         """Every block record in order; at the end, the trailer and the end of file are checked.
 
         Raises:
@@ -320,8 +320,28 @@ def _decode_header(data: bytes) -> ExportHeader:
         raise ExportMalformed(f"the export header does not decode: {exc.message}") from None
 
 
-def read_export(path: Path) -> tuple[ExportHeader, Generator[ExportedBlock, None, None]]:
-    """Open an export file: its header and a lazy iterator of blocks (closes the file at its end).
+class ExportBlocks(Iterator[ExportedBlock]):
+    """The blocks of an opened export file; closes the file at the end, on error or on close()."""
+
+    def __init__(self, stream: BinaryIO, reader: ExportReader) -> None:
+        self._stream = stream
+        self._blocks = reader.blocks()
+
+    def __next__(self) -> ExportedBlock:
+        try:
+            return next(self._blocks)
+        except BaseException:  # StopIteration included: the file is done with
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop reading and close the file (idempotent)."""
+        self._blocks.close()
+        self._stream.close()
+
+
+def read_export(path: Path) -> tuple[ExportHeader, ExportBlocks]:
+    """Open an export file: its header and a lazy iterator of blocks.
 
     Raises:
         OSError: the file cannot be opened.
@@ -333,12 +353,7 @@ def read_export(path: Path) -> tuple[ExportHeader, Generator[ExportedBlock, None
     except BaseException:
         stream.close()
         raise
-
-    def blocks() -> Generator[ExportedBlock, None, None]:
-        with stream:
-            yield from reader.blocks()
-
-    return reader.header, blocks()
+    return reader.header, ExportBlocks(stream, reader)
 
 
 def load_export(source: bytes | BinaryIO) -> Export:
@@ -361,6 +376,7 @@ def load_export(source: bytes | BinaryIO) -> Export:
 __all__ = [
     "MAGIC",
     "Export",
+    "ExportBlocks",
     "ExportError",
     "ExportHeader",
     "ExportReader",
