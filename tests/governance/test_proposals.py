@@ -134,7 +134,7 @@ def test_mixed_sequence_same_roots(tmp_path: Path) -> None:
     from tests.execution.chain import address, key
 
     from consortia.crypto import KeyType
-    from consortia.modules.accounts.types import AccountKey
+    from consortia.modules.accounts.types import AccountKey, AddKey
     from consortia.modules.governance.types import (
         AddOrganisation,
         GrantRole,
@@ -161,6 +161,8 @@ def test_mixed_sequence_same_roots(tmp_path: Path) -> None:
             assert (
                 gov.send(ADMIN, "governance", "register_account", register).receipt.status == "OK"
             )
+            second = AccountKey(key_type="sm2", public_key=ALICE.public_key().to_bytes())
+            assert gov.send(user, "accounts", "add_key", AddKey(second)).receipt.status == "OK"
             revoke = RevokeKey(address(user), user_key.public_key)
             assert gov.send(ADMIN, "governance", "revoke_key", revoke).receipt.status == "OK"
             return list(gov.chain.roots)

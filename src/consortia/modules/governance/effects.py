@@ -20,7 +20,7 @@ from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import ModuleVersion, schedule
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
-from consortia.modules.accounts.handlers import key_address, load_account
+from consortia.modules.accounts.handlers import checked_keys, key_address, load_account
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.governance.errors import (
     BadPayload,
@@ -28,6 +28,7 @@ from consortia.modules.governance.errors import (
     ValidatorConflict,
 )
 from consortia.modules.governance.state import (
+    address_in_use,
     load_committee,
     load_member,
     load_org,
@@ -54,6 +55,7 @@ from consortia.modules.governance.types import (
     Permissions,
     Proposal,
     ProposalKind,
+    RecoverAccount,
     RemoveOrganisation,
     RemoveValidator,
     RevokeRole,
@@ -113,6 +115,8 @@ def precheck(state: StateView, kind: ProposalKind, payload: bytes) -> None:
         _permissions_after(state, args)
     if kind is ProposalKind.SET_THRESHOLD:
         _check_threshold(args)
+    if kind is ProposalKind.RECOVER_ACCOUNT:
+        checked_keys(args.keys)
 
 
 def _add_org(ctx: TxContext, args: AddOrganisation) -> None:
@@ -197,6 +201,25 @@ def _freeze(ctx: TxContext, args: AccountTarget) -> None:
 
 def _unfreeze(ctx: TxContext, args: AccountTarget) -> None:
     _set_frozen(ctx, args.address, False)
+
+
+def _recover_account(ctx: TxContext, args: RecoverAccount, proposal_id: int) -> None:
+    """[GOV-RECOVER.1] replace the keys of an address with state, by the committee's vote.
+
+    Nonce and frozen status are kept (unfreezing is its own proposal). A
+    dormant address (balances, no account record yet) gets its account here,
+    at nonce 0. An address with no state has nothing to recover.
+    """
+    keys = checked_keys(args.keys)
+    account = load_account(ctx.state, args.address)
+    if account is None:
+        if address_in_use(ctx.state, args.address) is None:
+            raise BadPayload(f"address {args.address.hex()} has no state: nothing to recover")
+        account = Account(nonce=0, keys=())
+    updated = Account(nonce=account.nonce, keys=keys, frozen=account.frozen)
+    ctx.state.put_struct(account_key(args.address), updated)
+    ctx.touched.add(args.address)
+    ctx.emit("account_recovered", id=proposal_id, account=args.address, keys=len(keys))
 
 
 def _approve_contract(ctx: TxContext, args: ApproveContract, proposal_id: int) -> None:
@@ -375,5 +398,7 @@ def apply(ctx: TxContext, proposal: Proposal) -> None:
         _schedule_upgrade(ctx, args, proposal.id)
     elif proposal.kind is ProposalKind.WAIVE_FINDING:
         _waive_finding(ctx, args, proposal.id)
+    elif proposal.kind is ProposalKind.RECOVER_ACCOUNT:
+        _recover_account(ctx, args, proposal.id)
     else:
         _SIMPLE[proposal.kind](ctx, args)

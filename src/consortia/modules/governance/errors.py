@@ -6,10 +6,13 @@ from consortia.errors import NodeError
 from consortia.execution.errors import ModuleError, PermissionDenied
 
 __all__ = [
+    "AccountExists",
+    "AddressNotOwned",
     "BadDeadline",
     "BadPayload",
     "InvalidCharter",
     "KeyNotFound",
+    "LastKeyRevoke",
     "NotGovernor",
     "NotOrgAdmin",
     "OrganisationExists",
@@ -90,6 +93,26 @@ class KeyNotFound(ModuleError):
     """The key to revoke is not registered to the account."""
 
     code = "GOV_KEY_NOT_FOUND"
+
+
+class AccountExists(ModuleError):
+    """``register_account`` on an address with state: only new accounts are registered."""
+
+    code = "GOV_ACCOUNT_EXISTS"
+    http_status = 409
+
+
+class AddressNotOwned(ModuleError):
+    """The address is neither the registered key's own address nor an org-allocated one."""
+
+    code = "GOV_ADDRESS_NOT_OWNED"
+    http_status = 403
+
+
+class LastKeyRevoke(ModuleError):
+    """``revoke_key`` would leave the account with no key (recovery is by proposal)."""
+
+    code = "GOV_LAST_KEY"
 
 
 class ValidatorConflict(ModuleError):

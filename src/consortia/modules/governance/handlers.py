@@ -15,20 +15,23 @@ from typing import Any
 from consortia.execution.errors import ExecutionError, OutOfGas, PermissionDenied
 from consortia.execution.module import Method, TxContext
 from consortia.execution.state_view import StateView
-from consortia.modules.accounts.errors import TooManyKeys
-from consortia.modules.accounts.handlers import is_key, key_address, load_account
-from consortia.modules.accounts.types import MAX_KEYS, Account, account_key
+from consortia.modules.accounts.handlers import checked_keys, is_key, key_address, load_account
+from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.governance import effects
 from consortia.modules.governance.charter import write_charter
 from consortia.modules.governance.errors import (
+    AccountExists,
+    AddressNotOwned,
     BadDeadline,
     KeyNotFound,
+    LastKeyRevoke,
     NotGovernor,
     NotOrgAdmin,
     ProposalClosed,
     ProposalExpired,
 )
 from consortia.modules.governance.state import (
+    address_in_use,
     load_committee,
     load_member,
     load_org,
@@ -56,6 +59,7 @@ from consortia.modules.governance.types import (
     Status,
     Threshold,
     Vote,
+    org_account_address,
     proposal_key,
 )
 
@@ -194,24 +198,43 @@ def _admin_org(ctx: TxContext) -> str:
     return member.organisation
 
 
+def _check_owned(org: str, args: RegisterAccount) -> None:
+    """[GOV-KEYS.2]: the address is the keys' own address, or one the organisation allocates."""
+    if args.salt:
+        allocated = org_account_address(org, args.salt)
+        if allocated != args.address:
+            raise AddressNotOwned(
+                f"address {args.address.hex()} is not {org!r}'s allocation for salt "
+                f"{args.salt.hex()} ({allocated.hex()})"
+            )
+        return
+    for k in args.keys:
+        derived = key_address(k.key_type, k.public_key)
+        if derived != args.address:
+            raise AddressNotOwned(
+                f"key of address {derived.hex()} may not be registered for {args.address.hex()}: "
+                "without a salt, every key must be the account's own key"
+            )
+
+
 def _register_account(ctx: TxContext, args: RegisterAccount) -> None:
+    """[GOV-KEYS.1] create a new account of the admin's organisation, never change one."""
     org = _admin_org(ctx)
     member = load_member(ctx.state, args.address)
-    account = load_account(ctx.state, args.address)
-    if member.organisation != org and (account is not None or member.organisation):
-        owner = member.organisation or "no organisation"
-        raise NotOrgAdmin(f"account {args.address.hex()} belongs to {owner}, not {org!r}")
-    keys = list(account.keys) if account is not None else []
-    for new in args.keys:
-        key_address(new.key_type, new.public_key)  # validates the point
-        if not any(is_key(k, new.key_type, new.public_key) for k in keys):
-            keys.append(new)
-    if len(keys) > MAX_KEYS:
-        raise TooManyKeys(f"an account holds at most {MAX_KEYS} keys")
-    nonce, frozen = (0, False) if account is None else (account.nonce, account.frozen)
-    ctx.state.put_struct(
-        account_key(args.address), Account(nonce=nonce, keys=tuple(keys), frozen=frozen)
-    )
+    if member.organisation and member.organisation != org:
+        raise NotOrgAdmin(
+            f"account {args.address.hex()} belongs to {member.organisation!r}, not {org!r}"
+        )
+    in_use = address_in_use(ctx.state, args.address)
+    if in_use is not None:
+        raise AccountExists(
+            f"address {args.address.hex()} already has {in_use}: register_account only creates "
+            "new accounts; an account changes its own keys (accounts.set_keys), a lost key is "
+            "replaced by a recover_account proposal"
+        )
+    keys = checked_keys(args.keys)
+    _check_owned(org, args)
+    ctx.state.put_struct(account_key(args.address), Account(nonce=0, keys=keys))
     if Role.MEMBER not in member.roles or member.organisation != org:
         store_member(ctx.state, args.address, with_role(member, Role.MEMBER, org))
     ctx.touched.add(args.address)
@@ -219,6 +242,12 @@ def _register_account(ctx: TxContext, args: RegisterAccount) -> None:
 
 
 def _revoke_key(ctx: TxContext, args: RevokeKey) -> None:
+    """[GOV-KEYS.3] remove a (compromised) key of an account of the admin's organisation.
+
+    Defensive only: the admin can add no key to an existing account, so a
+    revocation never moves control to the admin; and the last key is never
+    revoked (``GOV_LAST_KEY``), so an admin cannot lock a member out.
+    """
     org = _admin_org(ctx)
     if load_member(ctx.state, args.address).organisation != org:
         raise NotOrgAdmin(f"account {args.address.hex()} is not an account of {org!r}")
@@ -231,6 +260,11 @@ def _revoke_key(ctx: TxContext, args: RevokeKey) -> None:
     )
     if account is None or len(remaining) == len(keys):
         raise KeyNotFound(f"key is not registered to account {args.address.hex()}")
+    if not remaining:
+        raise LastKeyRevoke(
+            f"the key is the last of account {args.address.hex()}; an admin never revokes the "
+            "last key (freeze_account and recover_account are proposals)"
+        )
     ctx.state.put_struct(
         account_key(args.address),
         Account(nonce=account.nonce, keys=remaining, frozen=account.frozen),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from consortia.execution.state_view import StateView
+from consortia.modules.accounts.handlers import load_account
+from consortia.modules.assets.types import balance_key
 from consortia.modules.governance.errors import OrganisationNotFound, ProposalNotFound
 from consortia.modules.governance.types import (
     COMMITTEE_KEY,
@@ -80,3 +82,24 @@ def load_proposal(state: StateView, proposal_id: int) -> Proposal:
     if found is None:
         raise ProposalNotFound(f"no proposal {proposal_id}")
     return found
+
+
+def address_in_use(state: StateView, address: bytes) -> str | None:
+    """What state ``address`` has, or None if it has none ([GOV-KEYS.1]).
+
+    State about an address lives under keys that contain it: its account
+    record (``accounts/<address>``, present once it has signed, been
+    registered or been given keys at genesis) and its asset balances
+    (``assets/bal/<address>/<symbol>``; a zero balance is deleted, so any
+    entry is a holding). Both are exact-key or short prefix reads of the
+    authenticated state: deterministic, and bounded by the symbols the
+    address holds. The EVM world needs no read: an address in it without an
+    account record is a contract, whose CREATE/CREATE2 address no key and no
+    org-allocation derives (see [GOV-KEYS.2]).
+    """
+    if load_account(state, address) is not None:
+        return "an account"
+    prefix = balance_key(address, "")
+    for key, _ in state.iterate(prefix):
+        return f"a balance of {key[len(prefix) :].decode(errors='replace')}"
+    return None

@@ -12,10 +12,11 @@ from typing import Annotated, Final
 
 import msgspec
 
-from consortia.codec import U64, Address, Canonical, Hash32, Name
+from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
+from consortia.crypto import sha256
 from consortia.execution.text import validate_label, validate_name
 from consortia.ledger.types import PublicKeyBytes, ValidatorInfo
-from consortia.modules.accounts.types import AccountKey
+from consortia.modules.accounts.types import KeySet
 
 PREFIX: Final = b"governance/"
 MEMBER_PREFIX: Final = b"governance/members/"
@@ -39,7 +40,7 @@ class Role(StrEnum):
     """What an account may do beyond ordinary transactions."""
 
     ORG_ADMIN = "org_admin"
-    """Registers and revokes the keys of its organisation's accounts."""
+    """Registers new accounts of its organisation; revokes (never the last) keys of them."""
     GOVERNOR = "governor"
     """Proposes and votes, with its committee weight."""
     VALIDATOR_OPERATOR = "validator_operator"
@@ -68,6 +69,7 @@ class ProposalKind(StrEnum):
     SET_PERMISSION = "set_permission"
     SET_THRESHOLD = "set_threshold"
     WAIVE_FINDING = "waive_finding"
+    RECOVER_ACCOUNT = "recover_account"
 
 
 class Choice(StrEnum):
@@ -408,6 +410,20 @@ class SetPermission(Canonical, frozen=True):
         validate_name(self.method, "method")
 
 
+class RecoverAccount(Canonical, frozen=True):
+    """Replace the keys of ``address`` (lost-key recovery, [GOV-RECOVER.1])."""
+
+    address: Address
+    keys: KeySet
+    """The account's whole new key set; every earlier key stops signing."""
+    reason: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    """Why (recorded in the proposal for the audit trail)."""
+
+    def __post_init__(self) -> None:
+        """Keep the text rule [EXEC-TEXT.1] (raises InvalidName, TX_BAD_NAME)."""
+        validate_label(self.reason, "reason")
+
+
 PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.ADD_ORGANISATION: AddOrganisation,
     ProposalKind.REMOVE_ORGANISATION: RemoveOrganisation,
@@ -424,6 +440,7 @@ PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.SET_PERMISSION: SetPermission,
     ProposalKind.SET_THRESHOLD: Threshold,
     ProposalKind.WAIVE_FINDING: WaiveFinding,
+    ProposalKind.RECOVER_ACCOUNT: RecoverAccount,
 }
 
 
@@ -446,15 +463,39 @@ class CastVote(Canonical, frozen=True):
     choice: Choice
 
 
+OrgSalt = Annotated[bytes, msgspec.Meta(max_length=32)]
+ORG_ACCOUNT_TAG: Final = "consortia/org-account/v1"
+"""Domain tag of org-allocated addresses (never the preimage layout of a key's address)."""
+
+
+def org_account_address(organisation: str, salt: bytes) -> bytes:
+    """The org-allocated address ``salt`` of ``organisation`` ([GOV-KEYS.2]).
+
+    The last 20 bytes of SHA-256 over the canonical (MessagePack) encoding of
+    ``[tag, organisation, salt]``: suite-independent, injective in its
+    inputs, and a different hash input than any key's address (H(x‖y)) or
+    EVM contract address (Keccak of RLP), so finding one that is also a key's
+    address is a 160-bit preimage search.
+    """
+    return sha256(encode((ORG_ACCOUNT_TAG, organisation, salt)))[-20:]
+
+
 class RegisterAccount(Canonical, frozen=True):
-    """``governance.register_account``: an org admin registers keys of an account of its org."""
+    """``governance.register_account``: an org admin creates a new account of its org.
+
+    ``address`` must have no state, and be either the own address of every
+    key in ``keys`` (``salt`` empty) or ``org_account_address(org, salt)``
+    ([GOV-KEYS.1], [GOV-KEYS.2]).
+    """
 
     address: Address
-    keys: Annotated[tuple[AccountKey, ...], msgspec.Meta(min_length=1, max_length=16)]
+    keys: KeySet
+    salt: OrgSalt = b""
+    """Empty: ``address`` is the keys' own address; else the org-allocation salt."""
 
 
 class RevokeKey(Canonical, frozen=True):
-    """``governance.revoke_key``: an org admin removes a key from an account of its org."""
+    """``governance.revoke_key``: an org admin removes a key (not the last) of its org's account."""
 
     address: Address
     public_key: PublicKeyBytes
