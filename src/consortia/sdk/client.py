@@ -17,7 +17,7 @@ import msgspec
 from consortia.api import schemas as s
 from consortia.codec import Canonical
 from consortia.ledger.types import Transaction
-from consortia.modules.accounts.types import AccountKey, AddKey
+from consortia.modules.accounts.types import AccountKey, AddKey, RemoveKey, SetKeys
 from consortia.modules.assets.types import Burn, Create, Issue, SupplyRule, Transfer
 from consortia.sdk import _calls as calls
 from consortia.sdk._calls import Bytesish, Call, Flow, NonceBook, as_bytes
@@ -110,6 +110,22 @@ class _Actions(abc.ABC, Generic[R]):
         """``accounts.add_key``: authorise another key for the signer's account."""
         args = AddKey(AccountKey(key_type=key_type, public_key=as_bytes(public_key)))
         return self.send(signer, "accounts", "add_key", args, **options)
+
+    def remove_key(self, signer: Signer, public_key: Bytesish, **options: Any) -> R:
+        """``accounts.remove_key``: revoke one of the signer's keys (never the last)."""
+        return self.send(
+            signer, "accounts", "remove_key", RemoveKey(as_bytes(public_key)), **options
+        )
+
+    def set_keys(self, signer: Signer, keys: Sequence[tuple[str, Bytesish]], **options: Any) -> R:
+        """``accounts.set_keys``: replace all of the signer's keys with ``(key_type, key)`` pairs.
+
+        The one way to change an existing account's keys besides add/remove:
+        only the account signs it (an org admin cannot; a lost key is a
+        governance ``recover_account`` proposal).
+        """
+        args = SetKeys(tuple(AccountKey(key_type=t, public_key=as_bytes(k)) for t, k in keys))
+        return self.send(signer, "accounts", "set_keys", args, **options)
 
     # implemented by each client
     _nonces: NonceBook
