@@ -21,6 +21,7 @@ from consortia.cli.client_cmd import (
     KeyringOpt,
     NodeOpt,
     WaitOpt,
+    cell,
     from_base_units,
     handles_errors,
     out,
@@ -28,6 +29,7 @@ from consortia.cli.client_cmd import (
     show_fields,
     to_base_units,
 )
+from consortia.execution.text import normalise
 from consortia.modules.assets.types import Burn, Create, Issue, SupplyRule, Transfer
 from consortia.sdk import Client
 
@@ -74,7 +76,8 @@ def asset_create(
     ctx = Context(home, node, as_json, keyring)
     cap = 0 if max_supply is None else to_base_units(max_supply, decimals, raw=raw)
     rule = SupplyRule(supply_rule.value)
-    args = Create(symbol, name, decimals, rule, cap, not not_burnable)
+    # NFC here; anything else the text rule refuses exits 2 with TX_BAD_NAME, unsent.
+    args = Create(symbol, normalise(name), decimals, rule, cap, not not_burnable)
     signer = ctx.signer(from_)
     with ctx.client() as client:
         record = client.send(signer, "assets", "create", args, wait=wait, check=False)
@@ -193,7 +196,7 @@ def asset_balance(
     def human() -> None:
         table = Table("symbol", "amount", "base units", title=f"{account.address}")
         for row in rows:
-            table.add_row(str(row["symbol"]), str(row["amount"]), str(row["base_units"]))
+            table.add_row(cell(row["symbol"]), cell(row["amount"]), cell(row["base_units"]))
         out.print(table)
 
     ctx.emit(document, human)

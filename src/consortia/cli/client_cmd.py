@@ -25,9 +25,11 @@ import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from consortia.api.jsonable import ShapeError, from_plain, parse_hex, to_plain
 from consortia.errors import NodeError
+from consortia.execution.text import display_text
 from consortia.sdk import (
     ApiError,
     Client,
@@ -194,14 +196,21 @@ def _fail(code: str, message: str, exit_code: int, as_json: bool) -> NoReturn:
 # ----------------------------------------------------------------- output
 
 
+def cell(value: object) -> Text:
+    """``value`` as a table cell shown literally: no rich markup, and every
+    control, bidi or invisible character escaped (``\\u{000A}``), so data a
+    node returns can neither forge a row nor reorder what the reader sees."""
+    return Text(display_text(str(value)))
+
+
 def show_fields(title: str, fields: dict[str, Any]) -> None:
-    """A two-column table of a document's fields."""
-    table = Table(title=title, show_header=False, title_justify="left")
+    """A two-column table of a document's fields (every cell through :func:`cell`)."""
+    table = Table(title=cell(title), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for name, value in fields.items():
         shown = json.dumps(value) if isinstance(value, dict | list) else str(value)
-        table.add_row(name, shown)
+        table.add_row(cell(name), cell(shown))
     out.print(table)
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from consortia.api.jsonable import from_plain, parse_hex, to_plain
 from consortia.cli.client_cmd import (
@@ -22,6 +23,7 @@ from consortia.cli.client_cmd import (
     KeyringOpt,
     NodeOpt,
     WaitOpt,
+    cell,
     handles_errors,
     out,
     report_transaction,
@@ -29,6 +31,7 @@ from consortia.cli.client_cmd import (
     usage,
 )
 from consortia.codec import decode, encode
+from consortia.execution.text import display_text
 from consortia.modules.governance.types import (
     PAYLOAD_TYPES,
     PERMISSIONS_KEY,
@@ -147,7 +150,7 @@ def gov_list(
         for p in listed.proposals:
             t = p.tally
             votes = f"{t.yes}/{t.no}/{t.abstain} of {t.total}"
-            table.add_row(str(p.id), p.kind, p.status, votes, str(p.deadline_height))
+            table.add_row(str(p.id), cell(p.kind), cell(p.status), votes, str(p.deadline_height))
         out.print(table)
 
     ctx.emit(listed, human)
@@ -177,7 +180,7 @@ def org_list(node: NodeOpt = None, home: HomeOpt = DEFAULT_HOME, as_json: JsonOp
     def human() -> None:
         table = Table("organisation", "admins")
         for o in found.organisations:
-            table.add_row(o.name, "\n".join(o.admins))
+            table.add_row(cell(o.name), Text("\n".join(display_text(a) for a in o.admins)))
         out.print(table)
         for g in found.committee:
             out.print(f"governor {g.address} weight {g.weight}")
@@ -241,7 +244,7 @@ def role_list(node: NodeOpt = None, home: HomeOpt = DEFAULT_HOME, as_json: JsonO
         table = Table("module.method", "who may call")
         for rule in rules:
             table.add_row(
-                f"{rule['module']}.{rule['method']}", ", ".join(rule["roles"]) or "anyone"
+                cell(f"{rule['module']}.{rule['method']}"), ", ".join(rule["roles"]) or "anyone"
             )
         out.print(table)
 
