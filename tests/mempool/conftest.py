@@ -39,12 +39,18 @@ class FakeClock:
 
 @dataclass
 class Nonces:
-    """Executed next nonces (0 for an unknown address)."""
+    """Executed next nonces (0 for an unknown address).
+
+    Serves as the pool's nonce lookup (an address) and as its admission lookup (a
+    transaction): the latter authorises every key here; the real rule
+    (``LedgerReader.sender_lookup``) is tested in ``test_authorised_signer.py``.
+    """
 
     table: dict[bytes, int] = field(default_factory=dict)
 
-    def __call__(self, sender: bytes) -> int:
-        return self.table.get(sender, 0)
+    def __call__(self, sender: bytes | Transaction) -> int:
+        address = sender.body.sender if isinstance(sender, Transaction) else sender
+        return self.table.get(address, 0)
 
 
 def transfer(

@@ -115,9 +115,15 @@ def router(service: NodeService) -> APIRouter:
     @api.get(
         "/{tx_id}",
         summary="A transaction by id",
-        description="Committed (with receipt) or pending in this node's mempool.",
+        description=(
+            "`status`: `committed` (with receipt; a failed receipt is still committed), "
+            "`pending` in this node's mempool, or `dropped` from it uncommitted, with a "
+            "`reason` (`expired`, `nonce_gap_timeout`, `replaced`). This node remembers its "
+            "last 65,536 drops; 404 means it does not know the transaction (never admitted "
+            "here, a drop long ago, or admitted before a restart without the journal)."
+        ),
         responses={
-            **documented_ok(s.TransactionJson, "Committed or pending."),
+            **documented_ok(s.TransactionJson, "Committed, pending or dropped."),
             **documented((404, "LEDGER_TX_NOT_FOUND"), (400, "API_BAD_HEX")),
         },
     )
@@ -132,7 +138,18 @@ def router(service: NodeService) -> APIRouter:
                 return json_response(
                     s.TransactionJson(tx_id=s.to_hex(identifier), status="pending")
                 )
-            raise
+            dropped = service.mempool.dropped(identifier)
+            if dropped is None:
+                raise
+            return json_response(
+                s.TransactionJson(
+                    tx_id=s.to_hex(identifier),
+                    status="dropped",
+                    height=dropped.height,
+                    reason=dropped.reason.value,
+                    message=dropped.message,
+                )
+            )
 
     return api
 

@@ -9,7 +9,7 @@ JSON numbers. This module imports neither FastAPI nor the node.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -110,15 +110,29 @@ class TxJson(Document, frozen=True, kw_only=True):
     signature: Hex
 
 
+TxStatus = Literal["pending", "committed", "dropped"]
+"""Where an admitted transaction stands ([MEMPOOL-TRACK.1])."""
+DropReasonName = Literal["expired", "nonce_gap_timeout", "replaced"]
+"""Why a transaction left the pool uncommitted (``consortia.mempool.DropReason``)."""
+
+
 class TransactionJson(Document, frozen=True, omit_defaults=True):
-    """``status`` is ``committed`` (with position, body and receipt) or ``pending``."""
+    """``status`` is ``committed`` (with position, body and receipt), ``pending`` (in
+    this node's pool) or ``dropped`` (with ``reason``, ``message`` and the ``height``
+    it was dropped at). A committed transaction whose receipt is not ``OK`` failed in
+    execution; it stays committed."""
 
     tx_id: Hex
-    status: str
+    status: TxStatus
     height: int | None = None
+    """Committed: the block's height; dropped: the executed height when it was dropped."""
     index: int | None = None
     tx: TxJson | None = None
     receipt: ReceiptJson | None = None
+    reason: DropReasonName | None = None
+    """Dropped only: why it left the pool. Resubmit it (or a new transaction) if still wanted."""
+    message: str | None = None
+    """Dropped only: the details."""
 
 
 # ------------------------------------------------------------------ blocks

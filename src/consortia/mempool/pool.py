@@ -1,11 +1,14 @@
 """The transaction pool.
 
 Admission ([MEMPOOL-ADMIT.1] in docs/spec/mempool.md), cheapest checks first:
-size, chain id, key type allowed, gas cap, expiry, duplicate, nonce against
-the sender's executed nonce, pool and sender limits, rate, then the signature
+size, chain id, key type allowed, gas cap, expiry, duplicate, the signing key
+against the sender's authorised keys ([MEMPOOL-ADMIT.4]), nonce against the
+sender's executed nonce, pool and sender limits, rate, then the signature
 (verified once here, in parallel for batches; consensus trusts pool members).
 Selection takes, sender by sender in arrival order, the run of consecutive
 nonces starting at the sender's next nonce, so a block never holds a gap.
+Every admitted transaction leaves the pool committed or dropped with a reason
+([MEMPOOL-TRACK.1]); the last drops are remembered, in a bounded map.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import partial
 
 from consortia.crypto import KeyType, PublicKey
@@ -53,6 +57,33 @@ from consortia.mempool.errors import (
 NonceLookup = Callable[[bytes], int]
 """Executed next nonce of an address (0 for an unknown account)."""
 
+SenderLookup = Callable[[Transaction], int]
+"""Executed next nonce of a transaction's sender, once the transaction's key is found to
+be one that may sign for the sender ([ACCT-CREATE.1], [ACCT-AUTH.1]: the executor's own
+rule, ``runtime.authority.next_nonce``); raises the executor's refusal otherwise
+(``Unauthorized`` TX_UNAUTHORIZED, ``AccountFrozen`` TX_ACCOUNT_FROZEN)."""
+
+
+class DropReason(StrEnum):
+    """Why an admitted transaction left the pool without being committed ([MEMPOOL-TRACK.1])."""
+
+    EXPIRED = "expired"
+    """Its expiry height passed before a block took it."""
+    NONCE_GAP_TIMEOUT = "nonce_gap_timeout"
+    """It waited ``nonce_gap_timeout_blocks`` behind a nonce no pending transaction has."""
+    REPLACED = "replaced"
+    """Another transaction of the sender with the same nonce was committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The record of a transaction that left the pool uncommitted."""
+
+    reason: DropReason
+    height: int
+    """The executed height at which it was dropped."""
+    message: str
+
 
 @dataclass(frozen=True, slots=True)
 class MempoolConfig:
@@ -72,6 +103,11 @@ class MempoolConfig:
     rate_per_sender: float = 2_000.0
     """Sustained admissions per second per sender (token bucket)."""
     burst_per_sender: float = 4_000.0
+    nonce_gap_timeout_blocks: int = 1_000
+    """Blocks a sender's transactions may wait behind a nonce gap before they are dropped
+    (``nonce_gap_timeout``): at 50 ms blocks under load about a minute, idle much longer."""
+    max_drop_records: int = 65_536
+    """Drops remembered for status queries (least recent forgotten first): a few MiB."""
 
 
 @dataclass(slots=True)
@@ -123,6 +159,13 @@ class Mempool:
         """Min-heap of the keys of ``_expiring``."""
         self._bytes = 0
         self._seq = 0
+        self._height = 0
+        """The highest executed height the pool was told of (admission, commit, eviction)."""
+        self._gapped: OrderedDict[bytes, int] = OrderedDict()
+        """Senders whose pending transactions wait behind a nonce gap, with the height the
+        gap was seen from (ascending: heights only grow, and a re-seen gap moves to the end)."""
+        self._dropped: OrderedDict[bytes, Dropped] = OrderedDict()
+        """The last ``max_drop_records`` drops by tx id (an LRU: a flood cannot grow it)."""
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -153,14 +196,31 @@ class Mempool:
         """Encoded bytes held."""
         return self._bytes
 
+    def pooled(self, tx_id_: bytes) -> PooledTx | None:
+        """The pending transaction with this id, if any."""
+        return self._by_id.get(tx_id_)
+
+    def dropped(self, tx_id_: bytes) -> Dropped | None:
+        """Why this transaction left the pool uncommitted, if it did so recently
+        (the last ``max_drop_records`` drops are kept); None otherwise."""
+        return self._dropped.get(tx_id_)
+
     # ------------------------------------------------------------ admission
 
-    def check(self, tx: Transaction, size: int, height: int, next_nonce: NonceLookup) -> bytes:
+    def check(self, tx: Transaction, size: int, height: int, sender_nonce: SenderLookup) -> bytes:
         """Every admission check except the signature; returns the transaction id.
 
         Raises:
-            ExecutionError: a subclass whose ``code`` names the reason.
+            ExecutionError: a subclass whose ``code`` names the reason; ``sender_nonce``'s
+                refusal (TX_UNAUTHORIZED, TX_ACCOUNT_FROZEN) comes before any nonce or
+                limit check, so a forged sender never occupies the sender's nonces.
         """
+        return self._check(tx, size, height, sender_nonce)[0]
+
+    def _check(
+        self, tx: Transaction, size: int, height: int, sender_nonce: SenderLookup
+    ) -> tuple[bytes, int]:
+        """:meth:`check`, also returning the sender's executed next nonce."""
         body = tx.body
         policy = self.policy
         if size > policy.max_tx_bytes:
@@ -187,7 +247,7 @@ class Mempool:
         identifier = tx_id(self._hash, body)
         if identifier in self._by_id:
             raise Duplicate(f"transaction {identifier.hex()} is already pending")
-        expected = next_nonce(body.sender)
+        expected = sender_nonce(tx)  # [MEMPOOL-ADMIT.4]: raises unless tx's key may sign
         if body.nonce < expected:
             raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
         if body.nonce > expected + self.config.max_nonce_gap:
@@ -202,7 +262,7 @@ class Mempool:
                 raise SenderLimit(f"sender has {len(sender.by_nonce)} pending transactions")
         if len(self._by_id) >= self.config.max_txs or self._bytes + size > self.config.max_bytes:
             raise MempoolFull(f"mempool full ({len(self._by_id)} transactions); retry later")
-        return identifier
+        return identifier, expected
 
     def _take_token(self, sender: bytes) -> None:
         now = self._clock()
@@ -221,7 +281,7 @@ class Mempool:
         bucket.tokens -= 1.0
 
     def screen(
-        self, txs: Sequence[tuple[Transaction, int]], height: int, next_nonce: NonceLookup
+        self, txs: Sequence[tuple[Transaction, int]], height: int, sender_nonce: SenderLookup
     ) -> list[ExecutionError | None]:
         """The cheap checks of ``(tx, encoded_size)`` items, without admitting any: per item
         the rejection, or None if it is worth verifying its signature.
@@ -232,7 +292,7 @@ class Mempool:
         outcomes: list[ExecutionError | None] = []
         for tx, size in txs:
             try:
-                self.check(tx, size, height, next_nonce)
+                self._check(tx, size, height, sender_nonce)
                 if tx.key_type != ETH_KEY_TYPE:
                     PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
             except ExecutionError as exc:
@@ -248,7 +308,7 @@ class Mempool:
         self,
         txs: Sequence[tuple[Transaction, int]],
         height: int,
-        next_nonce: NonceLookup,
+        sender_nonce: SenderLookup,
         *,
         verified: Sequence[bool] | None = None,
     ) -> list[bytes | ExecutionError]:
@@ -259,12 +319,14 @@ class Mempool:
         of every item (done off the event loop by :func:`verify_signatures`,
         after the caller's :meth:`screen`; the checks are not screened again
         before admission repeats them). Items are admitted in order, so a
-        batch may carry a run of nonces from one sender.
+        batch may carry a run of nonces from one sender. ``sender_nonce`` both
+        authorises each item's key for its sender and gives its executed nonce.
         """
+        self._height = max(self._height, height)
         results: list[bytes | ExecutionError]
         verdicts: Sequence[bool]
         if verified is None:
-            screened = self.screen(txs, height, next_nonce)
+            screened = self.screen(txs, height, sender_nonce)
             results = [b"" if outcome is None else outcome for outcome in screened]
             candidates = [(i, txs[i][0]) for i, outcome in enumerate(screened) if outcome is None]
             verdicts = verify_signatures([tx for _, tx in candidates])
@@ -278,16 +340,17 @@ class Mempool:
                 continue
             try:
                 # Re-check: an earlier item of this batch may have filled a limit.
-                identifier = self.check(tx, txs[i][1], height, next_nonce)
+                identifier, executed = self._check(tx, txs[i][1], height, sender_nonce)
                 self._take_token(tx.body.sender)
             except ExecutionError as exc:
                 results[i] = exc
                 continue
-            self._insert(tx, identifier, txs[i][1])
+            self._insert(tx, identifier, txs[i][1], executed)
             results[i] = identifier
         return results
 
-    def _insert(self, tx: Transaction, identifier: bytes, size: int) -> None:
+    def _insert(self, tx: Transaction, identifier: bytes, size: int, executed: int) -> None:
+        self._dropped.pop(identifier, None)  # admitted again: pending, not dropped
         self._seq += 1
         pooled = PooledTx(tx=tx, tx_id=identifier, size=size, seq=self._seq)
         self._by_id[identifier] = pooled
@@ -295,6 +358,10 @@ class Mempool:
         if sender is None:
             sender = self._senders[tx.body.sender] = _Sender()
         sender.by_nonce[tx.body.nonce] = pooled
+        if tx.body.nonce == executed:
+            self._gapped.pop(tx.body.sender, None)  # the gap is filled
+        elif executed not in sender.by_nonce and tx.body.sender not in self._gapped:
+            self._gapped[tx.body.sender] = self._height
         self._bytes += size
         expiry = tx.body.expiry_height
         bucket = self._expiring.get(expiry)
@@ -346,13 +413,23 @@ class Mempool:
 
     # ------------------------------------------------------------- removal
 
-    def remove_committed(self, committed: Iterable[Transaction], next_nonce: NonceLookup) -> None:
+    def remove_committed(
+        self,
+        committed: Iterable[Transaction],
+        next_nonce: NonceLookup,
+        *,
+        height: int | None = None,
+    ) -> None:
         """Drop committed transactions and any others their nonces made stale.
 
         A committed transaction leaves the pool even if it used no nonce (it
         failed the executor's pre-checks, e.g. after its key was revoked), so
-        no proposer offers it again.
+        no proposer offers it again. A competing transaction at a used nonce is
+        dropped as ``replaced``. ``height`` is the block's (default: the highest
+        the pool has seen); a sender left waiting behind a nonce gap is timed from it.
         """
+        if height is not None:
+            self._height = max(self._height, height)
         senders: set[bytes] = set()
         for tx in committed:
             senders.add(tx.body.sender)
@@ -367,40 +444,87 @@ class Mempool:
                 continue
             floor = next_nonce(address)
             for nonce in [n for n in sender.by_nonce if n < floor]:
-                self._drop(sender.by_nonce.pop(nonce))
+                self._drop(
+                    sender.by_nonce.pop(nonce),
+                    DropReason.REPLACED,
+                    f"another transaction of the sender used nonce {nonce}",
+                )
             if not sender.by_nonce:
                 del self._senders[address]
+                self._gapped.pop(address, None)
+            elif floor in sender.by_nonce:
+                self._gapped.pop(address, None)
+            elif address not in self._gapped:
+                self._gapped[address] = self._height
 
     def evict_expired(self, height: int) -> int:
-        """Drop transactions whose expiry height has passed; returns how many.
+        """Drop transactions whose expiry height has passed, and those of senders stuck
+        behind a nonce gap for ``nonce_gap_timeout_blocks``; returns how many.
 
-        Costs the number of expired transactions, not the pool's size. Also
+        Costs the number of dropped transactions, not the pool's size. Also
         forgets rate buckets of idle senders (at most once per idle period), so
         they cannot grow without bound.
         """
+        self._height = max(self._height, height)
         now = self._clock()
         idle = self.config.burst_per_sender / self.config.rate_per_sender
         if now - self._buckets_swept >= idle:
             self._buckets_swept = now
             self._buckets = {a: b for a, b in self._buckets.items() if now - b.stamp < idle}
         evicted = 0
+        lowest_expired: dict[bytes, int] = {}
         heights = self._expiry_heights
         while heights and heights[0] <= height:
             for pooled in list(self._expiring.pop(heapq.heappop(heights)).values()):
-                sender = self._senders[pooled.tx.body.sender]
-                del sender.by_nonce[pooled.tx.body.nonce]
+                address, nonce = pooled.tx.body.sender, pooled.tx.body.nonce
+                sender = self._senders[address]
+                del sender.by_nonce[nonce]
                 if not sender.by_nonce:
-                    del self._senders[pooled.tx.body.sender]
-                self._drop(pooled)
+                    del self._senders[address]
+                    self._gapped.pop(address, None)
+                lowest_expired[address] = min(nonce, lowest_expired.get(address, nonce))
+                self._drop(
+                    pooled,
+                    DropReason.EXPIRED,
+                    f"expiry height {pooled.tx.body.expiry_height} reached before a block took it",
+                )
+                evicted += 1
+        for address, nonce in lowest_expired.items():
+            left = self._senders.get(address)
+            if left is not None and nonce < min(left.by_nonce) and address not in self._gapped:
+                # Its successors now wait for a nonce no pending transaction has.
+                self._gapped[address] = self._height
+        timeout = self.config.nonce_gap_timeout_blocks
+        while self._gapped:
+            address, since = next(iter(self._gapped.items()))
+            if since + timeout > height:
+                break
+            del self._gapped[address]
+            stuck = self._senders.pop(address, None)
+            if stuck is None:
+                continue
+            missing = min(stuck.by_nonce)
+            for pooled in stuck.by_nonce.values():
+                self._drop(
+                    pooled,
+                    DropReason.NONCE_GAP_TIMEOUT,
+                    f"waited from height {since} to {height} behind a nonce gap below {missing}",
+                )
                 evicted += 1
         return evicted
 
-    def _drop(self, pooled: PooledTx) -> None:
+    def _drop(self, pooled: PooledTx, reason: DropReason | None = None, message: str = "") -> None:
+        """Forget ``pooled`` (already out of its sender's map); record why unless committed."""
         del self._by_id[pooled.tx_id]
         self._bytes -= pooled.size
         bucket = self._expiring.get(pooled.tx.body.expiry_height)
         if bucket is not None:  # None while evict_expired empties that height
             bucket.pop(pooled.tx_id, None)
+        if reason is not None:
+            self._dropped[pooled.tx_id] = Dropped(reason, self._height, message)
+            self._dropped.move_to_end(pooled.tx_id)
+            while len(self._dropped) > self.config.max_drop_records:
+                self._dropped.popitem(last=False)
 
 
 def _signature_check(tx: Transaction) -> Callable[[], bool]:

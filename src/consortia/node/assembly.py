@@ -32,6 +32,7 @@ from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
 from consortia.mempool import Mempool, MempoolConfig
+from consortia.mempool.journal import MempoolJournal
 from consortia.network.certs import TlsFiles
 from consortia.network.transport import P2PNetwork
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
@@ -186,7 +187,9 @@ class Node:
             policy=genesis.policy,
             hash_fn=hash_fn,
             config=MempoolConfig(
-                max_txs=config.mempool_max_txs, max_bytes=config.mempool_max_mib * 1024 * 1024
+                max_txs=config.mempool_max_txs,
+                max_bytes=config.mempool_max_mib * 1024 * 1024,
+                nonce_gap_timeout_blocks=config.mempool_gap_timeout_blocks,
             ),
         )
         execution = ExecutionService(
@@ -246,6 +249,7 @@ class Node:
             events=EventBus(),
             on_new_transactions=driver.poke,
             runtime=runtime,
+            journal=MempoolJournal(home.mempool_journal) if config.mempool_journal else None,
         )
         node = cls(
             home=home,
@@ -415,7 +419,9 @@ class Node:
         height = block.header.height
         service = self.service
         with service.reader.begin() as txn:
-            service.mempool.remove_committed(block.transactions, service.reader.nonce_lookup(txn))
+            service.mempool.remove_committed(
+                block.transactions, service.reader.nonce_lookup(txn), height=height
+            )
         service.mempool.evict_expired(height)
         ids = [receipt.tx_id for receipt in executed.receipts]
         service.notify_committed(ids)
@@ -455,9 +461,10 @@ class Node:
         if self.router is not None and self.router.p2p is not None:
             await self.router.p2p.start()
             tasks.append(asyncio.create_task(self.router.run(), name="network"))
-        if serve_api:
-            tasks.append(asyncio.create_task(self._serve_api(), name="api"))
         try:
+            await self.service.replay_journal()  # before clients: what a 202 promised
+            if serve_api:
+                tasks.append(asyncio.create_task(self._serve_api(), name="api"))
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
@@ -509,6 +516,7 @@ class Node:
             return
         self._closed = True
         self.execution.stop()
+        self.service.close_journal()
         self.consensus_storage.close()
         self.env.close()
         self.home.pid_file.unlink(missing_ok=True)

@@ -64,6 +64,11 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Pending transactions held at most; past it, admissions get ``MEMPOOL_FULL``."""
     mempool_max_mib: Annotated[int, msgspec.Meta(ge=1, le=65_536)] = 64
     """Encoded bytes of pending transactions held at most, in MiB."""
+    mempool_gap_timeout_blocks: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 1_000
+    """Blocks a sender's transactions may wait behind a nonce gap before they are dropped."""
+    mempool_journal: bool = True
+    """Journal admitted client transactions (``data/mempool.journal``) and admit them
+    again on start, so a 202 survives the node being killed."""
     state_sync: bool = False
     """On first start (empty ledger), begin from a peer's verified state snapshot
     instead of replaying every block from genesis."""
@@ -121,6 +126,11 @@ class NodeHome:
             return msgspec.convert(raw, NodeConfig)
         except msgspec.ValidationError as exc:
             raise ConfigError(f"{self.config_file}: {exc}") from None
+    @property
+    def mempool_journal(self) -> Path:
+        """Client transactions admitted and not yet known committed."""
+        return self.root / "data" / "mempool.journal"
+
 
 
 def render_config(config: NodeConfig) -> str:

@@ -308,6 +308,6 @@ class ProposalChecker:
             self._mempool.add_many(
                 [(tx, len(encode(tx))) for tx in txs],
                 self._reader.height(),
-                self._reader.nonce_lookup(txn),
+                self._reader.sender_lookup(txn),  # a forged sender is not pooled either
                 verified=[True] * len(txs),
             )

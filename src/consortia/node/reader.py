@@ -13,11 +13,20 @@ import lmdb
 
 from consortia.codec import decode
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
+from consortia.execution.executor import SenderAuthority
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, EpochStart, Receipt, ValidatorSet
+from consortia.ledger.types import (
+    Block,
+    EpochStart,
+    Receipt,
+    Transaction,
+    ValidatorSet,
+    signer_key_type,
+)
+from consortia.modules.accounts import AUTHORITY
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.assets.types import (
     BAL_PREFIX,
@@ -87,6 +96,24 @@ class LedgerReader:
                 raw = self._tree.get(txn, account_key(address))
                 nonce = known[address] = 0 if raw is None else decode(raw, Account).nonce
             return nonce
+
+        return lookup
+
+    def sender_lookup(
+        self, txn: lmdb.Transaction, authority: SenderAuthority = AUTHORITY
+    ) -> Callable[[Transaction], int]:
+        """The pool's admission lookup ([MEMPOOL-ADMIT.4]) bound to one read transaction.
+
+        Per transaction: its sender's executed next nonce, once ``authority`` (the
+        executor's own rule, ``runtime.authority``) finds that the transaction's key
+        may sign for the sender; raises Unauthorized or AccountFrozen otherwise. The
+        view reads each account once per batch.
+        """
+        view = self.view(txn)
+
+        def lookup(tx: Transaction) -> int:
+            signer = signer_key_type(tx.key_type)
+            return authority.next_nonce(view, tx.body.sender, signer, tx.public_key)
 
         return lookup
 

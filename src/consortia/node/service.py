@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from consortia.codec import CodecError, decode
+from consortia.codec import CodecError, decode, encode
 from consortia.consensus.core import ConsensusCore
 from consortia.errors import NodeError
 from consortia.execution.errors import ExecutionError
-from consortia.execution.executor import Runtime
+from consortia.execution.executor import Runtime, SenderAuthority
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
 from consortia.mempool.errors import MempoolFull
+from consortia.mempool.journal import JournalState, MempoolJournal
+from consortia.modules.accounts import AUTHORITY
 from consortia.network.transport import LinkStats
 from consortia.node.driver import ConsensusDriver
 from consortia.node.events import EventBus
@@ -29,6 +32,10 @@ MAX_AWAITING_VERIFICATION = 8_192
 seconds of a loaded node's verification); more are refused with MEMPOOL_FULL."""
 CLIENT_POOL_SHARE = 2
 """Client transactions fill at most 1/CLIENT_POOL_SHARE of the pool (see ``_shed_if_busy``)."""
+REPLAY_BATCH = 4_096
+"""Journal records offered to the pool at once on start (below MAX_AWAITING_VERIFICATION)."""
+
+log = logging.getLogger(__name__)
 
 
 class NodeService:
@@ -47,6 +54,7 @@ class NodeService:
         events: EventBus,
         on_new_transactions: Callable[[], None],
         runtime: Runtime | None = None,
+        journal: MempoolJournal | None = None,
     ) -> None:
         self.name = name
         self.chain_id = chain_id
@@ -59,6 +67,10 @@ class NodeService:
         self.events = events
         self._on_new = on_new_transactions
         self._runtime = runtime
+        self._authority: SenderAuthority = AUTHORITY if runtime is None else runtime.authority
+        """Who may sign for a sender: the executor's rule, applied at admission too."""
+        self.journal = journal
+        """Client transactions admitted and not yet known committed (None: not kept)."""
         self.max_awaiting_verification = MAX_AWAITING_VERIFICATION
         self._awaiting_verification = 0
         self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
@@ -98,7 +110,7 @@ class NodeService:
         sized = [(tx, len(raws[i])) for i, tx in parsed]
         with self.reader.begin() as txn:
             screened = self.mempool.screen(
-                sized, self.reader.height(), self.reader.nonce_lookup(txn)
+                sized, self.reader.height(), self.reader.sender_lookup(txn, self._authority)
             )
         if gossip:
             screened = self._shed_if_busy(screened)
@@ -122,19 +134,66 @@ class NodeService:
             admitted = self.mempool.add_many(
                 [item for _, item in worth],
                 self.reader.height(),
-                self.reader.nonce_lookup(txn),
+                self.reader.sender_lookup(txn, self._authority),
                 verified=verdicts,
             )
         accepted: list[bytes] = []
+        journaled: list[tuple[bytes, bytes]] = []
         for (slot, _), outcome in zip(worth, admitted, strict=True):
             results[slot] = outcome
             if isinstance(outcome, bytes):
                 accepted.append(raws[slot])
+                journaled.append((outcome, raws[slot]))
         if accepted:
+            if gossip and self.journal is not None:
+                # Before the 202: a node killed now re-admits them on start ([MEMPOOL-JOURNAL.1]).
+                self.journal.append(journaled, self._still_pending)
             self._on_new()
             if gossip:
                 self.on_admitted(accepted)
         return results
+
+    def _still_pending(self, ids: Iterable[bytes]) -> list[tuple[bytes, bytes]]:
+        """``(tx_id, canonical bytes)`` of the transactions among ``ids`` still pooled."""
+        kept: list[tuple[bytes, bytes]] = []
+        for identifier in ids:
+            pooled = self.mempool.pooled(identifier)
+            if pooled is not None:
+                kept.append((identifier, encode(pooled.tx)))
+        return kept
+
+    async def replay_journal(self) -> tuple[int, int]:
+        """Offer the journal's transactions to the pool again, as client submissions (so
+        they are gossiped), then rewrite it with those pending; returns (admitted, refused).
+
+        Run once on start, before clients are served. Committed transactions are
+        refused (a stale nonce) and leave the journal.
+        """
+        journal = self.journal
+        if journal is None:
+            return 0, 0
+        records = journal.records()
+        admitted = 0
+        for start in range(0, len(records), REPLAY_BATCH):
+            outcomes = await self.submit_many(records[start : start + REPLAY_BATCH])
+            admitted += sum(isinstance(outcome, bytes) for outcome in outcomes)
+        journal.rewrite(self._still_pending(journal.journaled()))
+        if records:
+            log.info(
+                "mempool journal: %d of %d transactions admitted again",
+                admitted,
+                len(records),
+            )
+        return admitted, len(records) - admitted
+
+    def close_journal(self) -> None:
+        """Rewrite the journal with the transactions still pending, and close it
+        (idempotent; on a clean stop, so committed ones leave the file)."""
+        journal = self.journal
+        if journal is None or journal.state is JournalState.CLOSED:
+            return
+        journal.rewrite(self._still_pending(journal.journaled()))
+        journal.close()
 
     def _shed_if_busy(self, screened: list[ExecutionError | None]) -> list[ExecutionError | None]:
         """Refuse client transactions past two bounds with ``MEMPOOL_FULL``.
