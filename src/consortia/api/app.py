@@ -19,6 +19,7 @@ from consortia.api import (
     routes_transactions,
     rpc,
 )
+from consortia.api.client_limits import ClientIdentityMiddleware
 from consortia.api.errors import EXCEPTION_HANDLERS
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
@@ -54,6 +55,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_event_log.router(service))
     console_routes.mount(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ClientIdentityMiddleware)
     app.add_middleware(GuardMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -24,6 +24,7 @@ from eth_bloom.bloom import BloomFilter
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import JSONResponse, Response
 
+from consortia.api.client_limits import ClientLimited, ClientLimits, current_client
 from consortia.codec import decode, encode
 from consortia.crypto import get_suite, keccak256
 from consortia.errors import NodeError
@@ -31,7 +32,7 @@ from consortia.evm.context import evm_chain_id
 from consortia.evm.errors import EthTxInvalid
 from consortia.evm.ethtx import decode_raw, envelope
 from consortia.evm.module import revert_reason
-from consortia.evm.reader import EvmReader
+from consortia.evm.reader import CallResult, EvmReader
 from consortia.evm.types import Call
 from consortia.execution import gas as native_gas
 from consortia.execution.module import BlockContext
@@ -45,6 +46,7 @@ from consortia.ledger.types import (
     tx_id,
 )
 from consortia.node.events import LAGGED
+from consortia.node.read_pool import CallRequest, ReadLimitError
 from consortia.node.service import NodeService
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class EthRpc:
         self.service = service
         self.reader = service.reader
         self.evm = EvmReader(service.reader.env, service.reader.tree)
+        self._clients: ClientLimits | None = None
+        """Per-client limits on EVM calls, made from the call pool's on first use."""
         self.chain = evm_chain_id(service.chain_id)
         self._hash = get_suite(service.suite).hash
         self.methods: dict[str, Callable[[list[Any]], Any]] = {
@@ -397,7 +401,12 @@ class EthRpc:
 
     # ------------------------------------------------------------------ calls
 
-    def _run_call(self, params: list[Any]) -> tuple[Any, int]:
+    async def _run_call(self, params: list[Any]) -> tuple[CallResult, int]:
+        """Run a call in the node's EVM call pool, within this client's limits ([NODE-READS.1]).
+
+        Limits refused (client rate or concurrency, busy pool, gas cap, time
+        budget) answer -32005 with the stable code in ``data.code``.
+        """
         if not params or not isinstance(params[0], dict):
             raise RpcError(-32602, "expected a call object")
         call = params[0]
@@ -409,7 +418,7 @@ class EthRpc:
         if call.get("value") and _parse_qty(call["value"], "value"):
             raise RpcError(-32000, "value transfers are not supported (the chain has no coin)")
         limit = _parse_qty(call["gas"], "gas") if call.get("gas") else policy.max_tx_gas
-        result = self.evm.call(
+        request = CallRequest(
             sender=sender,
             to=to,
             data=data,
@@ -418,6 +427,20 @@ class EthRpc:
             block=self._context(height),
             policy=policy,
         )
+        calls = self.service.calls
+        if calls is None:
+            raise RpcError(
+                -32005, "this node does not serve EVM calls", {"code": "READ_POOL_CLOSED"}
+            )
+        if self._clients is None:
+            self._clients = ClientLimits(
+                rate=calls.limits.client_rate, in_flight=calls.limits.client_in_flight
+            )
+        try:
+            with self._clients.admit(current_client.get()):
+                result = await calls.call(request)
+        except (ClientLimited, ReadLimitError) as exc:
+            raise RpcError(-32005, exc.message, {"code": exc.code}) from None
         if result.error == "revert":
             raise RpcError(
                 3, f"execution reverted: {revert_reason(result.output)}", _data(result.output)
@@ -426,12 +449,12 @@ class EthRpc:
             raise RpcError(-32000, result.error)
         return result, len(data)
 
-    def call(self, params: list[Any]) -> Any:
-        result, _ = self._run_call(params)
+    async def call(self, params: list[Any]) -> Any:
+        result, _ = await self._run_call(params)
         return _data(result.output)
 
-    def estimate_gas(self, params: list[Any]) -> Any:
-        result, size = self._run_call(params)
+    async def estimate_gas(self, params: list[Any]) -> Any:
+        result, size = await self._run_call(params)
         # The envelope adds its own metered costs to the EVM's ([EXEC-GAS.1]).
         envelope_cost = native_gas.TX_BASE + native_gas.PER_TX_BYTE * (size + 512)
         return _qty((result.gas_used + envelope_cost) * 5 // 4)

@@ -1,9 +1,11 @@
 """Reading the EVM world at a committed height, and running calls that change nothing.
 
 For the JSON-RPC ``eth_getBalance|Code|StorageAt`` and ``eth_call`` /
-``eth_estimateGas``: the world root kept in chain state at a version opens a
-read-only py-evm state over the trie nodes in the side database (old roots
-stay readable: nodes are content-addressed and never overwritten).
+``eth_estimateGas`` (calls run in the worker processes of
+``consortia.node.read_pool``, never on the node's event loop): the world
+root kept in chain state at a version opens a read-only py-evm state over
+the trie nodes in the side database (old roots stay readable: nodes are
+content-addressed and never overwritten).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class CallResult:
     gas_used: int
     error: str | None
     """None on success; ``revert`` for a revert (``output`` holds its data), else the halt."""
+    out_of_gas: bool = False
+    """The call halted because its gas ran out (so a higher gas limit might finish it)."""
 
 
 def _proof_nodes(trie: HexaryTrie, key: bytes) -> tuple[bytes, ...]:
@@ -156,5 +160,10 @@ class EvmReader:
                 error = computation.error
                 if isinstance(error, eth.exceptions.Revert):
                     return CallResult(bytes(computation.output), used, "revert")
-                return CallResult(b"", used, f"{type(error).__name__}: {error}")
+                return CallResult(
+                    b"",
+                    used,
+                    f"{type(error).__name__}: {error}",
+                    out_of_gas=isinstance(error, eth.exceptions.OutOfGas),
+                )
             return CallResult(bytes(computation.output), used, None)

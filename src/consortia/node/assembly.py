@@ -42,6 +42,7 @@ from consortia.node.events import EventBus, block_events
 from consortia.node.execution_service import Executed, ExecutionService, install_genesis
 from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
+from consortia.node.read_pool import CallLimits, CallPool
 from consortia.node.reader import LedgerReader
 from consortia.node.router import Router
 from consortia.node.service import NodeService
@@ -264,6 +265,18 @@ class Node:
             key=key,
             cores=cores,
         )
+        service.calls = CallPool(
+            home.ledger_dir,
+            genesis.suite,
+            CallLimits(
+                workers=config.evm_call_workers,
+                queue=config.evm_call_queue,
+                gas_cap=config.evm_call_gas_cap,
+                timeout_s=config.evm_call_timeout_ms / 1000,
+                client_rate=config.evm_call_client_rate,
+                client_in_flight=config.evm_call_client_in_flight,
+            ),
+        )
         driver.on_commit = node._on_commit
         execution.on_executed = node.after_execution
         execution.on_failed = node.after_failure
@@ -464,6 +477,8 @@ class Node:
         try:
             await self.service.replay_journal()  # before clients: what a 202 promised
             if serve_api:
+                assert self.service.calls is not None
+                self.service.calls.start()  # the workers, before the clients that use them
                 tasks.append(asyncio.create_task(self._serve_api(), name="api"))
             await asyncio.gather(*tasks)
         finally:
@@ -515,6 +530,8 @@ class Node:
         if self._closed:
             return
         self._closed = True
+        if self.service.calls is not None:
+            self.service.calls.close()
         self.execution.stop()
         self.service.close_journal()
         self.consensus_storage.close()

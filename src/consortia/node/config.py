@@ -69,6 +69,22 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mempool_journal: bool = True
     """Journal admitted client transactions (``data/mempool.journal``) and admit them
     again on start, so a 202 survives the node being killed."""
+    evm_call_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    """Worker processes that run ``eth_call`` / ``eth_estimateGas`` (never the consensus
+    loop; ``node/read_pool.py``)."""
+    evm_call_queue: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 16
+    """Calls that may wait for a free worker; past it a call gets ``READ_POOL_BUSY``."""
+    evm_call_gas_cap: Annotated[int, msgspec.Meta(ge=21_000, le=1_000_000_000)] = 10_000_000
+    """Most gas one call may burn (also bounded by the chain's ``max_tx_gas``);
+    a call that runs out of gas at this cap gets ``READ_CALL_GAS_CAP``."""
+    evm_call_timeout_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 2_000
+    """Wall-clock budget of one call in its worker; past it ``READ_CALL_TIMEOUT``."""
+    evm_call_client_rate: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 10.0
+    """Calls per second one client may start (a token bucket holding one second's
+    worth); past it ``API_RATE_LIMITED``. A client is its IP address until
+    authentication gives it an identity."""
+    evm_call_client_in_flight: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2
+    """Calls of one client running or waiting at once; past it ``API_CLIENT_BUSY``."""
     state_sync: bool = False
     """On first start (empty ledger), begin from a peer's verified state snapshot
     instead of replaying every block from genesis."""

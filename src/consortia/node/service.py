@@ -22,6 +22,7 @@ from consortia.modules.accounts import AUTHORITY
 from consortia.network.transport import LinkStats
 from consortia.node.driver import ConsensusDriver
 from consortia.node.events import EventBus
+from consortia.node.read_pool import CallPool
 from consortia.node.reader import LedgerReader
 from consortia.node.views import NodeStatus, TxRecord
 
@@ -79,6 +80,8 @@ class NodeService:
         """(gossip batches, consensus messages) the router dropped (set with a network)."""
         self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
         """Receives the bytes of client transactions just admitted (for gossip)."""
+        self.calls: CallPool | None = None
+        """Worker processes for EVM calls (set by the composition root; None: not served)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
 
     async def submit(self, raw: bytes) -> bytes:

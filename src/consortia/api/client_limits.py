@@ -1,0 +1,160 @@
+"""Who a request comes from, and how much of the node's expensive reads it may use.
+
+[API-CLIENT.1] Each HTTP request and WebSocket has a :data:`ClientId`, set
+by :class:`ClientIdentityMiddleware` for the whole of its handling: today
+the peer's IP address (``ip:203.0.113.7``); once the API authenticates its
+callers, the authenticated identity replaces it (only
+:func:`client_of` changes). Limits are keyed by that id, never by a
+connection, so opening more connections buys nothing.
+
+[API-CLIENT-LIMIT.1] :class:`ClientLimits` bounds each client's EVM calls:
+at most ``in_flight`` running or waiting at once (``API_CLIENT_BUSY``), and
+a token bucket of ``rate`` calls per second holding one second's worth
+(``API_RATE_LIMITED``). A refused call changes no counter. Both answer
+HTTP 429; over JSON-RPC, -32005 with the code in ``data.code``.
+
+Errors::
+
+    ApiError
+     └── ClientLimited     API_CLIENT_LIMITED  429 (abstract)
+          ├── RateLimited  API_RATE_LIMITED    429 calls started faster than the rate
+          └── ClientBusy   API_CLIENT_BUSY     429 too many calls of this client at once
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Final, NewType
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from consortia.api.errors import ApiError
+
+ClientId = NewType("ClientId", str)
+"""Whom limits are counted against: ``ip:<address>`` until authentication exists."""
+
+LOCAL_CLIENT: Final = ClientId("local")
+"""The id of calls made inside the node process (no HTTP request around them)."""
+
+current_client: ContextVar[ClientId] = ContextVar("consortia_client", default=LOCAL_CLIENT)
+"""The client of the request being handled (set by :class:`ClientIdentityMiddleware`)."""
+
+SWEEP_AT: Final = 4_096
+"""Clients tracked before idle ones (bucket full, nothing in flight) are forgotten."""
+
+
+class ClientLimited(ApiError):
+    """A client exceeded one of its limits; retry later."""
+
+    code = "API_CLIENT_LIMITED"
+    http_status = 429
+
+
+class RateLimited(ClientLimited):
+    """The client started calls faster than its rate allows."""
+
+    code = "API_RATE_LIMITED"
+
+
+class ClientBusy(ClientLimited):
+    """The client already has as many calls running or waiting as it may."""
+
+    code = "API_CLIENT_BUSY"
+
+
+def client_of(scope: Scope) -> ClientId:
+    """The client of an ASGI connection: its peer address (authentication will replace it)."""
+    peer = scope.get("client")
+    host = peer[0] if peer else "unknown"
+    return ClientId(f"ip:{host}")
+
+
+class ClientIdentityMiddleware:
+    """Sets :data:`current_client` for each HTTP request and WebSocket."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        token = current_client.set(client_of(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_client.reset(token)
+
+
+@dataclass(slots=True)
+class _Account:
+    tokens: float
+    updated: float
+    in_flight: int = 0
+
+
+class ClientLimits:
+    """Per-client concurrency and rate limits ([API-CLIENT-LIMIT.1]); event-loop only."""
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        in_flight: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``rate``: calls per second (bucket of ``max(1, rate)``); ``in_flight``: at once."""
+        self.rate = rate
+        self.burst = max(1.0, rate)
+        self.in_flight = in_flight
+        self._clock = clock
+        self._accounts: dict[ClientId, _Account] = {}
+
+    @contextmanager
+    def admit(self, client: ClientId) -> Iterator[None]:
+        """Hold one of ``client``'s call slots for the ``with`` block.
+
+        Raises:
+            ClientBusy: ``client`` already holds ``in_flight`` slots.
+            RateLimited: ``client``'s bucket holds less than one call.
+        """
+        now = self._clock()
+        account = self._accounts.get(client)
+        if account is None:
+            if len(self._accounts) >= SWEEP_AT:
+                self._sweep(now)
+            account = self._accounts[client] = _Account(tokens=self.burst, updated=now)
+        tokens = min(self.burst, account.tokens + (now - account.updated) * self.rate)
+        if account.in_flight >= self.in_flight:
+            raise ClientBusy(
+                f"{client} already has {account.in_flight} EVM calls running or waiting "
+                f"(at most {self.in_flight}); retry when one is answered"
+            )
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate
+            raise RateLimited(
+                f"{client} starts EVM calls faster than {self.rate:g} per second; "
+                f"retry in {wait:.2f} s"
+            )
+        account.tokens = tokens - 1.0
+        account.updated = now
+        account.in_flight += 1
+        try:
+            yield
+        finally:
+            account.in_flight -= 1
+
+    def _sweep(self, now: float) -> None:
+        """Forget clients whose bucket has refilled and who have nothing in flight."""
+        idle = [
+            client
+            for client, account in self._accounts.items()
+            if account.in_flight == 0
+            and account.tokens + (now - account.updated) * self.rate >= self.burst
+        ]
+        for client in idle:
+            del self._accounts[client]
