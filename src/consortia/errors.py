@@ -14,7 +14,8 @@ Tree (layer roots)::
      ├── ConsensusError        (consensus/errors.py) safety rules, certificates
      ├── MempoolError          (mempool/errors.py)  admission rejections
      ├── ExecutionError        (execution/errors.py) transaction failures
-     └── ConfigError           (config.py)          node and network configuration
+     ├── ConfigError           (config.py)          node and network configuration
+     └── VerifyError           (verify/errors.py)   a chain or export that does not verify
 """
 
 from __future__ import annotations

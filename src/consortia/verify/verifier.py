@@ -2,6 +2,9 @@
 
 Given only the genesis, for every block in height order:
 
+0. with a pinned genesis id (``--genesis``), the genesis block recomputed
+   from the genesis file must have it, so another chain with the same chain
+   id is refused;
 1. the genesis block is recomputed from the genesis file;
 2. header links: height, chain id, epoch, parent id = id of the previous block;
 3. the proposer is the round's leader and signed the block id;
@@ -22,7 +25,10 @@ Given only the genesis, for every block in height order:
    the recomputed roots of its ``state_height``, so a certified but wrong
    state root is caught too.
 
-It stops at the first problem and names the height and the rule.
+It stops at the first problem and names the height, the rule and a stable
+code (verify/errors.py). A chain with no block, or one ending below an
+explicit ``up_to``, never verifies; :func:`verify_export` also requires an
+export to be whole to its trailer ([VERIFY-EXPORT.2]).
 """
 
 from __future__ import annotations
