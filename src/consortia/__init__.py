@@ -13,3 +13,8 @@ __version__ = "0.1.0"
 # at the first hash (pycryptodome: 7x slower per call than pysha3); an operator's
 # own ETH_HASH_BACKEND wins. See consortia.crypto.hashing.
 os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+
+# py_ecc raises the recursion limit past what the C stack holds; see consortia.recursion.
+from consortia.recursion import pin_recursion_limit
+
+pin_recursion_limit()

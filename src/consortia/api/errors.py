@@ -5,7 +5,9 @@ Tree::
     NodeError
      └── ApiError                API_ERROR
           ├── BadRequest         API_BAD_REQUEST        400 malformed request (field, problem)
+          │    └── MalformedJson API_BAD_REQUEST        400 not JSON, not UTF-8, wrong shape
           ├── BadHex             API_BAD_HEX            400 a hex field is not hex
+          ├── JsonTooDeep        API_JSON_TOO_DEEP      400 arrays/objects nest too deep
           ├── BodyTooLarge       API_BODY_TOO_LARGE     413 body above the endpoint's limit
           ├── RouteNotFound      API_NOT_FOUND          404 no such route
           ├── MethodNotAllowed   API_METHOD_NOT_ALLOWED 405 route exists, method does not
@@ -42,6 +44,16 @@ class BadRequest(ApiError):
     """The request is malformed; the message names the field and the problem."""
 
     code = "API_BAD_REQUEST"
+
+
+class MalformedJson(BadRequest):
+    """A JSON body or frame is not JSON, not UTF-8, or not of the expected shape."""
+
+
+class JsonTooDeep(ApiError):
+    """A JSON body or frame nests arrays/objects deeper than the decoder's limit."""
+
+    code = "API_JSON_TOO_DEEP"
 
 
 class BadHex(ApiError):
@@ -136,6 +148,7 @@ def documented(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     for status, code in (
         *codes,
         (400, "API_BAD_REQUEST"),
+        (400, "API_JSON_TOO_DEEP"),
         (413, "API_BODY_TOO_LARGE"),
         (500, "INTERNAL"),
     ):

@@ -8,8 +8,10 @@ import msgspec
 from fastapi import Request
 from starlette.responses import Response
 
-from consortia.api.errors import BadHex, BadRequest
+from consortia.api.errors import BadHex, BadRequest, MalformedJson
+from consortia.api.json_body import decode_json
 from consortia.api.jsonable import parse_hex
+from consortia.api.limits import body_limit
 from consortia.api.schemas import Document
 
 D = TypeVar("D", bound=Document)
@@ -18,16 +20,21 @@ U64_MAX: Final = 2**64 - 1
 
 
 async def read_json(request: Request, type_: type[D]) -> D:
-    """Decode the request body as ``type_``; raises BadRequest naming the field at fault."""
+    """Decode the request body as ``type_`` with the one JSON decoder ([API-JSON.1]).
+
+    Raises:
+        BadRequest: the body is empty.
+        MalformedJson: not JSON, not UTF-8, or not a valid ``type_`` (names the field).
+        JsonTooDeep: nesting deeper than the decoder's limit.
+        BodyTooLarge: above this path's body limit.
+    """
     body = await request.body()
     if not body:
         raise BadRequest(f"request body must be a JSON {type_.__name__} object; it is empty")
     try:
-        return msgspec.json.decode(body, type=type_)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"invalid {type_.__name__}: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        return decode_json(body, max_bytes=body_limit(request.url.path), type_=type_)
+    except MalformedJson as exc:
+        raise MalformedJson(f"request body: {exc.message}") from None
 
 
 def hex_bytes(value: str, field: str, *, length: int | None = None) -> bytes:
@@ -49,11 +56,14 @@ def json_response(document: Any, status: int = 200) -> Response:
 
 
 def documented_ok(
-    type_: type[Document], description: str, status: int = 200
+    type_: type[Document], description: str, status: int = 200, *, many: bool = False
 ) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entry of a successful answer."""
-    ref = {"$ref": f"#/components/schemas/{type_.__name__}"}
-    return {status: {"description": description, "content": {"application/json": {"schema": ref}}}}
+    """OpenAPI ``responses`` entry of a successful answer (``many``: a JSON array of them)."""
+    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{type_.__name__}"}
+    schema = {"type": "array", "items": ref} if many else ref
+    return {
+        status: {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
 
 
 def documented_body(type_: type[Document]) -> dict[str, Any]:
