@@ -191,3 +191,28 @@ def test_the_status_enum_is_documented(node: ThreadNode) -> None:
     assert set(schema["status"]["enum"]) == {"pending", "committed", "dropped"}
     reasons = schema["reason"]["anyOf"][0]["enum"]
     assert set(reasons) == {"expired", "nonce_gap_timeout", "replaced"}
+
+
+def test_an_ethereum_envelope_claiming_another_sender_is_refused_as_unauthorised(
+    node: ThreadNode,
+) -> None:
+    """eth_sendRawTransaction derives the sender from the signature; a peer could still
+    gossip an envelope with the sender rewritten. The signer check refuses it first."""
+    from eth_account import Account
+
+    from consortia.evm.context import evm_chain_id
+    from consortia.evm.ethtx import envelope
+
+    wallet = Account.from_key((4244).to_bytes(32, "big"))
+    fields = {"nonce": 0, "gas": 100_000, "gasPrice": 0, "value": 0, "data": b"", "to": None}
+    chain = evm_chain_id(t.CHAIN_ID)
+    raw = bytes(wallet.sign_transaction({**fields, "chainId": chain}).raw_transaction)
+    genuine = envelope(raw, t.CHAIN_ID, chain)
+    victim = node.key("alice").public_key().address()
+    rewritten = msgspec.structs.replace(
+        genuine, body=msgspec.structs.replace(genuine.body, sender=victim)
+    )
+    (outcome,) = gossip(node, [encode(rewritten)])
+    assert isinstance(outcome, NodeError) and outcome.code == "TX_UNAUTHORIZED"
+    (admitted,) = gossip(node, [encode(genuine)])  # its own sender: admitted
+    assert isinstance(admitted, bytes)
