@@ -342,9 +342,18 @@ def test_a_forged_frame_length_costs_no_memory(honest: tuple[Path, bytes]) -> No
     assert block.value.code == "VERIFY_EXPORT_MALFORMED" and block.value.height == 0
 
 
+_DEEP = b"\x92\xa1x" + b"\x91" * 100_000 + b"\xc0"  # ["x", [[[...]]]]: msgspec's depth limit
+
+
 @pytest.mark.parametrize(
     "data",
-    [b"\x00\x00\x00\x01", b"\x00\x00\x00\x01\xc1", b"\x00\x00\x00\x02\x91\x05", bytes(range(256))],
+    [
+        b"\x00\x00\x00\x01",
+        b"\x00\x00\x00\x01\xc1",
+        b"\x00\x00\x00\x02\x91\x05",
+        bytes(range(256)),
+        _LEN.pack(len(_DEEP)) + _DEEP,
+    ],
 )
 def test_garbage_is_refused_with_the_verifiers_error(data: bytes, tmp_path: Path) -> None:
     with pytest.raises(ExportError):

@@ -102,6 +102,12 @@ class _FormatProbe(msgspec.Struct, array_like=True):
 
 
 _RECORD: Final = msgspec.msgpack.Decoder(ExportedBlock | ExportTrailer)
+_UNDECODABLE: Final = (
+    msgspec.DecodeError,
+    msgspec.ValidationError,
+    UnicodeDecodeError,  # msgspec raises it bare for invalid UTF-8 in a str
+    RecursionError,  # msgspec's depth limit, hit when skipping deeply nested arrays
+)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ class ExportReader:
             return None
         try:
             record: ExportedBlock | ExportTrailer = _RECORD.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except _UNDECODABLE as exc:
             raise ExportMalformed(
                 f"the record for height {height} does not decode: {exc}", height
             ) from None
@@ -304,7 +310,11 @@ class ExportReader:
 def _decode_header(data: bytes) -> ExportHeader:
     try:
         name = msgspec.msgpack.decode(data, type=_FormatProbe).format
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+    except RecursionError:
+        raise ExportMalformed(
+            "not a Consortia export: the first record is nested too deeply"
+        ) from None
+    except _UNDECODABLE:
         raise ExportMalformed("not a Consortia export: the first record names no format") from None
     if name != MAGIC:
         if name.startswith(FORMAT_PREFIX):
@@ -316,6 +326,8 @@ def _decode_header(data: bytes) -> ExportHeader:
         raise ExportMalformed(f"not a Consortia export (format {name[:64]!r})")
     try:
         return decode(data, ExportHeader)
+    except RecursionError:
+        raise ExportMalformed("the export header is nested too deeply") from None
     except CodecError as exc:
         raise ExportMalformed(f"the export header does not decode: {exc.message}") from None
 
