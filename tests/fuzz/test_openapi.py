@@ -62,8 +62,16 @@ def _fuzz_operation(
     except Unsatisfiable:
         return None  # no parameter of this operation can be made invalid (e.g. none at all)
     except (AssertionError, BaseExceptionGroup) as exc:
-        return f"{operation.label} [{mode.value}]:\n{exc}"
+        return f"{operation.label} [{mode.value}]:\n{_describe(exc)}"
     return None
+
+
+def _describe(exc: BaseException) -> str:
+    """The failure and every sub-failure (a flaky one hides the first failure inside)."""
+    text = str(exc)
+    if isinstance(exc, BaseExceptionGroup):
+        text += "".join(f"\n  - {_describe(sub)}" for sub in exc.exceptions)
+    return text
 
 
 def test_every_route_against_its_schema(node: FuzzNode) -> None:
