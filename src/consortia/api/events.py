@@ -32,9 +32,9 @@ def wire_event(event: Event) -> Event:
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await ws.receive_text()
+    """Read and drop client frames (text or binary: none is parsed) until the client leaves."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 def router(service: NodeService) -> APIRouter:

@@ -5,7 +5,10 @@
 soon as the streamed bytes pass the limit (chunked uploads cannot slip by).
 
 [API-GUARD.1] Anything unexpected becomes a logged 500 ``INTERNAL``; input
-never takes the node down.
+never takes the node down. A client that goes away mid-request (before its
+whole body arrived, or while a WebSocket answer is sent) is logged as one
+INFO line, never a traceback: it is the client's doing, and a flood of them
+must not flood the log.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
 from consortia.api.errors import (
     BadRequest,
@@ -110,6 +115,15 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except (ClientDisconnect, WebSocketDisconnect, ConnectionError):
+            client = scope.get("client") or ("?", 0)
+            log.info(
+                "client %s:%s went away mid-request: %s %s",
+                client[0],
+                client[1],
+                scope.get("method", "WEBSOCKET"),
+                scope.get("path"),
+            )
         except NodeError as exc:  # raised outside a route (e.g. a body read by the framework)
             if scope["type"] == "http" and not started:
                 await node_error_response(exc)(scope, receive, send)

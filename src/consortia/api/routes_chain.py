@@ -131,7 +131,7 @@ def router(service: NodeService) -> APIRouter:
         summary="Equivocation evidence this node has seen",
         description="Each item: a validator that signed two conflicting proposals or votes.",
         responses={
-            **documented_ok(s.EvidenceJson, "A JSON array of evidence items."),
+            **documented_ok(s.EvidenceJson, "A JSON array of evidence items.", many=True),
             **documented(),
         },
     )

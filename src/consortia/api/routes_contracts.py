@@ -37,6 +37,7 @@ def router(service: NodeService) -> APIRouter:
         "/contracts",
         summary="Deployed contracts, most recent first",
         description="Each with its address, runtime code hash, deployer, height and transaction.",
+        responses={**documented()},
     )
     async def contracts(
         limit: Annotated[int, Query(ge=1, le=MAX_LIST, description="Most records.")] = 100,

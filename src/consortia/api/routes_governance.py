@@ -26,6 +26,7 @@ from consortia.modules.governance.types import (
     Member,
     Organisation,
     Proposal,
+    Status,
     Thresholds,
     member_key,
     proposal_key,
@@ -98,11 +99,12 @@ def router(service: NodeService) -> APIRouter:
     @api.get(
         "/proposals",
         summary="Proposals, newest first, with votes, tally and history",
-        responses={**documented_ok(s.ProposalListJson, "The proposals.")},
+        responses={**documented_ok(s.ProposalListJson, "The proposals."), **documented()},
     )
     async def proposals(
         status: Annotated[
-            str | None, Query(description="Only this status: open, executed, failed, expired.")
+            Status | None,
+            Query(description="Only this status: open, executed, failed, expired (else 400)."),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIST, description="Most to return.")] = 100,
     ) -> Response:
@@ -110,7 +112,7 @@ def router(service: NodeService) -> APIRouter:
         committee, thresholds = _rules(reader)
         docs = [proposal_json(p, committee, thresholds, height) for _, p in reversed(found)]
         if status is not None:
-            docs = [d for d in docs if d.status == status]
+            docs = [d for d in docs if d.status == status.value]
         return json_response(s.ProposalListJson(proposals=docs[:limit], height=height))
 
     @api.get(

@@ -15,7 +15,6 @@ and base fee are zero.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, Final
@@ -23,8 +22,11 @@ from typing import Any, Final
 from eth_bloom.bloom import BloomFilter
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
 from consortia.api.client_limits import ClientLimited, ClientLimits, current_client
+from consortia.api.errors import BodyTooLarge, JsonTooDeep, MalformedJson
+from consortia.api.json_body import decode_json
 from consortia.codec import decode, encode
 from consortia.crypto import get_suite, keccak256
 from consortia.errors import NodeError
@@ -52,6 +54,13 @@ from consortia.node.service import NodeService
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES: Final = 5 * 1024 * 1024
+"""Largest request body or WebSocket frame (the HTTP body is also capped by limits.RPC_LIMIT)."""
+U256_MAX: Final = 2**256 - 1
+CLOSE_UNSUPPORTED: Final = 1003
+"""WebSocket close code for a binary frame (JSON-RPC frames are text)."""
+CLOSE_PROTOCOL: Final = 1008
+"""WebSocket close code after a frame that is not a JSON-RPC request (-32700, -32600)."""
+CLOSE_TOO_BIG: Final = 1009
 MAX_BATCH: Final = 100
 MAX_LOG_BLOCKS: Final = 10_000
 CLIENT_VERSION: Final = "Consortia/v1/python"
@@ -91,10 +100,15 @@ def _parse_hex(value: Any, what: str, *, length: int | None = None) -> bytes:
 
 
 def _parse_qty(value: Any, what: str) -> int:
+    """A quantity param (a JSON number or 0x hex) in 0..2**256-1, else -32602."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raw = _parse_hex(value, what)
-    return int.from_bytes(raw, "big") if raw else 0
+        quantity = value
+    else:
+        raw = _parse_hex(value, what)
+        quantity = int.from_bytes(raw, "big") if raw else 0
+    if quantity > U256_MAX:
+        raise RpcError(-32602, f"{what} exceeds 2**256 - 1")
+    return quantity
 
 
 class EthRpc:
@@ -557,11 +571,7 @@ class EthRpc:
             last = self._height(query.get("toBlock", "latest"))
         if last - first >= MAX_LOG_BLOCKS:
             raise RpcError(-32005, f"query spans more than {MAX_LOG_BLOCKS} blocks")
-        addresses = query.get("address")
-        if isinstance(addresses, str):
-            addresses = [addresses]
-        wanted_addresses = {a.lower() for a in addresses} if addresses else None
-        topics = query.get("topics") or []
+        wanted_addresses, topics = _log_filter(query)
         found = []
         for height in range(first, last + 1):
             record = self.reader.block(height)
@@ -578,8 +588,9 @@ class EthRpc:
 
     def logs_of_block(self, height: int, query: dict[str, Any]) -> list[Any]:
         """The logs of one block that match a filter's address and topics."""
+        only = {k: v for k, v in query.items() if k in ("address", "topics")}
         found: list[Any] = self.get_logs(
-            [{**query, "fromBlock": _qty(height), "toBlock": _qty(height)}]
+            [{**only, "fromBlock": _qty(height), "toBlock": _qty(height)}]
         )
         return found
 
@@ -611,6 +622,33 @@ class EthRpc:
         if "id" not in request:
             return None
         return {"jsonrpc": "2.0", "id": ident, "result": result}
+
+
+def _log_filter(query: dict[str, Any]) -> tuple[set[str] | None, list[Any]]:
+    """The ``address`` and ``topics`` of a log filter, checked and as lowercase 0x hex.
+
+    Raises RpcError -32602 naming the field: an address is 20 bytes of hex, a
+    topic 32 bytes, null (any) or a list of them (any of).
+    """
+    addresses = query.get("address")
+    if isinstance(addresses, str):
+        addresses = [addresses]
+    if addresses is not None and not isinstance(addresses, list):
+        raise RpcError(-32602, "address must be an address or a list of addresses")
+    wanted = {_data(_parse_hex(a, "address", length=20)) for a in addresses} if addresses else None
+    topics = query.get("topics") or []
+    if not isinstance(topics, list):
+        raise RpcError(-32602, "topics must be a list")
+    checked: list[Any] = []
+    for position, topic in enumerate(topics):
+        what = f"topics[{position}]"
+        if topic is None:
+            checked.append(None)
+        elif isinstance(topic, list):
+            checked.append([_data(_parse_hex(t, what, length=32)) for t in topic if t is not None])
+        else:
+            checked.append(_data(_parse_hex(topic, what, length=32)))
+    return wanted, checked
 
 
 def _matches(log: dict[str, Any], addresses: set[str] | None, topics: list[Any]) -> bool:
@@ -668,19 +706,27 @@ class Subscriptions:
     def handle(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Answer eth_subscribe / eth_unsubscribe; None for any other method."""
         method, params, ident = request.get("method"), request.get("params", []), request.get("id")
+        if method not in ("eth_subscribe", "eth_unsubscribe"):
+            return None
+        if request.get("jsonrpc") != "2.0" or not isinstance(params, list):
+            return _error(ident, RpcError(-32600, "not a JSON-RPC 2.0 request with params array"))
         if method == "eth_subscribe":
             kind = params[0] if params else None
             if kind not in ("newHeads", "logs"):
                 return _error(ident, RpcError(-32602, f"unsupported subscription {kind!r}"))
-            query = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+            query = params[1] if len(params) > 1 else {}
+            if not isinstance(query, dict):
+                return _error(ident, RpcError(-32602, "a logs filter must be an object"))
+            try:
+                _log_filter(query)  # refused now, not at the next block
+            except RpcError as exc:
+                return _error(ident, exc)
             self._next += 1
             sub = hex(self._next)
             self._subs[sub] = (kind, query)
             return {"jsonrpc": "2.0", "id": ident, "result": sub}
-        if method == "eth_unsubscribe":
-            found = bool(params) and self._subs.pop(str(params[0]), None) is not None
-            return {"jsonrpc": "2.0", "id": ident, "result": found}
-        return None
+        found = bool(params) and self._subs.pop(str(params[0]), None) is not None
+        return {"jsonrpc": "2.0", "id": ident, "result": found}
 
     def notifications(self, height: int) -> list[dict[str, Any]]:
         """What the subscriptions receive for a newly executed block."""
@@ -714,18 +760,11 @@ def router(service: NodeService) -> APIRouter:
         description="eth_*, net_* and web3_* methods for standard Ethereum clients.",
     )
     async def json_rpc(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_REQUEST_BYTES:
-            return JSONResponse(_error(None, RpcError(-32600, "request too large")))
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return JSONResponse(_error(None, RpcError(-32700, "parse error")))
+            payload = _decode_request(await request.body())
+        except RpcError as exc:
+            return JSONResponse(_error(None, exc))
         if isinstance(payload, list):
-            if not payload or len(payload) > MAX_BATCH:
-                return JSONResponse(
-                    _error(None, RpcError(-32600, f"a batch holds 1 to {MAX_BATCH} requests"))
-                )
             return JSONResponse(await rpc.handle_batch(payload))
         answer = await rpc.handle(payload)
         return JSONResponse(answer) if answer is not None else Response(status_code=204)
@@ -735,7 +774,7 @@ def router(service: NodeService) -> APIRouter:
         await socket.accept()
         subscriptions = Subscriptions(rpc)
         async with service.events.subscribe() as subscription:
-            receive: asyncio.Task[str] = asyncio.ensure_future(socket.receive_text())
+            receive: asyncio.Task[Message] = asyncio.ensure_future(socket.receive())
             event: asyncio.Task[Any] = asyncio.ensure_future(subscription.get())
             try:
                 while True:
@@ -752,8 +791,16 @@ def router(service: NodeService) -> APIRouter:
                                     await socket.send_json(note)
                         event = asyncio.ensure_future(subscription.get())
                     if receive in done:
-                        await socket.send_json(await _socket_answer(rpc, subscriptions, receive))
-                        receive = asyncio.ensure_future(socket.receive_text())
+                        message = receive.result()
+                        if message["type"] == "websocket.disconnect":
+                            return
+                        answer, close = await _socket_answer(rpc, subscriptions, message)
+                        if answer is not None:
+                            await socket.send_json(answer)
+                        if close is not None:
+                            await socket.close(code=close[0], reason=close[1])
+                            return
+                        receive = asyncio.ensure_future(socket.receive())
             except WebSocketDisconnect:
                 return
             finally:
@@ -763,13 +810,57 @@ def router(service: NodeService) -> APIRouter:
     return api
 
 
-async def _socket_answer(rpc: EthRpc, subscriptions: Subscriptions, received: Any) -> Any:
+def _decode_request(data: bytes | str) -> Any:
+    """A JSON-RPC request or a 1..MAX_BATCH batch from client bytes, with the one decoder.
+
+    Raises RpcError: -32700 not JSON or nested deeper than the decoder's limit
+    (its code in ``data.code``), -32600 too large or an empty/oversized batch.
+    """
     try:
-        request = json.loads(received.result())
-    except (ValueError, UnicodeDecodeError):
-        return _error(None, RpcError(-32700, "parse error"))
-    if isinstance(request, dict):
-        answer = subscriptions.handle(request)
-        if answer is not None:
-            return answer
-    return await rpc.handle(request)
+        payload = decode_json(data, max_bytes=MAX_REQUEST_BYTES)
+    except BodyTooLarge:
+        raise RpcError(
+            -32600,
+            f"request too large (limit {MAX_REQUEST_BYTES} bytes)",
+            {"code": BodyTooLarge.code},
+        ) from None
+    except (MalformedJson, JsonTooDeep) as exc:
+        raise RpcError(-32700, f"parse error: {exc.message}", {"code": exc.code}) from None
+    if isinstance(payload, list) and not 1 <= len(payload) <= MAX_BATCH:
+        raise RpcError(-32600, f"a batch holds 1 to {MAX_BATCH} requests")
+    return payload
+
+
+async def _socket_answer(
+    rpc: EthRpc, subscriptions: Subscriptions, message: Message
+) -> tuple[Any, tuple[int, str] | None]:
+    """The answer to one WebSocket frame, and the (code, reason) to close with after it.
+
+    A frame that is not a JSON-RPC request (binary, not JSON, too deep, too
+    large, not a request object) gets its error and then a close frame: the
+    client does not speak the protocol. Errors in a valid request's params keep
+    the socket open, as they keep an HTTP connection.
+    """
+    text = message.get("text")
+    if text is None:
+        error = RpcError(-32600, "JSON-RPC frames are text, not binary")
+        return _error(None, error), (CLOSE_UNSUPPORTED, "binary frame")
+    try:
+        request = _decode_request(text)
+    except RpcError as exc:
+        too_big = isinstance(exc.data, dict) and exc.data.get("code") == BodyTooLarge.code
+        return _error(None, exc), (CLOSE_TOO_BIG if too_big else CLOSE_PROTOCOL, _reason(exc))
+    if isinstance(request, list):
+        return await rpc.handle_batch(request) or None, None
+    answer = subscriptions.handle(request) if isinstance(request, dict) else None
+    if answer is None:
+        answer = await rpc.handle(request)
+    if answer is not None and answer.get("error", {}).get("code") in (-32700, -32600):
+        return answer, (CLOSE_PROTOCOL, _reason(answer["error"]["message"]))
+    return answer, None
+
+
+def _reason(error: RpcError | str) -> str:
+    """A close frame's reason: the error's message within the 123 bytes a close frame holds."""
+    text = error.message if isinstance(error, RpcError) else error
+    return text.encode("utf-8")[:120].decode("utf-8", "ignore")
