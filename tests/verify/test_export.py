@@ -13,6 +13,7 @@ refuse it with a stable code, while an explicit ``--up-to`` prefix verifies.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import struct
@@ -450,3 +451,56 @@ def test_export_and_verify_against_a_real_node(tmp_path: Path) -> None:
         timeout=300,
     )
     assert failed.returncode == 1 and "VERIFY_EXPORT_INCOMPLETE" in failed.stdout
+
+
+# ------------------------------------------------------------------ a hostile node
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "what"),
+    [
+        (b"/v1/genesis/raw", b"[" * 100_000 + b"]" * 100_000, "unexpected answer"),
+        (b"/v1/genesis/raw", b'{"other": 1}', "unexpected answer"),
+        (b"/v1/genesis/raw", b'{"genesis": "zz"}', "not hex"),
+        (b"/v1/genesis/raw", b'{"genesis": "00"}', "invalid Genesis encoding"),
+        (b"/v1/status", b'{"height": ' + b"1" * 70_000 + b"}", "exceeds 65536 bytes"),
+        (b"/v1/status", b'{"height": -1}', "height -1"),
+    ],
+    ids=["nested", "missing-field", "bad-hex", "not-canonical", "oversized", "negative"],
+)
+def test_a_hostile_node_answer_is_refused_with_a_code(
+    honest: tuple[Path, bytes], path: bytes, body: bytes, what: str
+) -> None:
+    """A real HTTP server on loopback: an honest genesis, then one answer an attacker chose."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    genesis = encode(_header(_frames(honest[0].read_bytes())).genesis)
+    honest_genesis = b'{"genesis": "' + genesis.hex().encode() + b'"}'
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answer = body if self.path.encode() == path else honest_genesis
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(answer)  # the verifier may stop reading at its cap
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        code, out, err = _cli("verify", "--rpc", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert code == 1, out + err
+    assert "[VERIFY_NODE_REPLY_MALFORMED]" in out and what in out, out
+    assert "Traceback" not in out + err

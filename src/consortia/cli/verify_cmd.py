@@ -27,8 +27,8 @@ from consortia.verify.errors import ExportVersionUnsupported, VerifyError
 from consortia.verify.export import write_export
 from consortia.verify.verifier import VerifyReport, verify_chain, verify_export
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def export_command(

@@ -87,6 +87,8 @@ def _raw(path: str, hex_text: str, type_: type[_T], height: int | None = None) -
         raise NodeReplyMalformed(f"{path}: not hex", height) from None
     except CodecError as exc:
         raise NodeReplyMalformed(f"{path}: {exc.message}", height) from None
+    except RecursionError:
+        raise NodeReplyMalformed(f"{path}: nested too deeply", height) from None
 
 
 def fetch_chain(url: str, *, up_to: int | None = None) -> RemoteChain:
