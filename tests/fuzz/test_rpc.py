@@ -273,8 +273,10 @@ def _ws_exchange(node: FuzzNode, frames: list[str]) -> None:
                 return
             try:
                 request = json.loads(frame)
-            except ValueError:
+            except (ValueError, RecursionError):
                 request = None
+            if isinstance(answer, dict) and answer.get("error", {}).get("code") == -32700:
+                request = None  # unparsed (e.g. too deep): JSON-RPC 2.0 answers with id null
             _check_answer(answer, request)
 
 
