@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +153,30 @@ def test_stdlib_json_survives_the_issue_body_at_the_pinned_limit() -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and out.stdout.split() == ["refused", str(RECURSION_LIMIT)]
+
+
+def test_no_request_path_decodes_client_json_another_way() -> None:
+    """Every route reads client JSON through decode_json: no stdlib ``json`` (recursive, no
+    depth limit), no framework body parsing, no ``receive_json``/``receive_text``."""
+    import consortia.api
+    import consortia.console
+
+    forbidden = (
+        "json.loads",
+        "json.load(",
+        "import json",
+        "request.json(",
+        "receive_json(",
+        "receive_text(",
+        "msgspec.json.decode",
+    )
+    roots = [Path(consortia.api.__file__).parent, Path(consortia.console.__file__).parent]
+    offenders = [
+        f"{path.name}: {needle}"
+        for root in roots
+        for path in sorted(root.glob("*.py"))
+        if path.name != "json_body.py"
+        for needle in forbidden
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
