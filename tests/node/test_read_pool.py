@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +108,28 @@ async def test_lifetime(ledger: Path) -> None:
     assert closed.value.code == "READ_POOL_CLOSED"
     with pytest.raises(ReadPoolClosed):
         pool.start()
+
+
+async def test_a_worker_killed_mid_call_is_replaced(ledger: Path) -> None:
+    """A worker that dies (or is killed as stuck) fails its call with a limit error; the
+    pool starts new workers and clears the dead one's LMDB reader slot."""
+    checks: list[int] = []
+    pool = CallPool(
+        ledger,
+        "sm",
+        CallLimits(workers=1, queue=0, timeout_s=30),
+        clear_stale_readers=lambda: checks.append(1),
+    )
+    pool.start()
+    try:
+        assert (await pool.call(_request(RETURN_42, 100_000))).error is None
+        (worker,) = multiprocessing.active_children()
+        running = asyncio.ensure_future(pool.call(_request(LOOP, 10_000_000)))
+        await asyncio.sleep(0.5)
+        os.kill(worker.pid or 0, signal.SIGKILL)
+        with pytest.raises(CallTimedOut, match="worker was replaced"):
+            await running
+        assert pool.stats().restarts == 1 and checks == [1]
+        assert (await pool.call(_request(RETURN_42, 100_000))).output == (42).to_bytes(32, "big")
+    finally:
+        pool.close()

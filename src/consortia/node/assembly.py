@@ -276,6 +276,7 @@ class Node:
                 client_rate=config.evm_call_client_rate,
                 client_in_flight=config.evm_call_client_in_flight,
             ),
+            clear_stale_readers=env.reader_check,
         )
         driver.on_commit = node._on_commit
         execution.on_executed = node.after_execution
@@ -478,7 +479,7 @@ class Node:
             await self.service.replay_journal()  # before clients: what a 202 promised
             if serve_api:
                 assert self.service.calls is not None
-                self.service.calls.start()  # the workers, before the clients that use them
+                self.service.calls.start()  # open for the API's calls (workers spawn on the first)
                 tasks.append(asyncio.create_task(self._serve_api(), name="api"))
             await asyncio.gather(*tasks)
         finally:

@@ -40,7 +40,7 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -61,8 +61,9 @@ WORKER_NICE: Final = 19
 """Niceness of the workers where ``SCHED_IDLE`` is not available (the lowest priority)."""
 PR_SET_PDEATHSIG: Final = 1
 """``prctl`` option: the signal this process gets when its parent dies (linux/prctl.h)."""
-STUCK_GRACE_S: Final = 5.0
-"""A worker that has not answered this long past its budget is killed with its pool."""
+STUCK_GRACE_S: Final = 30.0
+"""A call not answered this long past the budgets ahead of it is stuck: its pool is
+replaced. Covers a worker's start (py-evm imports) on a loaded host."""
 
 
 class ReadLimitError(NodeError):
@@ -155,12 +156,22 @@ class CallPoolStats:
 class CallPool:
     """A bounded pool of worker processes that run EVM calls ([NODE-READS.1]).
 
-    Use :meth:`start` once (spawns and warms the workers), :meth:`call` from the
+    Use :meth:`start` once, :meth:`call` from the
     event loop, and :meth:`close` (idempotent) when the node stops.
     """
 
-    def __init__(self, ledger_dir: Path, suite: str, limits: CallLimits) -> None:
+    def __init__(
+        self,
+        ledger_dir: Path,
+        suite: str,
+        limits: CallLimits,
+        *,
+        clear_stale_readers: Callable[[], object] = lambda: None,
+    ) -> None:
+        """``clear_stale_readers``: the ledger environment's ``reader_check``, called after
+        workers were killed mid-read (their LMDB reader slots would pin old pages)."""
         self.limits = limits
+        self._clear_stale_readers = clear_stale_readers
         self._ledger_dir = ledger_dir
         self._suite = suite
         self._state = PoolState.UNOPENED
@@ -177,7 +188,10 @@ class CallPool:
         return self._state
 
     def start(self) -> None:
-        """Spawn the workers (each opens the ledger read-only for calls).
+        """Open the pool; its workers are spawned by the first calls, not before.
+
+        A node that serves no calls spends nothing on them; the first calls wait
+        for their worker's start (it imports py-evm: a second or two of CPU).
 
         Raises:
             ReadPoolClosed: the pool was closed before.
@@ -198,10 +212,6 @@ class CallPool:
             initializer=_start_worker,
             initargs=(str(self._ledger_dir), self._suite, os.getpid()),
         )
-        # Submitting one no-op per worker at once spawns them all now, not on the
-        # first calls (each worker imports py-evm: a second or two of CPU).
-        for _ in range(self.limits.workers):
-            executor.submit(_warm)
         return executor
 
     def stats(self) -> CallPoolStats:
@@ -286,6 +296,7 @@ class CallPool:
             return
         log.warning("an EVM call worker died or got stuck: replacing the worker processes")
         _kill(broken)
+        self._clear_stale_readers()
         self._restarts += 1
         self._executor = self._new_executor()
 
@@ -308,6 +319,9 @@ def _kill(executor: ProcessPoolExecutor) -> None:
     for process in processes:
         with contextlib.suppress(ProcessLookupError, AttributeError, ValueError):
             process.kill()
+    for process in processes:
+        with contextlib.suppress(AttributeError, ValueError, AssertionError):
+            process.join(1.0)  # gone before their reader slots are checked
 
 
 # ------------------------------------------------------------------ in the worker
@@ -364,11 +378,6 @@ def _start_worker(ledger_dir: str, suite: str, parent: int) -> None:
 
     env = lmdb.open(ledger_dir, max_dbs=32, map_size=LEDGER_MAP_SIZE)
     _READER = EvmReader(env, StateTree(env, get_suite(suite).hash, node_cache=0))
-
-
-def _warm() -> None:
-    """A no-op: submitted once per worker at start so each is spawned then."""
-    time.sleep(0.05)
 
 
 def _run_call(
