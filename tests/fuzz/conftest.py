@@ -24,7 +24,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 from tests.support.network import LiveNetwork, live_network
 
 BUDGET_ENV = "CONSORTIA_FUZZ_EXAMPLES"
@@ -68,7 +70,7 @@ class FuzzNode:
     url: str
     network: LiveNetwork
     http: httpx.Client
-    """A keep-alive client: fuzzers send thousands of requests, connections are not the point."""
+    """One client for every request (building one per request costs more than the request)."""
 
     @property
     def name(self) -> str:
@@ -134,7 +136,9 @@ def fuzz_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzNode]:
             if time.monotonic() > deadline:
                 raise RuntimeError("fuzz node did not start serving")
             time.sleep(0.1)
-        with httpx.Client(timeout=60) as http:
+        # One connection per request: a reused keep-alive connection that the server
+        # times out while the client is descheduled looks like a dropped request.
+        with httpx.Client(timeout=60, headers={"connection": "close"}) as http:
             yield FuzzNode(url=url, network=network, http=http)
 
 
@@ -156,3 +160,9 @@ def node(committing: FuzzNode) -> Iterator[FuzzNode]:
     yield committing
     assert committing.alive(), "the node process died during this test"
     committing.assert_no_traceback(offset)
+
+
+@pytest.fixture(scope="session")
+def openapi(fuzz_node: FuzzNode) -> OpenApiSchema:
+    """The node's own ``/openapi.json``, loaded by schemathesis once per session."""
+    return schemathesis.openapi.from_url(f"{fuzz_node.url}/openapi.json")

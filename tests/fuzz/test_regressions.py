@@ -8,25 +8,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import schemathesis
 from schemathesis import checks
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 from tests.fuzz.conftest import FuzzNode
 
 pytestmark = [pytest.mark.xdist_group("fuzz-node")]
 
 
-def _operation(node: FuzzNode, method: str, path: str) -> Any:
-    schema = schemathesis.openapi.from_url(f"{node.url}/openapi.json")
-    operation = schema.find_operation_by_label(f"{method} {path}")
+def _operation(openapi: OpenApiSchema, method: str, path: str) -> Any:
+    operation = openapi.find_operation_by_label(f"{method} {path}")
     assert operation is not None, f"{method} {path} is not in the OpenAPI document"
     return operation
 
 
-def test_evidence_answer_matches_its_documented_schema(node: FuzzNode) -> None:
+def test_evidence_answer_matches_its_documented_schema(
+    node: FuzzNode, openapi: OpenApiSchema
+) -> None:
     """test_openapi (positive, response_schema_conformance): ``GET /v1/evidence`` answers a
     JSON array of evidence items, but its OpenAPI document declares a single
     ``EvidenceJson`` object, so ``[]`` (no evidence) violates the document."""
-    operation = _operation(node, "GET", "/v1/evidence")
+    operation = _operation(openapi, "GET", "/v1/evidence")
     case = operation.Case()
     response = case.call(base_url=node.url, timeout=10)
     assert response.status_code == 200 and response.json() == []
@@ -42,11 +43,13 @@ def test_evidence_answer_matches_its_documented_schema(node: FuzzNode) -> None:
         ("/v1/contracts", {"limit": 1001}),
     ],
 )
-def test_query_errors_are_documented(node: FuzzNode, path: str, query: dict[str, Any]) -> None:
+def test_query_errors_are_documented(
+    node: FuzzNode, openapi: OpenApiSchema, path: str, query: dict[str, Any]
+) -> None:
     """test_openapi (negative, status_code_conformance): a ``limit`` out of range gets 400
     ``API_BAD_REQUEST`` (right), but these operations document only 200, so clients
     generated from the document do not expect it."""
-    operation = _operation(node, "GET", path)
+    operation = _operation(openapi, "GET", path)
     case = operation.Case(query=query)
     response = case.call(base_url=node.url, timeout=10)
     assert response.status_code == 400, response.text
