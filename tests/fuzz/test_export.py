@@ -171,3 +171,14 @@ def test_no_mutated_export_verifies(
     scratch.write_bytes(mutated)
     report = verify_export(scratch)
     assert report.ok == (mutated == export_bytes), (report.problem, mutated.hex())
+
+
+@pytest.mark.parametrize("position", [0, 1, 4])
+@pytest.mark.parametrize("prefix", [b"\x91", b"\x92\xb3consortia-export/v2", b"\x93\xa3end"])
+def test_deeply_nested_records(export_bytes: bytes, position: int, prefix: bytes) -> None:
+    """A record nested 100,000 deep, as the header, a block or the trailer, is an ExportError
+    (msgspec recurses while skipping what a probe does not read)."""
+    frames = _frames(export_bytes)
+    record = prefix + b"\x91" * 100_000 + b"\xc0"
+    frames[position] = _LEN.pack(len(record)) + record
+    assert _load(b"".join(frames)) is None

@@ -21,6 +21,7 @@ import struct
 import tracemalloc
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.fuzz.conftest import fuzz_settings
@@ -188,3 +189,26 @@ def test_seed_messages_round_trip() -> None:
     """The mutation fuzzer's seeds are real, decodable messages (else it fuzzes nothing)."""
     for message in SEED_MESSAGES:
         assert decode_message(encode_message(message)) == message
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    """``depth`` levels of one-element arrays or one-key maps around nil."""
+    return (b"\x91" if kind == "array" else b"\x81\xa1a") * depth + b"\xc0"
+
+
+@pytest.mark.parametrize("kind", ["array", "map"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        b"%s",  # the whole message
+        b"\x92%s",  # where the tag belongs
+        b"\x92\x08\x91%s",  # inside TxGossip's tuple of bytes
+        b"\x93\x08\x90%s",  # one field too many, which a decoder might skip over
+        b"\x94\x01\x90\x90%s",  # the same after a Hello's first fields
+        b"\x95\x0c\x01\x02\x90%s",  # SnapshotChunk's next_start
+    ],
+)
+def test_decode_message_on_deep_nesting(template: bytes, kind: str) -> None:
+    """Nesting far beyond the recursion limit (a decoder skipping unknown content recurses
+    too) is a CodecError, not a RecursionError or a crash."""
+    _check_decode(template % _nested(100_000, kind))
