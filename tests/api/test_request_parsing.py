@@ -88,6 +88,30 @@ def test_out_of_range_params_are_32602(live: InProcessNode, method: str, params:
     assert answer["error"]["code"] == -32602, answer
 
 
+def deep_rlp(depth: int) -> bytes:
+    """An RLP list nesting ``depth`` lists (no transaction nests more than 3)."""
+    item = b"\xc0"
+    for _ in range(depth):
+        size = len(item)
+        if size <= 55:
+            item = bytes([0xC0 + size]) + item
+        else:
+            length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+            item = bytes([0xF7 + len(length)]) + length + item
+    return item
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\x02"])
+def test_deeply_nested_raw_transaction_is_invalid_not_internal(
+    live: InProcessNode, prefix: bytes
+) -> None:
+    """A raw transaction of 100,000 nested RLP lists was -32603 (RecursionError in rlp)."""
+    answer = rpc(live, "eth_sendRawTransaction", ["0x" + (prefix + deep_rlp(100_000)).hex()])
+    assert answer["error"]["code"] == -32000, answer
+    assert answer["error"]["data"] == {"code": "EVM_ETH_TX_INVALID"}
+    assert "nest too deep" in answer["error"]["message"]
+
+
 def test_largest_slot_is_still_read(live: InProcessNode) -> None:
     answer = rpc(live, "eth_getStorageAt", [ADDRESS, hex(2**256 - 1), "latest"])
     assert answer["result"] == "0x" + "00" * 32

@@ -135,6 +135,8 @@ def decode_raw(raw: bytes) -> EthTx:
         items = rlp.decode(payload, strict=True)
     except rlp.exceptions.RLPException as exc:
         raise EthTxInvalid(f"not a valid signed Ethereum transaction: {exc}") from None
+    except RecursionError:  # rlp decodes nested lists recursively; a client picks the depth
+        raise EthTxInvalid("not a valid signed Ethereum transaction: lists nest too deep") from None
     if not isinstance(items, list) or len(items) != len(_LAYOUT[tx_type]):
         raise EthTxInvalid("not a valid signed Ethereum transaction: wrong number of fields")
     fields: dict[str, Any] = {}
