@@ -66,6 +66,19 @@ def test_nested_rest_body_is_400_too_deep(live: InProcessNode, path: str) -> Non
     assert error_code(response) == (400, "API_JSON_TOO_DEEP")
 
 
+MANY_LISTS = b"[" + b",".join([b"[]"] * 100_000) + b"]"
+"""Depth 2, 300 KB, but 100,001 lists: past MAX_JSON_CONTAINERS."""
+
+
+def test_too_many_containers_are_refused_over_rest_and_rpc(live: InProcessNode) -> None:
+    headers = {"content-type": "application/json"}
+    rest = httpx.post(f"{live.url}/v1/transactions/batch", content=MANY_LISTS, headers=headers)
+    assert error_code(rest) == (400, "API_JSON_TOO_COMPLEX")
+    answer = httpx.post(f"{live.url}/rpc", content=MANY_LISTS, headers=headers).json()
+    assert answer["error"]["code"] == -32700
+    assert answer["error"]["data"] == {"code": "API_JSON_TOO_COMPLEX"}
+
+
 # -- JSON-RPC params -----------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ Tree::
           │    └── MalformedJson API_BAD_REQUEST        400 not JSON, not UTF-8, wrong shape
           ├── BadHex             API_BAD_HEX            400 a hex field is not hex
           ├── JsonTooDeep        API_JSON_TOO_DEEP      400 arrays/objects nest too deep
+          ├── JsonTooComplex     API_JSON_TOO_COMPLEX   400 too many arrays/objects
           ├── BodyTooLarge       API_BODY_TOO_LARGE     413 body above the endpoint's limit
           ├── RouteNotFound      API_NOT_FOUND          404 no such route
           ├── MethodNotAllowed   API_METHOD_NOT_ALLOWED 405 route exists, method does not
@@ -54,6 +55,12 @@ class JsonTooDeep(ApiError):
     """A JSON body or frame nests arrays/objects deeper than the decoder's limit."""
 
     code = "API_JSON_TOO_DEEP"
+
+
+class JsonTooComplex(ApiError):
+    """A JSON body or frame holds more arrays/objects than the decoder builds for one request."""
+
+    code = "API_JSON_TOO_COMPLEX"
 
 
 class BadHex(ApiError):
@@ -149,6 +156,7 @@ def documented(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
         *codes,
         (400, "API_BAD_REQUEST"),
         (400, "API_JSON_TOO_DEEP"),
+        (400, "API_JSON_TOO_COMPLEX"),
         (413, "API_BODY_TOO_LARGE"),
         (500, "INTERNAL"),
     ):

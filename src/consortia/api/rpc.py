@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
 from consortia.api.client_limits import ClientLimited, ClientLimits, current_client
-from consortia.api.errors import BodyTooLarge, JsonTooDeep, MalformedJson
+from consortia.api.errors import BodyTooLarge, JsonTooComplex, JsonTooDeep, MalformedJson
 from consortia.api.json_body import decode_json
 from consortia.codec import decode, encode
 from consortia.crypto import get_suite, keccak256
@@ -813,8 +813,8 @@ def router(service: NodeService) -> APIRouter:
 def _decode_request(data: bytes | str) -> Any:
     """A JSON-RPC request or a 1..MAX_BATCH batch from client bytes, with the one decoder.
 
-    Raises RpcError: -32700 not JSON or nested deeper than the decoder's limit
-    (its code in ``data.code``), -32600 too large or an empty/oversized batch.
+    Raises RpcError: -32700 not JSON, or beyond the decoder's depth or container
+    limits (its code in ``data.code``), -32600 too large or an empty/oversized batch.
     """
     try:
         payload = decode_json(data, max_bytes=MAX_REQUEST_BYTES)
@@ -824,7 +824,7 @@ def _decode_request(data: bytes | str) -> Any:
             f"request too large (limit {MAX_REQUEST_BYTES} bytes)",
             {"code": BodyTooLarge.code},
         ) from None
-    except (MalformedJson, JsonTooDeep) as exc:
+    except (MalformedJson, JsonTooDeep, JsonTooComplex) as exc:
         raise RpcError(-32700, f"parse error: {exc.message}", {"code": exc.code}) from None
     if isinstance(payload, list) and not 1 <= len(payload) <= MAX_BATCH:
         raise RpcError(-32600, f"a batch holds 1 to {MAX_BATCH} requests")
