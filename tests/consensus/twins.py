@@ -177,7 +177,8 @@ class TwinsSpace:
     @property
     def size(self) -> int:
         """Number of distinct scenarios."""
-        return len(self.choices) ** self.rounds * (ADVERSARIES if self.adversaries else 1)
+        schedules: int = len(self.choices) ** self.rounds
+        return schedules * (ADVERSARIES if self.adversaries else 1)
 
     def scenario(self, number: int) -> EnumeratedScenario:
         """Decode scenario ``number`` (mixed radix, round 1 least significant)."""
@@ -438,3 +439,34 @@ def sweep(
             break
     result.seconds = time.process_time() - began
     return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m tests.consensus.twins [--count N] [MUTANT ...]``: the table of
+    docs/consensus.md ("How safety is tested"), one line per mutant (or the real rules)."""
+    import argparse
+
+    from tests.consensus.mutants import MUTANTS_BY_NAME
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--count", type=int, default=3000, help="scenarios of walk 0")
+    parser.add_argument("mutants", nargs="*", help="mutant names; none: the real rules")
+    args = parser.parse_args(argv)
+    space = TwinsSpace()
+    for name in args.mutants or ["(real rules)"]:
+        mutant = MUTANTS_BY_NAME.get(name)
+        if mutant is None:
+            result = sweep(space, args.count, stop_at_violation=False)
+        else:
+            with mutant.applied():
+                result = sweep(space, args.count)
+        print(
+            f"{name}: {result.scenarios} scenarios, first failure after {result.failed_at} "
+            f"(scenario {result.violating_scenario}: {(result.violation or '-')[:60]}), "
+            f"{result.per_second:.1f} scenarios per CPU second, "
+            f"{len(result.no_progress)} without progress after GST"
+        )
+
+
+if __name__ == "__main__":
+    main()
