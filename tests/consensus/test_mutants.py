@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from tests.consensus.mutants import MUTANTS, MUTANTS_BY_NAME, Mutant, MutantDrift
 from tests.consensus.sim import InvariantViolation
+from tests.consensus.support import validator_key
 from tests.consensus.twins import (
     ADVERSARIES,
     AMNESIA,
@@ -22,6 +23,7 @@ from tests.consensus.twins import (
     Groups,
     RoundChoice,
     TwinsSpace,
+    memoized_verification,
     run_scenario,
     set_partitions,
     sweep,
@@ -83,6 +85,17 @@ def test_scenario_decoding() -> None:
     assert scenario.adversary == ADVERSARIES - 1
     with pytest.raises(ValueError):
         SPACE.scenario(SPACE.size)
+
+
+def test_memoized_verification_still_refuses_a_bad_signature() -> None:
+    key = validator_key(1)
+    public = key.public_key()
+    good = key.sign(b"message")
+    with memoized_verification():
+        for _ in range(2):
+            assert public.verify(b"message", good)
+            assert not public.verify(b"other message", good)
+            assert not validator_key(2).public_key().verify(b"message", good)
 
 
 # ----------------------------------------------------------------------- the sweep
