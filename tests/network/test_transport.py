@@ -86,7 +86,8 @@ def test_close_closes_connections_still_in_their_handshake(home: Path) -> None:
 
 
 def test_a_connection_whose_tls_ends_after_close_is_not_adopted(home: Path) -> None:
-    """A connection accepted while the network closes is hung up on, not made a link."""
+    """A connection accepted while the network closes is hung up on, not made a link
+    (the node runs TLS itself, so close() now cuts it during the TLS handshake)."""
 
     async def scenario() -> None:
         network = _network(home)
@@ -95,9 +96,13 @@ def test_a_connection_whose_tls_ends_after_close_is_not_adopted(home: Path) -> N
         reader, writer = await asyncio.open_connection(config.p2p_host, config.p2p_port)
         await asyncio.sleep(0.1)  # accepted; the server waits for the client's TLS hello
         await network.close()
-        await writer.start_tls(network._client_ctx, server_hostname=config.p2p_host)
-        await asyncio.wait_for(reader.read(), 2)
-        assert reader.at_eof()
+        try:
+            await writer.start_tls(network._client_ctx, server_hostname=config.p2p_host)
+        except (ConnectionError, ssl.SSLError):
+            pass  # hung up during TLS
+        else:
+            await asyncio.wait_for(reader.read(), 2)
+            assert reader.at_eof()
         assert network.connected() == []
         writer.close()
         with contextlib.suppress(ConnectionError, ssl.SSLError):

@@ -14,24 +14,39 @@ Each link has a bounded send queue (back-pressure: when it is full new
 frames to that peer are dropped and counted, consensus retransmits via
 timeouts) and an inbound token bucket; a peer that sends undecodable frames
 or exceeds its rate persistently is disconnected ([NET-BYZ.1]).
+
+An accepted connection is held unread until this module runs its TLS
+handshake (:class:`_TlsGate`), so every refusal, TLS ones included, is seen
+here and logged with the peer's address and a reason code, rate-limited
+([NET-REJECT-LOG.1], :mod:`consortia.network.rejections`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import contextlib
 import logging
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, cast
 
 from consortia.codec import CodecError
 from consortia.crypto import KeyType, PrivateKey, PublicKey
 from consortia.crypto.errors import CryptoError
 from consortia.network.certs import TlsFiles, fingerprint, pem_fingerprint
-from consortia.network.errors import HandshakeFailed, NetworkError
+from consortia.network.errors import (
+    BadHello,
+    FrameTooLarge,
+    HandshakeFailed,
+    HandshakeTimeout,
+    NetworkError,
+    NotMember,
+    TlsFailed,
+    WrongChainPeer,
+)
 from consortia.network.framing import encode_frame, read_frame
 from consortia.network.messages import (
     Hello,
@@ -41,6 +56,7 @@ from consortia.network.messages import (
     encode_message,
     hello_signing_bytes,
 )
+from consortia.network.rejections import RejectionLog
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +115,87 @@ class _Link:
         self.writer.close()
 
 
+def _ssl_protocol_class(loop: asyncio.AbstractEventLoop) -> Any:
+    """The loop's own TLS-over-transport protocol (uvloop has its own copy of asyncio's)."""
+    if type(loop).__module__.startswith("uvloop"):
+        import uvloop.loop
+
+        return uvloop.loop.SSLProtocol  # type: ignore[attr-defined]  # not in its stub
+    return asyncio.sslproto.SSLProtocol
+
+
+@dataclass
+class _Incoming:
+    """An accepted connection in its TLS handshake: what :meth:`P2PNetwork._accept_tls`
+    waits on and, if TLS succeeds, reads the Hello from."""
+
+    transport: asyncio.Transport
+    handshake: asyncio.Future[None]
+    """Resolved by the TLS layer: done, or the handshake's failure."""
+    writer: asyncio.Future[asyncio.StreamWriter]
+    reader: asyncio.StreamReader
+
+
+class _TlsGate(asyncio.Protocol):
+    """Puts TLS on a fresh TCP connection before a byte is read, as ``ssl=`` on the
+    server would, but keeps the handshake's outcome, so a refusal can be logged
+    ([NET-REJECT-LOG.1]; asyncio and uvloop drop TLS failures of servers silently)."""
+
+    def __init__(self, network: P2PNetwork) -> None:
+        self._network = network
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream transport, though uvloop's does not subclass asyncio.Transport.
+        stream = cast(asyncio.Transport, transport)
+        loop = asyncio.get_running_loop()
+        incoming = _Incoming(
+            transport=stream,
+            handshake=loop.create_future(),
+            writer=loop.create_future(),
+            reader=asyncio.StreamReader(limit=2**16),
+        )
+
+        def tls_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if not incoming.writer.done():
+                incoming.writer.set_result(writer)
+
+        app = asyncio.StreamReaderProtocol(incoming.reader, tls_up)
+        tls = _ssl_protocol_class(loop)(
+            loop,
+            app,
+            self._network._server_ctx,
+            incoming.handshake,
+            server_side=True,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,
+        )
+        # Synchronously, before the loop reads: every byte goes to the TLS layer.
+        stream.set_protocol(tls)
+        tls.connection_made(stream)
+        self._network._adopt_connection(incoming)
+
+
+def _peer_address(transport: asyncio.BaseTransport) -> str:
+    """``host:port`` of the remote end (``?`` once the socket is gone)."""
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return "?"
+
+
+def _refusal(exc: BaseException) -> tuple[str, str]:
+    """The reason code and detail of a failed incoming handshake."""
+    if isinstance(exc, NetworkError):
+        return exc.code, exc.message
+    if isinstance(exc, TimeoutError):
+        return HandshakeTimeout.code, "no Hello within the handshake timeout"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return BadHello.code, "the peer closed the connection before its Hello"
+    if isinstance(exc, CodecError):
+        return BadHello.code, f"undecodable Hello: {exc.message}"
+    return TlsFailed.code, f"{type(exc).__name__}: {exc}"
+
+
 def _contexts(tls: TlsFiles) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -128,6 +225,7 @@ class P2PNetwork:
         handler: Handler,
         on_connect: Callable[[PeerKey], None],
         admit: Admit | None = None,
+        rejections: RejectionLog | None = None,
     ) -> None:
         self._chain_id = chain_id
         self._genesis_id = genesis_id
@@ -144,6 +242,10 @@ class P2PNetwork:
         self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
         self._opening: set[asyncio.StreamWriter] = set()
         """Connections still in their handshake: not links yet, but closed by close()."""
+        self._accepting: dict[asyncio.Task[None], asyncio.Transport] = {}
+        """Accepted connections in TLS or Hello exchange, with their raw transports."""
+        self.rejections = rejections if rejections is not None else RejectionLog(log)
+        """Refused connections, counted by reason and logged rate-limited."""
         self._closed = False
         self._targets: list[PeerAddress] = []
         hello_data = HelloData(
@@ -169,10 +271,9 @@ class P2PNetwork:
     async def start(self) -> None:
         """Listen, and dial the targets set so far."""
         host, port = self._listen
+        loop = asyncio.get_running_loop()
         try:
-            self._server = await asyncio.start_server(
-                self._accept, host, port, ssl=self._server_ctx, limit=2**16
-            )
+            self._server = await loop.create_server(lambda: _TlsGate(self), host, port)
         except OSError as exc:
             raise NetworkError(
                 f"cannot listen for peers on {host}:{port}: {exc.strerror}"
@@ -204,6 +305,14 @@ class P2PNetwork:
         for writer in list(self._opening):
             writer.close()
         self._opening.clear()
+        accepting = list(self._accepting)
+        for task, transport in list(self._accepting.items()):
+            task.cancel()
+            transport.close()
+        self._accepting.clear()
+        if accepting:
+            await asyncio.gather(*accepting, return_exceptions=True)
+        self.rejections.flush(force=True)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -269,16 +378,55 @@ class P2PNetwork:
                     )
                     known = await self._handshake(reader, writer, expected=peer.key)
                     delay = 0.2
-                except (OSError, TimeoutError, NetworkError, ssl.SSLError, CodecError) as exc:
+                except HandshakeFailed as exc:  # it answered, and is not who we may link to
+                    if not self._closed:
+                        where = f"{peer.name} ({peer.host}:{peer.port})"
+                        self.rejections.record(where, *_refusal(exc), dialed=True)
+                    delay = min(delay * 2, MAX_DIAL_BACKOFF_S)
+                except (
+                    OSError,
+                    TimeoutError,
+                    NetworkError,
+                    ssl.SSLError,
+                    CodecError,
+                    asyncio.IncompleteReadError,
+                ) as exc:
                     log.debug("dial %s failed: %s", peer.name, exc)
                     delay = min(delay * 2, MAX_DIAL_BACKOFF_S)
             await asyncio.sleep(delay)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _adopt_connection(self, incoming: _Incoming) -> None:
+        """Own an accepted connection: its handshake runs in a task close() cancels."""
+        if self._closed:
+            incoming.transport.close()
+            return
+        task = asyncio.create_task(self._accept_tls(incoming))
+        self._accepting[task] = incoming.transport
+        task.add_done_callback(lambda done: self._accepting.pop(done, None))
+
+    async def _accept_tls(self, incoming: _Incoming) -> None:
+        """TLS, then Hellos, on an accepted connection; log it if refused."""
+        transport = incoming.transport
+        peer = _peer_address(transport)
         try:
-            await self._handshake(reader, writer, expected=None)
-        except (OSError, TimeoutError, NetworkError, ssl.SSLError, CodecError) as exc:
-            log.info("refused an incoming connection: %s", exc)
+            try:
+                await incoming.handshake
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                raise TlsFailed(f"TLS handshake failed: {exc}") from None
+            if not incoming.writer.done():  # closed as the handshake ended
+                raise TlsFailed("the peer closed the connection during the TLS handshake")
+            await self._handshake(incoming.reader, incoming.writer.result(), expected=None)
+        except (
+            OSError,
+            TimeoutError,
+            NetworkError,
+            ssl.SSLError,
+            CodecError,
+            asyncio.IncompleteReadError,
+        ) as exc:
+            transport.close()
+            if not self._closed:
+                self.rejections.record(peer, *_refusal(exc))
 
     async def _handshake(
         self,
@@ -305,10 +453,17 @@ class P2PNetwork:
     ) -> PeerKey:
         writer.write(encode_frame(encode_message(self._hello)))
         await writer.drain()
-        raw = await asyncio.wait_for(read_frame(reader, limit=4096), HANDSHAKE_TIMEOUT_S)
+        try:
+            raw = await asyncio.wait_for(read_frame(reader, limit=4096), HANDSHAKE_TIMEOUT_S)
+        except FrameTooLarge as exc:
+            raise BadHello(f"Hello frame too large: {exc.message}") from None
+        except TimeoutError:
+            raise HandshakeTimeout(
+                f"no Hello within {HANDSHAKE_TIMEOUT_S:g} s of the TLS handshake"
+            ) from None
         hello = decode_message(raw)
         if not isinstance(hello, Hello):
-            raise HandshakeFailed("first message was not a Hello")
+            raise BadHello(f"first message was a {type(hello).__name__}, not a Hello")
         key = self._check_hello(hello, writer)
         if expected is not None and key != expected:
             raise HandshakeFailed(f"dialed {hello.data.node_name!r}, answered with another key")
@@ -328,23 +483,27 @@ class P2PNetwork:
     def _check_hello(self, hello: Hello, writer: asyncio.StreamWriter) -> PeerKey:
         data = hello.data
         if data.chain_id != self._chain_id or data.genesis_id != self._genesis_id:
-            raise HandshakeFailed(f"peer is on chain {data.chain_id!r} with another genesis")
+            raise WrongChainPeer(
+                f"peer is on chain {data.chain_id!r} with genesis {data.genesis_id.hex()[:16]}…,"
+                f" not {self._chain_id!r} with {self._genesis_id.hex()[:16]}…"
+            )
         if hello.public_key == self.key:
-            raise HandshakeFailed("peer presents our own key")
+            raise BadHello("peer presents our own key")
         try:
             public = PublicKey.from_bytes(self._key_type, hello.public_key)
         except (CryptoError, ValueError) as exc:
-            raise HandshakeFailed(
-                f"peer's key is not a {self._key_type.value} key: {exc}"
-            ) from None
+            raise BadHello(f"peer's key is not a {self._key_type.value} key: {exc}") from None
         if not public.verify(hello_signing_bytes(data), hello.signature):
-            raise HandshakeFailed("peer's Hello signature does not verify")
+            raise BadHello("peer's Hello signature does not verify")
         ssl_object = writer.get_extra_info("ssl_object")
         peer_der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if not peer_der or fingerprint(peer_der) != data.cert_fingerprint:
-            raise HandshakeFailed("peer's Hello is not bound to its TLS certificate")
+            raise BadHello("peer's Hello is not bound to its TLS certificate")
         if self._admit is not None:
-            self._admit(hello.public_key, peer_der)
+            try:
+                self._admit(hello.public_key, peer_der)
+            except HandshakeFailed as exc:
+                raise NotMember(exc.message) from None
         return bytes(hello.public_key)
 
     async def _write_loop(self, link: _Link) -> None:
