@@ -156,8 +156,8 @@ class CallPoolStats:
 class CallPool:
     """A bounded pool of worker processes that run EVM calls ([NODE-READS.1]).
 
-    Use :meth:`start` once, :meth:`call` from the
-    event loop, and :meth:`close` (idempotent) when the node stops.
+    Use :meth:`start` once, :meth:`call` from the event loop, and :meth:`close`
+    (idempotent) when the node stops.
     """
 
     def __init__(
