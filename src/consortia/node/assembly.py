@@ -494,6 +494,7 @@ class Node:
         import uvicorn
 
         from consortia.api import create_app
+        from consortia.api.rpc import MAX_REQUEST_BYTES
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
@@ -510,6 +511,9 @@ class Node:
                 # Events are small JSON; compressing each costs more CPU than it saves
                 # on the loopback and LAN links a node serves (profiled: 3.6%).
                 ws_per_message_deflate=False,
+                # uvicorn buffers a WebSocket frame whole before the app sees it (16 MiB
+                # by default); cap it just above the largest frame /rpc answers itself.
+                ws_max_size=MAX_REQUEST_BYTES + 64 * 1024,
                 timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S,
             )
         )
