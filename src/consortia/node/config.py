@@ -122,6 +122,11 @@ class NodeHome:
         return self.root / "data" / "consensus"
 
     @property
+    def mempool_journal(self) -> Path:
+        """Client transactions admitted and not yet known committed."""
+        return self.root / "data" / "mempool.journal"
+
+    @property
     def pid_file(self) -> Path:
         """Pid of the running node."""
         return self.root / "node.pid"
@@ -142,11 +147,6 @@ class NodeHome:
             return msgspec.convert(raw, NodeConfig)
         except msgspec.ValidationError as exc:
             raise ConfigError(f"{self.config_file}: {exc}") from None
-    @property
-    def mempool_journal(self) -> Path:
-        """Client transactions admitted and not yet known committed."""
-        return self.root / "data" / "mempool.journal"
-
 
 
 def render_config(config: NodeConfig) -> str:
