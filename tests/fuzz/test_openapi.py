@@ -27,6 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import checks
+from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from tests.fuzz.conftest import FuzzNode, budget, fuzz_settings
@@ -43,14 +44,17 @@ NEGATIVE_CHECKS: Final = [*CHECKS, checks.negative_data_rejection]
 
 
 def _fuzz_operation(
-    node: FuzzNode, operation: APIOperation, mode: schemathesis.GenerationMode, examples: int
+    node: FuzzNode,
+    operation: APIOperation[Any, Any, Any, Any],
+    mode: schemathesis.GenerationMode,
+    examples: int,
 ) -> str | None:
     """Run one operation in one generation mode; the failure report, or None if it held."""
     chosen = NEGATIVE_CHECKS if mode is schemathesis.GenerationMode.NEGATIVE else CHECKS
 
     @fuzz_settings(examples)
     @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         # A fresh connection each time (see FuzzNode.http).
         response = case.call(base_url=node.url, timeout=30, headers={"Connection": "close"})
         case.validate_response(response, checks=chosen)
@@ -73,7 +77,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def test_every_route_against_its_schema(node: FuzzNode, openapi: OpenApiSchema) -> None:
-    operations = [result.ok() for result in openapi.get_all_operations()]
+    operations = []
+    for result in openapi.get_all_operations():
+        assert isinstance(result, Ok), f"the OpenAPI document is invalid: {result.err()}"
+        operations.append(result.ok())
     assert len(operations) >= 20, "the OpenAPI document lost its routes"
     failures = []
     for operation in operations:

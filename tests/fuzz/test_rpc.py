@@ -49,7 +49,11 @@ def rpc_methods() -> list[str]:
                 for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
             )
         ):
-            return [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+            return [
+                k.value
+                for k in node.value.keys
+                if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            ]
     raise AssertionError("no method table found in rpc.py")
 
 
