@@ -211,6 +211,17 @@ def test_enc_hash32_length(size: int) -> None:
         decode(encode(["evm", bytes(size)]), Named)
 
 
+@pytest.mark.parametrize("depth", [100, 200_000])
+def test_enc_deep_nesting_is_malformed_not_a_recursion_error(depth: int) -> None:
+    """Arrays nested past the recursion limit (a peer's frame, an export) are a codec error."""
+    data = b"\x91" * depth + b"\xc0"
+    if depth < 1_000:
+        assert decode(data, object) is not None
+        return
+    with pytest.raises(MalformedEncoding, match="recursion"):
+        decode(data, object)
+
+
 @given(st.binary(max_size=64))
 def test_enc_random_bytes_raise_only_codec_errors(data: bytes) -> None:
     try:

@@ -48,7 +48,8 @@ def decode(data: bytes, type_: type[T]) -> T:
     """Decode ``data`` as ``type_``, accepting only its canonical encoding.
 
     Raises:
-        MalformedEncoding: not MessagePack of that shape, or a constraint fails.
+        MalformedEncoding: not MessagePack of that shape, a constraint fails, or
+            containers nest past the interpreter's recursion limit.
         NonCanonicalEncoding: valid, but another encoding of the same value.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -56,8 +57,14 @@ def decode(data: bytes, type_: type[T]) -> T:
     raw = bytes(data)
     try:
         value = msgspec.msgpack.decode(raw, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        # msgspec raises a bare UnicodeDecodeError for invalid UTF-8 in a str.
+    except (
+        msgspec.DecodeError,
+        msgspec.ValidationError,
+        UnicodeDecodeError,
+        RecursionError,
+    ) as exc:
+        # msgspec raises a bare UnicodeDecodeError for invalid UTF-8 in a str, and a
+        # RecursionError for arrays nested past the interpreter's recursion limit.
         name = getattr(type_, "__name__", str(type_))
         raise MalformedEncoding(f"invalid {name} encoding: {exc}") from None
     if _encoder.encode(value) != raw:
