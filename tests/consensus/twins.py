@@ -62,6 +62,7 @@ from tests.consensus.sim import (
 )
 from tests.consensus.support import HASH
 
+from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.core import Action, Broadcast, SendVote
 from consortia.consensus.types import Proposal, TimeoutCert, TimeoutMsg, Vote
 from consortia.crypto._ecdsa import P256Public
@@ -285,6 +286,9 @@ class TwinsSimulation(Simulation):
         """Every TC the stale proposer has held, by round."""
         self._forged: dict[int, tuple[bytes, int]] = {}
         """Round -> id and height of the block the twin forged for it."""
+        self._committed_rounds: dict[int, int] = {}
+        """Height -> round of the block the honest nodes committed there."""
+        self._checked_qc: dict[int, bytes] = {}
 
     def _deliver(self, node: SimNode, src: SimNode, message: Message) -> None:
         if node.node_id == TWIN and self.forger:
@@ -305,6 +309,8 @@ class TwinsSimulation(Simulation):
                 forged.extend(self._stale(node, action))
             actions = forged
         super()._apply(node, actions)
+        if node.honest and not node.crashed:
+            self._check_certified_extends_commits(node)
         if self.amnesia and node.honest and not node.crashed:
             voted = [a.vote.data.round for a in actions if isinstance(a, SendVote)]
             if any(r in self._faulty_rounds for r in voted):
@@ -312,6 +318,41 @@ class TwinsSimulation(Simulation):
                 # longer remembers the proposal it voted for; the safety rules must.
                 self.crash(node.node_id)
                 self.recover(node.node_id, restart=True)
+
+    def _on_commit(self, node: SimNode, blocks: Sequence[CommittedBlock]) -> None:
+        super()._on_commit(node, blocks)
+        for committed in blocks:
+            header = committed.block.header
+            if self.canonical.get(header.height) == committed.block_id:
+                self._committed_rounds.setdefault(header.height, header.round)
+
+    def _check_certified_extends_commits(self, node: SimNode) -> None:
+        """Jolteon's safety lemma: a QC of a round above a committed block's round
+        certifies a descendant of it. Checked on each honest node's highest QC, so a
+        forbidden fork is reported when it is certified, not only once it commits."""
+        tree = node.core.tree
+        qc = tree.highest_qc
+        if self._checked_qc.get(node.node_id) == qc.block_id:
+            return
+        self._checked_qc[node.node_id] = qc.block_id
+        current = qc.block_id
+        while current != tree.root_id:
+            block = tree.get(current)
+            if block is None:
+                return
+            height = block.header.height
+            committed = self.canonical.get(height)
+            if (
+                committed is not None
+                and committed != current
+                and qc.round > self._committed_rounds[height]
+            ):
+                raise InvariantViolation(
+                    f"certified fork: node {node.node_id} holds a round-{qc.round} QC on a "
+                    f"chain that conflicts with the block committed at height {height} "
+                    f"(round {self._committed_rounds[height]})"
+                )
+            current = block.header.parent_id
 
     def _stale(self, node: SimNode, action: Action) -> list[Action]:
         """Replace the twin's proposal by one on its oldest certified block with an old TC,
