@@ -211,7 +211,7 @@ def test_bad_params_keep_the_socket_open(live: InProcessNode) -> None:
         (json.dumps({"jsonrpc": "2.0", "id": 1}), -32600, 1008),
         ("[]", -32600, 1008),
         (b"\x00binary", -32600, 1003),
-        ('"' + "a" * (6 * 1024 * 1024) + '"', -32600, 1009),
+        ('"' + "a" * (5 * 1024 * 1024 + 1024) + '"', -32600, 1009),
     ],
 )
 def test_frames_that_are_not_requests_get_an_error_then_a_close(
@@ -220,6 +220,16 @@ def test_frames_that_are_not_requests_get_an_error_then_a_close(
     answers, close = asyncio.run(exchange(live, [frame]))
     assert [a["error"]["code"] for a in answers] == [code]
     assert close is not None and close.code == close_code
+    assert httpx.get(f"{live.url}/v1/status").status_code == 200
+
+
+def test_a_frame_far_past_the_limit_is_refused_before_it_is_buffered(
+    live: InProcessNode,
+) -> None:
+    """uvicorn's frame cap (5 MiB + 64 KiB) closes with 1009 before the app sees the frame."""
+    answers, close = asyncio.run(exchange(live, ['"' + "a" * (6 * 1024 * 1024) + '"']))
+    assert answers == []
+    assert close is not None and close.code == 1009
     assert httpx.get(f"{live.url}/v1/status").status_code == 200
 
 

@@ -19,7 +19,7 @@ from consortia.api import (
     routes_transactions,
     rpc,
 )
-from consortia.api.client_limits import ClientIdentityMiddleware
+from consortia.api.client_limits import ClientIdentityMiddleware, SocketLimits
 from consortia.api.errors import EXCEPTION_HANDLERS
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
@@ -49,8 +49,9 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_chain.router(service))
     app.include_router(routes_state.router(service))
     app.include_router(routes_governance.router(service))
-    app.include_router(events.router(service))
-    app.include_router(rpc.router(service))
+    sockets = SocketLimits()  # one budget over both WebSocket routes
+    app.include_router(events.router(service, sockets))
+    app.include_router(rpc.router(service, sockets))
     app.include_router(routes_contracts.router(service))
     app.include_router(routes_event_log.router(service))
     console_routes.mount(app)

@@ -13,12 +13,20 @@ a token bucket of ``rate`` calls per second holding one second's worth
 (``API_RATE_LIMITED``). A refused call changes no counter. Both answer
 HTTP 429; over JSON-RPC, -32005 with the code in ``data.code``.
 
+[API-CLIENT-LIMIT.2] :class:`SocketLimits` bounds the WebSockets one client
+holds open at once over ``/v1/events`` and ``/rpc`` together
+(:data:`MAX_SOCKETS_PER_CLIENT`): every socket is one more subscriber the
+event loop serves on each block, so their number is the client's to spend
+within a budget, not without end. A socket past it is accepted and closed at
+once with 1008 and the reason ``API_TOO_MANY_SOCKETS``.
+
 Errors::
 
     ApiError
      └── ClientLimited     API_CLIENT_LIMITED  429 (abstract)
           ├── RateLimited  API_RATE_LIMITED    429 calls started faster than the rate
-          └── ClientBusy   API_CLIENT_BUSY     429 too many calls of this client at once
+          ├── ClientBusy   API_CLIENT_BUSY     429 too many calls of this client at once
+          └── TooManySockets API_TOO_MANY_SOCKETS 429 too many WebSockets of this client
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 from typing import Final, NewType
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from consortia.api.errors import ApiError
 
@@ -42,6 +51,12 @@ LOCAL_CLIENT: Final = ClientId("local")
 
 current_client: ContextVar[ClientId] = ContextVar("consortia_client", default=LOCAL_CLIENT)
 """The client of the request being handled (set by :class:`ClientIdentityMiddleware`)."""
+
+MAX_SOCKETS_PER_CLIENT: Final = 64
+"""WebSockets (``/v1/events`` and ``/rpc`` together) one client may hold open at once."""
+
+POLICY_VIOLATION: Final = 1008
+"""WebSocket close code for a socket refused by a limit (RFC 6455, 7.4.1)."""
 
 SWEEP_AT: Final = 4_096
 """Clients tracked before idle ones (bucket full, nothing in flight) are forgotten."""
@@ -64,6 +79,12 @@ class ClientBusy(ClientLimited):
     """The client already has as many calls running or waiting as it may."""
 
     code = "API_CLIENT_BUSY"
+
+
+class TooManySockets(ClientLimited):
+    """The client already holds as many WebSockets open as it may."""
+
+    code = "API_TOO_MANY_SOCKETS"
 
 
 def client_of(scope: Scope) -> ClientId:
@@ -158,3 +179,44 @@ class ClientLimits:
         ]
         for client in idle:
             del self._accounts[client]
+
+
+class SocketLimits:
+    """WebSockets each client holds open ([API-CLIENT-LIMIT.2]); event-loop only."""
+
+    def __init__(self, per_client: int = MAX_SOCKETS_PER_CLIENT) -> None:
+        self.per_client = per_client
+        self._open: dict[ClientId, int] = {}
+
+    def open_count(self, client: ClientId) -> int:
+        """Sockets ``client`` holds open now."""
+        return self._open.get(client, 0)
+
+    @contextmanager
+    def hold(self, client: ClientId) -> Iterator[None]:
+        """Count one open socket of ``client`` for the ``with`` block.
+
+        Raises:
+            TooManySockets: ``client`` already holds ``per_client`` sockets.
+        """
+        held = self._open.get(client, 0)
+        if held >= self.per_client:
+            raise TooManySockets(
+                f"at most {self.per_client} WebSockets per client; close one first"
+            )
+        self._open[client] = held + 1
+        try:
+            yield
+        finally:
+            left = self._open[client] - 1
+            if left:
+                self._open[client] = left
+            else:
+                del self._open[client]
+
+
+async def refuse_socket(socket: WebSocket, refusal: ApiError) -> None:
+    """Accept ``socket`` only to close it with 1008 and ``refusal``'s code as the reason."""
+    await socket.accept()
+    reason = f"{refusal.code}: {refusal.message}"
+    await socket.close(code=POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))

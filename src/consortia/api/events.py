@@ -14,6 +14,12 @@ from typing import Any, Final
 import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from consortia.api.client_limits import (
+    SocketLimits,
+    TooManySockets,
+    current_client,
+    refuse_socket,
+)
 from consortia.node.events import LAGGED, Event
 from consortia.node.service import NodeService
 
@@ -37,30 +43,39 @@ async def _until_disconnect(ws: WebSocket) -> None:
         pass
 
 
-def router(service: NodeService) -> APIRouter:
-    """The WebSocket route bound to ``service``."""
+def router(service: NodeService, sockets: SocketLimits) -> APIRouter:
+    """The WebSocket route bound to ``service``, its sockets counted in ``sockets``."""
     api = APIRouter()
 
     @api.websocket("/v1/events")
     async def events(ws: WebSocket) -> None:
-        await ws.accept()
-        async with service.events.subscribe() as subscription:
-            receiver = asyncio.create_task(_until_disconnect(ws))
-            receiver.add_done_callback(lambda _: subscription.wake())
-            try:
-                while not receiver.done():
-                    for event in await subscription.get():
-                        if receiver.done():
-                            break
-                        await ws.send_text(msgspec.json.encode(wire_event(event)).decode())
-                        if event is LAGGED:
-                            await ws.close(TRY_AGAIN_LATER)
-                            return
-            except (WebSocketDisconnect, RuntimeError):
-                pass  # client went away mid-send
-            finally:
-                receiver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await receiver
+        try:
+            with sockets.hold(current_client.get()):
+                await _stream(ws, service)
+        except TooManySockets as refusal:
+            await refuse_socket(ws, refusal)
 
     return api
+
+
+async def _stream(ws: WebSocket, service: NodeService) -> None:
+    """Send ``service``'s events to ``ws`` until the client leaves or falls behind."""
+    await ws.accept()
+    async with service.events.subscribe() as subscription:
+        receiver = asyncio.create_task(_until_disconnect(ws))
+        receiver.add_done_callback(lambda _: subscription.wake())
+        try:
+            while not receiver.done():
+                for event in await subscription.get():
+                    if receiver.done():
+                        break
+                    await ws.send_text(msgspec.json.encode(wire_event(event)).decode())
+                    if event is LAGGED:
+                        await ws.close(TRY_AGAIN_LATER)
+                        return
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # client went away mid-send
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver

@@ -24,7 +24,14 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
-from consortia.api.client_limits import ClientLimited, ClientLimits, current_client
+from consortia.api.client_limits import (
+    ClientLimited,
+    ClientLimits,
+    SocketLimits,
+    TooManySockets,
+    current_client,
+    refuse_socket,
+)
 from consortia.api.errors import BodyTooLarge, JsonTooComplex, JsonTooDeep, MalformedJson
 from consortia.api.json_body import decode_json
 from consortia.codec import decode, encode
@@ -695,6 +702,12 @@ def _error(ident: Any, exc: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": ident, "error": error}
 
 
+MAX_SUBSCRIPTIONS: Final = 32
+"""``eth_subscribe`` subscriptions one WebSocket holds at once: each one is work on
+the event loop at every block, so a socket past it gets -32005
+``API_TOO_MANY_SUBSCRIPTIONS`` until it unsubscribes one."""
+
+
 class Subscriptions:
     """``eth_subscribe`` state of one WebSocket: ``newHeads`` and ``logs`` subscriptions."""
 
@@ -721,6 +734,16 @@ class Subscriptions:
                 _log_filter(query)  # refused now, not at the next block
             except RpcError as exc:
                 return _error(ident, exc)
+            if len(self._subs) >= MAX_SUBSCRIPTIONS:
+                return _error(
+                    ident,
+                    RpcError(
+                        -32005,
+                        f"at most {MAX_SUBSCRIPTIONS} subscriptions per WebSocket; "
+                        "eth_unsubscribe one first",
+                        {"code": "API_TOO_MANY_SUBSCRIPTIONS"},
+                    ),
+                )
             self._next += 1
             sub = hex(self._next)
             self._subs[sub] = (kind, query)
@@ -749,8 +772,11 @@ class Subscriptions:
         return out
 
 
-def router(service: NodeService) -> APIRouter:
-    """``POST /rpc`` and the same over ``WS /rpc`` with ``eth_subscribe``."""
+def router(service: NodeService, sockets: SocketLimits) -> APIRouter:
+    """``POST /rpc`` and the same over ``WS /rpc`` with ``eth_subscribe``.
+
+    WebSockets count against their client's budget in ``sockets`` ([API-CLIENT-LIMIT.2]).
+    """
     api = APIRouter(tags=["json-rpc"])
     rpc = EthRpc(service)
 
@@ -771,43 +797,50 @@ def router(service: NodeService) -> APIRouter:
 
     @api.websocket("/rpc")
     async def json_rpc_socket(socket: WebSocket) -> None:
-        await socket.accept()
-        subscriptions = Subscriptions(rpc)
-        async with service.events.subscribe() as subscription:
-            receive: asyncio.Task[Message] = asyncio.ensure_future(socket.receive())
-            event: asyncio.Task[Any] = asyncio.ensure_future(subscription.get())
-            try:
-                while True:
-                    done, _ = await asyncio.wait(
-                        {receive, event}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if event in done:
-                        for item in event.result():
-                            if item is LAGGED:
-                                await socket.close(code=1013, reason="subscriber fell behind")
-                                return
-                            if item.get("type") == "block":
-                                for note in subscriptions.notifications(int(item["height"])):
-                                    await socket.send_json(note)
-                        event = asyncio.ensure_future(subscription.get())
-                    if receive in done:
-                        message = receive.result()
-                        if message["type"] == "websocket.disconnect":
-                            return
-                        answer, close = await _socket_answer(rpc, subscriptions, message)
-                        if answer is not None:
-                            await socket.send_json(answer)
-                        if close is not None:
-                            await socket.close(code=close[0], reason=close[1])
-                            return
-                        receive = asyncio.ensure_future(socket.receive())
-            except WebSocketDisconnect:
-                return
-            finally:
-                receive.cancel()
-                event.cancel()
+        try:
+            with sockets.hold(current_client.get()):
+                await _serve_socket(socket, rpc, service)
+        except TooManySockets as refusal:
+            await refuse_socket(socket, refusal)
 
     return api
+
+
+async def _serve_socket(socket: WebSocket, rpc: EthRpc, service: NodeService) -> None:
+    """Answer JSON-RPC frames on ``socket`` and push its subscriptions' notifications."""
+    await socket.accept()
+    subscriptions = Subscriptions(rpc)
+    async with service.events.subscribe() as subscription:
+        receive: asyncio.Task[Message] = asyncio.ensure_future(socket.receive())
+        event: asyncio.Task[Any] = asyncio.ensure_future(subscription.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait({receive, event}, return_when=asyncio.FIRST_COMPLETED)
+                if event in done:
+                    for item in event.result():
+                        if item is LAGGED:
+                            await socket.close(code=1013, reason="subscriber fell behind")
+                            return
+                        if item.get("type") == "block":
+                            for note in subscriptions.notifications(int(item["height"])):
+                                await socket.send_json(note)
+                    event = asyncio.ensure_future(subscription.get())
+                if receive in done:
+                    message = receive.result()
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    answer, close = await _socket_answer(rpc, subscriptions, message)
+                    if answer is not None:
+                        await socket.send_json(answer)
+                    if close is not None:
+                        await socket.close(code=close[0], reason=close[1])
+                        return
+                    receive = asyncio.ensure_future(socket.receive())
+        except WebSocketDisconnect:
+            return
+        finally:
+            receive.cancel()
+            event.cancel()
 
 
 def _decode_request(data: bytes | str) -> Any:
