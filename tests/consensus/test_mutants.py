@@ -1,9 +1,10 @@
 """The enumerated Twins sweep ([TWINS-GEN.*] in tests/consensus/twins.py) and its mutation check.
 
 The sweep runs scenarios of :class:`TwinsSpace` in the fixed strided order of
-``walk(SWEEP_SEED)``; the same scenarios must hold every invariant with the real
-safety rules and break one with each mutant of :data:`MUTANTS`. A mutant test stops
-at the first violation, so it costs only the scenarios before it. The table of
+``walk(SWEEP_SEED)``; they must hold every invariant with the real safety rules, and
+each mutant of :data:`MUTANTS` must break one within the sweep :data:`CAUGHT_BY` names
+(a mutant test stops at the first violation, so it costs only the scenarios before it)
+and in its hand-derived counterexample (:data:`COUNTEREXAMPLES`). The table of
 which sweep catches which mutant, after how many scenarios, is in docs/consensus.md
 ("How safety is tested"); a failure names the scenario: replay it with
 ``TwinsSpace().run(number)``.

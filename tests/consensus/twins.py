@@ -265,7 +265,7 @@ class TwinsRun:
 
 
 class TwinsSimulation(Simulation):
-    """A :class:`Simulation` of one enumerated scenario, with the optional stale proposer."""
+    """A :class:`Simulation` of one scenario: its schedule, its adversary and the safety lemma."""
 
     def __init__(self, scenario: EnumeratedScenario) -> None:
         honest = [i for i in range(VALIDATORS) if i != FAULTY]
