@@ -15,7 +15,6 @@ reader's whole-input entry point:
 
 from __future__ import annotations
 
-import struct
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.fuzz.conftest import fuzz_settings
-from tests.verify.chain import ChainBuilder
+from tests.verify.chain import FRAME_LENGTH, ChainBuilder, export_frames
 
 from consortia.codec import encode
 from consortia.verify.errors import ExportError
@@ -33,7 +32,6 @@ from consortia.verify.verifier import verify_export
 
 ALLOCATION_SLACK = 512 * 1024
 """Fixed allowance on top of the input size for the reader's own bookkeeping."""
-_LEN = struct.Struct(">I")
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +46,6 @@ def export_bytes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bytes]:
     path = tmp / "chain.export"
     write_export(ledger, chain.genesis, path)
     yield path.read_bytes()
-
-
-def _frames(data: bytes) -> list[bytes]:
-    """The frames (length prefix included) of a well-formed export."""
-    out, at = [], 0
-    while at < len(data):
-        (length,) = _LEN.unpack_from(data, at)
-        out.append(data[at : at + _LEN.size + length])
-        at += _LEN.size + length
-    return out
 
 
 def _load(data: bytes) -> Export | None:
@@ -75,7 +63,7 @@ def _load(data: bytes) -> Export | None:
 
 def _reencode(export: Export) -> bytes:
     records = [export.header, *export.blocks, export.trailer]
-    return b"".join(_LEN.pack(len(e)) + e for e in map(encode, records))
+    return b"".join(FRAME_LENGTH.pack(len(e)) + e for e in map(encode, records))
 
 
 def test_the_real_export_loads(export_bytes: bytes) -> None:
@@ -83,7 +71,7 @@ def test_the_real_export_loads(export_bytes: bytes) -> None:
     export = load_export(export_bytes)
     assert len(export.blocks) == export.header.blocks == export.trailer.blocks == 3
     assert _reencode(export) == export_bytes
-    assert len(_frames(export_bytes)) == 5
+    assert len(export_frames(export_bytes)) == 5
 
 
 def test_every_prefix_is_refused(export_bytes: bytes) -> None:
@@ -93,7 +81,7 @@ def test_every_prefix_is_refused(export_bytes: bytes) -> None:
 
 
 def test_every_dropped_frame_is_refused(export_bytes: bytes) -> None:
-    frames = _frames(export_bytes)
+    frames = export_frames(export_bytes)
     for i in range(len(frames)):
         assert _load(b"".join(frames[:i] + frames[i + 1 :])) is None, f"frame {i} dropped"
 
@@ -114,8 +102,8 @@ def test_announced_lengths_cost_no_memory(
     export_bytes: bytes, announced: int, rest: bytes, frames_before: int
 ) -> None:
     """A frame that announces up to 4 GiB after a few real frames costs only the bytes present."""
-    head = b"".join(_frames(export_bytes)[:frames_before])
-    _load(head + _LEN.pack(announced) + rest)
+    head = b"".join(export_frames(export_bytes)[:frames_before])
+    _load(head + FRAME_LENGTH.pack(announced) + rest)
 
 
 @st.composite
@@ -133,7 +121,7 @@ def _mutations(draw: st.DrawFn, seed: bytes) -> bytes:
         elif kind == "set" and data:
             data[at] = draw(st.integers(0, 255))
         elif kind == "swap_frames":
-            frames = _frames(seed)
+            frames = export_frames(seed)
             i, j = draw(st.integers(1, len(frames) - 1)), draw(st.integers(1, len(frames) - 1))
             frames[i], frames[j] = frames[j], frames[i]
             data = bytearray(b"".join(frames))
@@ -178,7 +166,7 @@ def test_no_mutated_export_verifies(
 def test_deeply_nested_records(export_bytes: bytes, position: int, prefix: bytes) -> None:
     """A record nested 100,000 deep, as the header, a block or the trailer, is an ExportError
     (msgspec recurses while skipping what a probe does not read)."""
-    frames = _frames(export_bytes)
+    frames = export_frames(export_bytes)
     record = prefix + b"\x91" * 100_000 + b"\xc0"
-    frames[position] = _LEN.pack(len(record)) + record
+    frames[position] = FRAME_LENGTH.pack(len(record)) + record
     assert _load(b"".join(frames)) is None

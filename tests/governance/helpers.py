@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,10 @@ from typing import Any
 
 import msgspec
 from tests.execution.chain import Chain, address, genesis_for, key, make_tx
+from tests.support.node import InProcessNode
+from typer.testing import CliRunner
 
+from consortia.cli.main import app as cli_app
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey
 from consortia.execution.executor import TxOutcome
@@ -99,3 +103,10 @@ def gov_chain(path: Path) -> Iterator[Gov]:
     chain = open_chain(path)
     yield Gov(chain)
     chain.close()
+
+
+def run_cli(live: InProcessNode, *args: str, code: int = 0) -> Any:
+    """Run ``consortia ARGS --home <live> --json``; check its exit code; its JSON output."""
+    result = CliRunner().invoke(cli_app, [*args, "--home", str(live.root), "--json"])
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return json.loads(result.stdout)

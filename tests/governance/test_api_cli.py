@@ -7,29 +7,10 @@ The node's default charter: org1 with admin ``org1-admin``, the only governor
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-from tests.support.node import InProcessNode, node_in_thread
-from typer.testing import CliRunner
-
-from consortia.cli.main import app
-
-runner = CliRunner()
-
-
-def run(live: InProcessNode, *args: str, code: int = 0) -> Any:
-    result = runner.invoke(app, [*args, "--home", str(live.root), "--json"])
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Any:
-    with node_in_thread(tmp_path / "net") as node:
-        yield node
+from tests.governance.helpers import run_cli as run
+from tests.support.node import InProcessNode
 
 
 def test_freeze_proposal_through_cli_and_api(live: InProcessNode) -> None:

@@ -8,30 +8,12 @@ The node's default charter: org1 with admin ``org1-admin``, the only governor
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
-import pytest
-from tests.support.node import InProcessNode, node_in_thread
-from typer.testing import CliRunner
+from tests.governance.helpers import run_cli as run
+from tests.support.node import InProcessNode
 
-from consortia.cli.main import app
 from consortia.crypto import KeyType, PrivateKey
 from consortia.sdk import Client, Signer
-
-runner = CliRunner()
-
-
-def run(live: InProcessNode, *args: str, code: int = 0) -> Any:
-    result = runner.invoke(app, [*args, "--home", str(live.root), "--json"])
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Any:
-    with node_in_thread(tmp_path / "net") as node:
-        yield node
 
 
 def test_rotation_by_sdk_then_recovery_by_cli(live: InProcessNode) -> None:

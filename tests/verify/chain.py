@@ -7,6 +7,7 @@ which only the verifier's own checks can catch.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import lmdb
@@ -200,3 +201,17 @@ class ChainBuilder:
     def close(self) -> None:
         """Close the scratch store (idempotent)."""
         self.env.close()
+
+
+FRAME_LENGTH = struct.Struct(">I")
+"""An export frame's length prefix ([VERIFY-EXPORT.2] in docs/spec/ledger.md)."""
+
+
+def export_frames(data: bytes) -> list[bytes]:
+    """The frames of a well-formed export, each with its length prefix."""
+    frames, offset = [], 0
+    while offset < len(data):
+        (length,) = FRAME_LENGTH.unpack_from(data, offset)
+        frames.append(data[offset : offset + FRAME_LENGTH.size + length])
+        offset += FRAME_LENGTH.size + length
+    return frames

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import struct
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.verify.chain import ChainBuilder, Record
+from tests.verify.chain import FRAME_LENGTH, ChainBuilder, Record, export_frames
 from typer.testing import CliRunner
 
 from consortia.bench.workload import signed
@@ -47,7 +46,6 @@ from consortia.verify.export import (
 from consortia.verify.verifier import verify_chain, verify_export
 
 BLOCKS = 8
-_LEN = struct.Struct(">I")
 
 
 def _tx(builder: ChainBuilder, nonce: int) -> Transaction:
@@ -86,19 +84,9 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     return _export(tmp_path_factory.mktemp("foreign"))
 
 
-def _frames(data: bytes) -> list[bytes]:
-    """Split an export into its frames (length prefix included)."""
-    frames, offset = [], 0
-    while offset < len(data):
-        (length,) = _LEN.unpack_from(data, offset)
-        frames.append(data[offset : offset + _LEN.size + length])
-        offset += _LEN.size + length
-    return frames
-
-
 def _frame(record: object) -> bytes:
     data = encode(record)
-    return _LEN.pack(len(data)) + data
+    return FRAME_LENGTH.pack(len(data)) + data
 
 
 def _write(tmp: Path, frames: list[bytes], name: str = "damaged.export") -> Path:
@@ -108,11 +96,11 @@ def _write(tmp: Path, frames: list[bytes], name: str = "damaged.export") -> Path
 
 
 def _header(frames: list[bytes]) -> ExportHeader:
-    return decode(frames[0][_LEN.size :], ExportHeader)
+    return decode(frames[0][FRAME_LENGTH.size :], ExportHeader)
 
 
 def _trailer(frames: list[bytes]) -> ExportTrailer:
-    return decode(frames[-1][_LEN.size :], ExportTrailer)
+    return decode(frames[-1][FRAME_LENGTH.size :], ExportTrailer)
 
 
 runner = CliRunner()
@@ -143,7 +131,7 @@ def test_an_honest_export_verifies_whole_and_names_its_genesis(honest: tuple[Pat
 
 def test_truncated_at_a_frame_boundary_fails(honest: tuple[Path, bytes], tmp_path: Path) -> None:
     """The issue's case: the last 5 blocks (and the trailer) gone verified as a shorter chain."""
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     cut = _write(tmp_path, frames[: 1 + BLOCKS - 5])
     report = verify_export(cut, execute=False)
     assert not report.ok
@@ -157,7 +145,7 @@ def test_truncated_at_a_frame_boundary_fails(honest: tuple[Path, bytes], tmp_pat
 
 
 def test_only_the_trailer_missing_fails(honest: tuple[Path, bytes], tmp_path: Path) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     report = verify_export(_write(tmp_path, frames[:-1]), execute=False)
     assert report.code == "VERIFY_EXPORT_INCOMPLETE"
     assert "without a trailer" in report.problem
@@ -166,7 +154,7 @@ def test_only_the_trailer_missing_fails(honest: tuple[Path, bytes], tmp_path: Pa
 @pytest.mark.parametrize("keep", [3, 70])
 def test_truncated_mid_frame_fails(honest: tuple[Path, bytes], tmp_path: Path, keep: int) -> None:
     """Cut inside the length prefix (3 bytes) or inside the record (70 bytes) of block 4."""
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     cut = _write(tmp_path, [*frames[:5], frames[5][:keep]])
     report = verify_export(cut, execute=False)
     assert report.code == "VERIFY_EXPORT_INCOMPLETE"
@@ -179,7 +167,7 @@ def test_truncated_mid_frame_fails(honest: tuple[Path, bytes], tmp_path: Path, k
 
 
 def test_a_header_alone_fails(honest: tuple[Path, bytes], tmp_path: Path) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     alone = _write(tmp_path, frames[:1])
     report = verify_export(alone)
     assert report.code == "VERIFY_EXPORT_INCOMPLETE" and report.blocks == 0
@@ -188,7 +176,7 @@ def test_a_header_alone_fails(honest: tuple[Path, bytes], tmp_path: Path) -> Non
 
 
 def test_a_header_declaring_no_block_fails(honest: tuple[Path, bytes], tmp_path: Path) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     empty = msgspec.structs.replace(_header(frames), blocks=0)
     path = _write(tmp_path, [_frame(empty), _frame(ExportTrailer(blocks=0, last_id=bytes(32)))])
     report = verify_export(path)
@@ -201,14 +189,14 @@ def test_an_empty_file_and_an_empty_chain_fail(tmp_path: Path, honest: tuple[Pat
     empty = tmp_path / "empty.export"
     empty.write_bytes(b"")
     assert verify_export(empty).code == "VERIFY_EXPORT_INCOMPLETE"
-    genesis = _header(_frames(honest[0].read_bytes())).genesis
+    genesis = _header(export_frames(honest[0].read_bytes())).genesis
     report = verify_chain(genesis, [])
     assert report.code == "VERIFY_CHAIN_INCOMPLETE" and not report.ok
 
 
 @pytest.mark.parametrize("delta", [10, -1])
 def test_a_miscounted_header_fails(honest: tuple[Path, bytes], tmp_path: Path, delta: int) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     wrong = msgspec.structs.replace(_header(frames), blocks=BLOCKS + delta)
     path = _write(tmp_path, [_frame(wrong), *frames[1:]])
     report = verify_export(path, execute=False)
@@ -218,7 +206,7 @@ def test_a_miscounted_header_fails(honest: tuple[Path, bytes], tmp_path: Path, d
 
 
 def test_a_miscounted_trailer_fails(honest: tuple[Path, bytes], tmp_path: Path) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     wrong = msgspec.structs.replace(_trailer(frames), blocks=BLOCKS + 10)
     path = _write(tmp_path, [*frames[:-1], _frame(wrong)])
     report = verify_export(path, execute=False)
@@ -230,7 +218,7 @@ def test_a_miscounted_trailer_fails(honest: tuple[Path, bytes], tmp_path: Path) 
 def test_a_trailer_naming_another_last_block_fails(
     honest: tuple[Path, bytes], tmp_path: Path
 ) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     wrong = msgspec.structs.replace(_trailer(frames), last_id=bytes(32))
     path = _write(tmp_path, [*frames[:-1], _frame(wrong)])
     report = verify_export(path, execute=False)
@@ -248,7 +236,7 @@ def test_bytes_after_the_trailer_fail(honest: tuple[Path, bytes], tmp_path: Path
 
 def test_a_v1_export_is_refused_precisely(honest: tuple[Path, bytes], tmp_path: Path) -> None:
     """v1: the same header and untagged block records, no trailer."""
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     header = msgspec.structs.replace(_header(frames), format="consortia-export/v1")
     path = _write(tmp_path, [_frame(header), *frames[1:-1]])
     report = verify_export(path)
@@ -287,7 +275,7 @@ def test_a_malformed_pin_is_a_usage_error(honest: tuple[Path, bytes]) -> None:
 
 
 def test_up_to_verifies_an_explicit_prefix(honest: tuple[Path, bytes], tmp_path: Path) -> None:
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     cut = _write(tmp_path, frames[: 1 + BLOCKS - 5])  # heights 0..2 present
     report = verify_export(cut, up_to=2)
     assert report.ok and report.blocks == 3 and report.up_to == 2
@@ -328,18 +316,18 @@ def test_a_forged_frame_length_costs_no_memory(honest: tuple[Path, bytes]) -> No
     tracemalloc.start()
     try:
         with pytest.raises(ExportError) as short:
-            load_export(_LEN.pack(200 * 1024 * 1024) + b"\x93" * 6)
+            load_export(FRAME_LENGTH.pack(200 * 1024 * 1024) + b"\x93" * 6)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert short.value.code == "VERIFY_EXPORT_INCOMPLETE"
     assert peak < 4 * 1024 * 1024
     with pytest.raises(ExportError) as huge:
-        load_export(_LEN.pack(0xFFFFFFFF))
+        load_export(FRAME_LENGTH.pack(0xFFFFFFFF))
     assert huge.value.code == "VERIFY_EXPORT_MALFORMED"
-    frames = _frames(honest[0].read_bytes())
+    frames = export_frames(honest[0].read_bytes())
     with pytest.raises(ExportError) as block:
-        load_export(frames[0] + _LEN.pack(65 * 1024 * 1024))
+        load_export(frames[0] + FRAME_LENGTH.pack(65 * 1024 * 1024))
     assert block.value.code == "VERIFY_EXPORT_MALFORMED" and block.value.height == 0
 
 
@@ -353,7 +341,7 @@ _DEEP = b"\x92\xa1x" + b"\x91" * 100_000 + b"\xc0"  # ["x", [[[...]]]]: msgspec'
         b"\x00\x00\x00\x01\xc1",
         b"\x00\x00\x00\x02\x91\x05",
         bytes(range(256)),
-        _LEN.pack(len(_DEEP)) + _DEEP,
+        FRAME_LENGTH.pack(len(_DEEP)) + _DEEP,
     ],
 )
 def test_garbage_is_refused_with_the_verifiers_error(data: bytes, tmp_path: Path) -> None:
@@ -442,7 +430,7 @@ def test_export_and_verify_against_a_real_node(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "VERIFIED: the whole export" in checked.stdout
     cut = tmp_path / "cut.export"
-    cut.write_bytes(b"".join(_frames(export.read_bytes())[:-3]))
+    cut.write_bytes(b"".join(export_frames(export.read_bytes())[:-3]))
     failed = subprocess.run(
         [*consortia, "verify", "--export", str(cut)],
         check=False,
@@ -475,7 +463,7 @@ def test_a_hostile_node_answer_is_refused_with_a_code(
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    genesis = encode(_header(_frames(honest[0].read_bytes())).genesis)
+    genesis = encode(_header(export_frames(honest[0].read_bytes())).genesis)
     honest_genesis = b'{"genesis": "' + genesis.hex().encode() + b'"}'
 
     class Hostile(BaseHTTPRequestHandler):

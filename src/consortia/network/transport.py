@@ -66,6 +66,15 @@ MAX_DIAL_BACKOFF_S: Final = 2.0
 MAX_BAD_FRAMES: Final = 20
 RATE_FRAMES_PER_S: Final = 50_000.0
 RATE_BURST: Final = 100_000.0
+_LINK_ERRORS: Final = (
+    OSError,
+    TimeoutError,
+    NetworkError,
+    ssl.SSLError,
+    CodecError,
+    asyncio.IncompleteReadError,
+)
+"""What dialing or accepting a link may raise: the peer, the network or its bytes failed."""
 
 PeerKey = bytes
 """A peer's identity: the public key its Hello is signed with."""
@@ -383,14 +392,7 @@ class P2PNetwork:
                         where = f"{peer.name} ({peer.host}:{peer.port})"
                         self.rejections.record(where, *_refusal(exc), dialed=True)
                     delay = min(delay * 2, MAX_DIAL_BACKOFF_S)
-                except (
-                    OSError,
-                    TimeoutError,
-                    NetworkError,
-                    ssl.SSLError,
-                    CodecError,
-                    asyncio.IncompleteReadError,
-                ) as exc:
+                except _LINK_ERRORS as exc:
                     log.debug("dial %s failed: %s", peer.name, exc)
                     delay = min(delay * 2, MAX_DIAL_BACKOFF_S)
             await asyncio.sleep(delay)
@@ -416,14 +418,7 @@ class P2PNetwork:
             if not incoming.writer.done():  # closed as the handshake ended
                 raise TlsFailed("the peer closed the connection during the TLS handshake")
             await self._handshake(incoming.reader, incoming.writer.result(), expected=None)
-        except (
-            OSError,
-            TimeoutError,
-            NetworkError,
-            ssl.SSLError,
-            CodecError,
-            asyncio.IncompleteReadError,
-        ) as exc:
+        except _LINK_ERRORS as exc:
             transport.close()
             if not self._closed:
                 self.rejections.record(peer, *_refusal(exc))
