@@ -47,12 +47,11 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import msgspec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tests.consensus.sim import (
     InvariantViolation,
     Message,
@@ -65,7 +64,8 @@ from tests.consensus.support import HASH
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.core import Action, Broadcast, SendVote
 from consortia.consensus.types import Proposal, TimeoutCert, TimeoutMsg, Vote
-from consortia.crypto._ecdsa import P256Public
+from consortia.crypto.key_type import DEFAULT_SM2_ID, KeyType
+from consortia.crypto.keys import PublicKey
 from consortia.ledger.types import (
     Block,
     QuorumCert,
@@ -319,6 +319,34 @@ class TwinsSimulation(Simulation):
                 self.crash(node.node_id)
                 self.recover(node.node_id, restart=True)
 
+    def _step(self, node: SimNode, call: Callable[[], list[Action]]) -> None:
+        try:
+            super()._step(node, call)
+        except InvariantViolation:
+            raise
+        except Exception as exc:
+            self._check_highest_qc_kept(node, exc)
+            raise
+
+    def _check_highest_qc_kept(self, node: SimNode, exc: Exception) -> None:
+        """Name the safety failure behind a core that broke on a pruned highest QC.
+
+        A commit keeps only the new root and its descendants, so the block of a node's
+        highest QC is pruned only if it conflicts with what that very call committed;
+        its round is then above the committing QC's: the lemma of
+        :meth:`_check_certified_extends_commits`, broken inside one core call, before
+        the :class:`Commit` action could be seen (the core then fails to propose on it).
+        """
+        tree = node.core.tree
+        qc = tree.highest_qc
+        if node.honest and qc.block_id not in tree:
+            root = tree.root.header
+            raise InvariantViolation(
+                f"certified fork: node {node.node_id} committed round {root.round} at "
+                f"height {root.height}, pruning the conflicting block of its highest QC "
+                f"(round {qc.round}); the core then failed: {type(exc).__name__}"
+            ) from exc
+
     def _on_commit(self, node: SimNode, blocks: Sequence[CommittedBlock]) -> None:
         super()._on_commit(node, blocks)
         for committed in blocks:
@@ -404,26 +432,29 @@ class TwinsSimulation(Simulation):
 def memoized_verification() -> Iterator[None]:
     """Verify each (key, message, signature) once per scenario instead of once per node.
 
-    Five cores check the same real signatures; P-256 verification is a pure function
-    of its inputs and is most of a scenario's time, so its result is reused while the
-    scenario runs. Every signature is still verified, and a forged one still fails.
+    Five cores check the same real signatures; signature verification is a pure
+    function of the key, the message and the signature and is most of a scenario's
+    time, so :meth:`PublicKey.verify`'s result (DER decoding included) is reused while
+    the scenario runs. Every signature is still verified once, and a forged one still
+    fails.
     """
-    original = P256Public.verify
-    seen: dict[tuple[bytes, bytes, bytes], bool] = {}
+    original = PublicKey.verify
+    seen: dict[tuple[KeyType, bytes, bytes, bytes, bytes], bool] = {}
 
-    def verify(self: P256Public, message: bytes, signature: bytes) -> bool:
-        point = self._key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-        key = (point, message, signature)
+    def verify(
+        self: PublicKey, message: bytes, signature: bytes, *, user_id: bytes = DEFAULT_SM2_ID
+    ) -> bool:
+        key = (self.key_type, self.to_bytes(), message, signature, user_id)
         result = seen.get(key)
         if result is None:
-            result = seen[key] = original(self, message, signature)
+            result = seen[key] = original(self, message, signature, user_id=user_id)
         return result
 
-    P256Public.verify = verify  # type: ignore[method-assign]
+    PublicKey.verify = verify  # type: ignore[method-assign]
     try:
         yield
     finally:
-        P256Public.verify = original  # type: ignore[method-assign]
+        PublicKey.verify = original  # type: ignore[method-assign]
         seen.clear()
 
 
@@ -483,17 +514,19 @@ def sweep(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m tests.consensus.twins [--count N] [MUTANT ...]``: the table of
-    docs/consensus.md ("How safety is tested"), one line per mutant (or the real rules)."""
+    """``python -m tests.consensus.twins [--rounds R] [--count N] [MUTANT ...]``: the table
+    of docs/consensus.md ("How safety is tested"), one line per mutant (or the real rules);
+    ``--rounds 6`` is the fast sweep's space, ``--rounds 7`` the slow one's."""
     import argparse
 
     from tests.consensus.mutants import MUTANTS_BY_NAME
 
     parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=6, help="scheduled rounds of the space")
     parser.add_argument("--count", type=int, default=3000, help="scenarios of walk 0")
     parser.add_argument("mutants", nargs="*", help="mutant names; none: the real rules")
     args = parser.parse_args(argv)
-    space = TwinsSpace()
+    space = TwinsSpace(rounds=args.rounds)
     for name in args.mutants or ["(real rules)"]:
         mutant = MUTANTS_BY_NAME.get(name)
         if mutant is None:
