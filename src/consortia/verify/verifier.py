@@ -21,7 +21,8 @@ Given only the genesis, for every block in height order:
    signature verifies;
 6. the block's own certificate, where given, is a valid QC for it;
 7. with re-execution (default) every transaction is executed on a fresh
-   store and each header's ``state_root`` and ``receipts_root`` must equal
+   store (by :mod:`consortia.execution.transition`, the code the node runs)
+   and each header's ``state_root`` and ``receipts_root`` must equal
    the recomputed roots of its ``state_height``, so a certified but wrong
    state root is caught too.
 
@@ -37,6 +38,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import lmdb
@@ -48,7 +50,13 @@ from consortia.consensus.validators import Committee
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
-from consortia.genesis import Genesis, default_runtime
+from consortia.execution.transition import (
+    ExecutionRoots,
+    apply_block,
+    install_genesis,
+    read_roots,
+)
+from consortia.genesis import Genesis, assemble_genesis_block, default_runtime, genesis_state
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -63,12 +71,6 @@ from consortia.ledger.types import (
     tx_leaf,
 )
 from consortia.mempool.pool import verify_signatures
-from consortia.node.execution_service import (
-    ExecutionRoots,
-    apply_block,
-    install_genesis,
-    read_roots,
-)
 from consortia.state import StateTree
 from consortia.verify.errors import ChainIncomplete, ChainInvalid, GenesisMismatch, VerifyError
 from consortia.verify.export import read_export
@@ -181,8 +183,16 @@ def _verify_records(
     up_to = report.up_to
     execute = report.executed
     store, tree = BlockStore(env), StateTree(env, hash_fn)
+    runtime = default_runtime()
     try:
-        _, genesis_id = install_genesis(env, store, tree, genesis, default_runtime())
+        _, genesis_id = install_genesis(
+            env,
+            store,
+            tree,
+            validators=genesis.validators,
+            writes=lambda txn: genesis_state(genesis, runtime, tree, txn),
+            assemble=partial(assemble_genesis_block, genesis),
+        )
     except NodeError as exc:
         raise _Bad(0, f"the genesis file cannot be installed: {exc.message}") from None
     report.genesis_id = genesis_id
