@@ -1,9 +1,9 @@
 """The block transition: apply a committed block, install a genesis, record the roots.
 
-Implements docs/spec/execution.md §2 ([EXEC-CTX.1], "apply_block") and §2b
-([EXEC-TRANSITION.1]): one committed block, in one LMDB write transaction,
-becomes the next state version, its receipts and its execution roots; a
-genesis becomes version 0 and block 0. The node's execution service and the
+Implements docs/spec/execution.md §2 ([EXEC-CTX.1], [EXEC-TRANSITION.1]):
+one committed block, in one LMDB write transaction, becomes the next state
+version, its receipts and its execution roots; a genesis becomes version 0
+and block 0. The node's execution service and the
 verifier both run these functions, so a chain the verifier re-executes is
 executed by exactly the code that produced it.
 
