@@ -188,3 +188,89 @@ def test_a_decoded_struct_is_reused_until_its_bytes_change(
         assert view.get_struct(b"bal", Balance) == Balance(amount=8)
         view.rollback()
         assert view.get_struct(b"bal", Balance) == Balance(amount=7)
+
+
+# transaction(): the checkpoint as a context manager ---------------------------
+
+
+class _Refused(Exception):
+    """Stands for any failure inside a transaction."""
+
+
+def test_transaction_keeps_its_writes_on_success(env: lmdb.Environment, tree: StateTree) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        with view.transaction() as inside:
+            assert inside is view
+            view.set(b"x", b"kept")
+            view.delete(b"a/1")
+        assert view.get(b"x") == b"kept"
+        assert view.changes() == {b"x": b"kept", b"a/1": None}
+
+
+def test_transaction_rolls_back_on_an_exception_and_reraises_it(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        view.set(b"x", b"block")
+        with pytest.raises(_Refused), view.transaction():
+            view.set(b"x", b"lost")
+            view.delete(b"a/1")
+            raise _Refused
+        assert view.get(b"x") == b"block"
+        assert view.get(b"a/1") == b"one"
+        # No layer is left open: changes() would refuse one.
+        assert view.changes() == {b"x": b"block"}
+
+
+def test_nested_transactions_roll_back_only_the_failing_one(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        with view.transaction():
+            view.set(b"outer", b"1")
+            with pytest.raises(_Refused), view.transaction():
+                view.set(b"inner", b"lost")
+                view.set(b"outer", b"overwritten")
+                raise _Refused
+            assert view.get(b"outer") == b"1" and view.get(b"inner") is None
+            with view.transaction():
+                view.set(b"inner", b"kept")
+        assert view.changes() == {b"outer": b"1", b"inner": b"kept"}
+
+
+def test_a_failing_outer_transaction_drops_its_released_inner_one(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        with pytest.raises(_Refused), view.transaction():
+            with view.transaction():
+                view.set(b"inner", b"released into the outer layer")
+            assert view.get(b"inner") is not None
+            raise _Refused
+        assert view.get(b"inner") is None
+        assert view.changes() == {}
+
+
+def test_transaction_rolls_back_on_out_of_gas(env: lmdb.Environment, tree: StateTree) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        view.meter = GasMeter(limit=gas.STATE_WRITE + gas.PER_WRITTEN_BYTE)
+        with pytest.raises(OutOfGas), view.transaction():
+            view.set(b"x", b"1")
+            view.set(b"y", b"2")  # over the limit
+        view.meter = None
+        assert view.get(b"x") is None
+        assert view.changes() == {}
+
+
+def test_a_layer_left_open_inside_a_transaction_is_an_error(
+    env: lmdb.Environment, tree: StateTree
+) -> None:
+    with env.begin() as txn:
+        view = StateView(tree, txn, 0)
+        with pytest.raises(AssertionError, match="out of order"), view.transaction():
+            view.checkpoint()  # never closed: the transaction must not merge it silently

@@ -40,7 +40,14 @@ from consortia.execution.module import BlockContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.genesis import Genesis, build_genesis, default_runtime
-from consortia.ledger.types import Transaction, TxBody, ValidatorInfo, ValidatorSet, tx_id
+from consortia.ledger.types import (
+    STATUS_OK,
+    Transaction,
+    TxBody,
+    ValidatorInfo,
+    ValidatorSet,
+    tx_id,
+)
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.state import StateTree
 
@@ -161,7 +168,7 @@ class Bench:
             view = StateView(self.tree, txn, self.height - 1)
             outcomes = execute_block(self.runtime, view, self.policy, context, items)
             self.tree.apply(txn, self.height, view.changes())
-        failed = [o.receipt for o in outcomes if o.receipt.status != "OK"]
+        failed = [o.receipt for o in outcomes if o.receipt.status != STATUS_OK]
         if failed:
             raise RuntimeError(f"benchmark transaction failed: {failed[0]}")
         return outcomes

@@ -41,7 +41,7 @@ from consortia.execution.module import BlockContext, BlockEnd, Method, Module, T
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import UpgradeRequired, versions_at
-from consortia.ledger.types import Receipt, Transaction, signer_key_type
+from consortia.ledger.types import STATUS_OK, Receipt, Transaction, TxBody, signer_key_type
 
 
 class SenderAuthority(Protocol):
@@ -178,25 +178,34 @@ def execute_transaction(
         module=body.module,
         nonce=body.nonce,
     )
-    state.checkpoint()
     state.meter = meter
     try:
-        meter.charge(gas.TX_BASE + gas.PER_TX_BYTE * encoded_size, "transaction base cost")
-        method = runtime.method(body.module, body.method)
-        meter.charge(method.gas, f"{body.module}.{body.method}")
-        try:
-            args = body.args if method.args_type is bytes else decode(body.args, method.args_type)
-        except CodecError as exc:
-            raise BadArguments(f"{body.module}.{body.method} arguments: {exc.message}") from None
-        method.handler(ctx, args)
+        with state.transaction():
+            _call_method(runtime, ctx, body, meter, encoded_size)
     except ExecutionError as exc:
-        state.meter = None
-        state.rollback()
         return TxOutcome(receipt(exc.code, exc.message, min(meter.used, meter.limit), None), ())
-    state.meter = None
-    state.release()
+    finally:
+        state.meter = None
     touched = tuple(sorted(a for a in ctx.touched if a != body.sender))
-    return TxOutcome(receipt("OK", "", meter.used, ctx), touched)
+    return TxOutcome(receipt(STATUS_OK, "", meter.used, ctx), touched)
+
+
+def _call_method(
+    runtime: Runtime, ctx: TxContext, body: TxBody, meter: GasMeter, encoded_size: int
+) -> None:
+    """Charge the base and method gas, decode the arguments and run the handler.
+
+    Raises:
+        ExecutionError: any refusal; the caller's checkpoint rolls its writes back.
+    """
+    meter.charge(gas.TX_BASE + gas.PER_TX_BYTE * encoded_size, "transaction base cost")
+    method = runtime.method(body.module, body.method)
+    meter.charge(method.gas, f"{body.module}.{body.method}")
+    try:
+        args = body.args if method.args_type is bytes else decode(body.args, method.args_type)
+    except CodecError as exc:
+        raise BadArguments(f"{body.module}.{body.method} arguments: {exc.message}") from None
+    method.handler(ctx, args)
 
 
 def execute_block(

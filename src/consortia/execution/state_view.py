@@ -1,9 +1,10 @@
 """A block's working view of state: buffered writes with per-transaction rollback.
 
 Reads see the block's own writes first, then the authenticated tree at the
-previous version. Each transaction runs inside a checkpoint; a failure rolls
-back its writes only. At the end of the block :meth:`StateView.changes` is
-the update set the tree applies as the next version.
+previous version. Each transaction runs inside a checkpoint
+(``with view.transaction():``); a failure rolls back its writes only. At the
+end of the block :meth:`StateView.changes` is the update set the tree applies
+as the next version.
 
 The tree at the previous version never changes while the view lives, so
 values read from it are kept for the block, and a struct decoded from
@@ -15,6 +16,7 @@ permission entries many times.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any, TypeVar
 
 import lmdb
@@ -119,6 +121,16 @@ class StateView:
         return self._layers[-1] if self._layers else self._block
 
     # transactions -----------------------------------------------------------
+    def transaction(self) -> Checkpoint:
+        """A checkpoint as a context manager: kept on success, rolled back on any exception.
+
+        ``with view.transaction(): ...`` opens a layer; leaving the block
+        normally merges it into the layer below (:meth:`release`), leaving it by
+        an exception discards it (:meth:`rollback`) and lets the exception
+        propagate. Checkpoints nest.
+        """
+        return Checkpoint(self)
+
     def checkpoint(self) -> None:
         """Start a transaction's layer."""
         self._layers.append({})
@@ -136,3 +148,36 @@ class StateView:
         """All writes of the block (None = delete); only valid outside checkpoints."""
         assert not self._layers, "changes() inside an open checkpoint"
         return dict(self._block)
+
+
+class Checkpoint:
+    """One open layer of a :class:`StateView`, released or rolled back on exit.
+
+    A plain class rather than ``contextlib.contextmanager``: it runs once per
+    transaction on the execution hot path, where a generator costs more.
+    """
+
+    __slots__ = ("_depth", "_view")
+
+    def __init__(self, view: StateView) -> None:
+        self._view = view
+        self._depth = -1
+
+    def __enter__(self) -> StateView:
+        self._view.checkpoint()
+        self._depth = len(self._view._layers)
+        return self._view
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A layer opened inside this one and left open would be merged or
+        # dropped in our place: that is a bug in the caller, not a state.
+        assert len(self._view._layers) == self._depth, "checkpoint closed out of order"
+        if exc_type is None:
+            self._view.release()
+        else:
+            self._view.rollback()

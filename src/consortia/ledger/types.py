@@ -218,6 +218,18 @@ class Event(Canonical, frozen=True):
     attributes: tuple[tuple[str, str], ...]
 
 
+STATUS_OK: Final = "OK"
+"""Receipt status of a transaction that succeeded.
+
+Every other status is the stable ``code`` of the error that ended the
+transaction (``TX_STALE_NONCE``, ``TX_INSUFFICIENT_FUNDS``, ...). Those codes
+are an open set: each module, and each application built as a module,
+defines its own on its error classes, so the status is a plain ``str``
+rather than a closed enum, and only success has a name here. Its encoding is
+the two bytes ``OK`` in ``receipts_root`` ([LEDGER-RECEIPT.2]); it never changes.
+"""
+
+
 class Receipt(Canonical, frozen=True):
     """Outcome of one transaction."""
 
@@ -225,7 +237,7 @@ class Receipt(Canonical, frozen=True):
     height: U64
     index: U64
     status: str
-    """``OK`` or the stable error code of the failure."""
+    """:data:`STATUS_OK` or the stable error code of the failure (an open set)."""
     message: str
     gas_used: U64
     events: tuple[Event, ...]

@@ -17,7 +17,7 @@ import msgspec
 from consortia.api import schemas as s
 from consortia.api.jsonable import parse_hex
 from consortia.codec import Canonical, encode
-from consortia.ledger.types import Transaction, TxBody
+from consortia.ledger.types import STATUS_OK, Transaction, TxBody
 from consortia.sdk.errors import ApiError, TransactionFailed, TransactionTimeout
 from consortia.sdk.signer import Signer
 
@@ -206,7 +206,7 @@ class NonceBook:
         self._next[signer.address] = nonce + 1
         if wait and record.status != "committed":
             raise TransactionTimeout(record.tx_id, wait)
-        if check and record.receipt is not None and record.receipt.status != "OK":
+        if check and record.receipt is not None and record.receipt.status != STATUS_OK:
             raise TransactionFailed(record)
         return record
 

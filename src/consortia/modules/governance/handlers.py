@@ -171,19 +171,14 @@ def _vote(ctx: TxContext, args: CastVote) -> None:
 
 def _execute(ctx: TxContext, proposal: Proposal) -> tuple[Status, str]:
     """Apply the effect in its own checkpoint: executed, or failed with nothing written."""
-    ctx.state.checkpoint()
     try:
-        effects.apply(ctx, proposal)
+        with ctx.state.transaction():
+            effects.apply(ctx, proposal)
+    except OutOfGas:
+        raise
     except ExecutionError as exc:
-        ctx.state.rollback()
-        if isinstance(exc, OutOfGas):
-            raise
         ctx.emit("proposal_failed", id=proposal.id, code=exc.code, message=exc.message)
         return Status.FAILED, f"{exc.code}: {exc.message}"
-    except BaseException:
-        ctx.state.rollback()
-        raise
-    ctx.state.release()
     ctx.emit("proposal_executed", id=proposal.id, kind=proposal.kind.value)
     return Status.EXECUTED, ""
 
