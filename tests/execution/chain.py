@@ -1,6 +1,6 @@
 """A chain in one LMDB environment for execution tests: genesis, then blocks.
 
-Blocks are executed the way :func:`consortia.node.execution_service.apply_block`
+Blocks are executed the way :func:`consortia.execution.transition.apply_block`
 does it (one write transaction: a :class:`StateView` over the previous
 version, :func:`execute_block`, ``tree.apply`` as the next version), without
 the block store, so tests can feed any transaction list, including ones a
