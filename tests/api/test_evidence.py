@@ -6,14 +6,16 @@ import httpx
 import pytest
 from tests.support.node import InProcessNode
 
-from consortia.consensus.core import Equivocation
+from consortia.consensus.core import Equivocation, EquivocationKind
 
 pytestmark = pytest.mark.slow
 
 
 def test_evidence_lists_recorded_equivocations(live: InProcessNode) -> None:
     assert httpx.get(f"{live.url}/v1/evidence").json() == []
-    item = Equivocation(kind="vote", round=7, author=0, first=b"\x01" * 32, second=b"\x02" * 32)
+    item = Equivocation(
+        kind=EquivocationKind.VOTE, round=7, author=0, first=b"\x01" * 32, second=b"\x02" * 32
+    )
     live.node.service.core.evidence.append(item)
     try:
         body = httpx.get(f"{live.url}/v1/evidence").json()

@@ -19,6 +19,7 @@ from tests.consensus.sim import (
 from tests.consensus.support import make_qc, signed_block
 
 from consortia.consensus.blocktree import CommittedBlock
+from consortia.consensus.core import EquivocationKind
 from consortia.crypto import KeyType
 
 LIVENESS_S = 60.0
@@ -234,8 +235,8 @@ def test_twin_equivocation_is_recorded() -> None:
     sim.start()
     sim.run_for(3.0)
     honest = [n for n in sim.nodes if n.honest]
-    proposals = [e for n in honest for e in n.core.evidence if e.kind == "proposal"]
-    votes = [e for n in honest for e in n.core.evidence if e.kind == "vote"]
+    proposals = [e for n in honest for e in n.core.evidence if e.kind is EquivocationKind.PROPOSAL]
+    votes = [e for n in honest for e in n.core.evidence if e.kind is EquivocationKind.VOTE]
     assert proposals and all(e.author == 1 and e.round == 1 for e in proposals)
     assert proposals[0].first != proposals[0].second
     assert votes and all(e.author == 1 and e.round == 1 for e in votes)

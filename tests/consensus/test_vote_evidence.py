@@ -22,7 +22,7 @@ from tests.consensus.support import (
 )
 
 from consortia.consensus.blocktree import BlockTree
-from consortia.consensus.core import ConsensusCore, Equivocation
+from consortia.consensus.core import ConsensusCore, Equivocation, EquivocationKind
 from consortia.consensus.errors import InvalidVote
 from consortia.consensus.safety import SafetyRules
 from consortia.consensus.types import Vote
@@ -71,7 +71,12 @@ def test_double_vote_with_valid_signatures_is_evidence() -> None:
     core, (first, second) = _leader_core()
     assert core.on_vote(first) == []
     assert core.on_vote(second) == []
-    assert core.evidence == [Equivocation("vote", 1, 0, first.data.block_id, second.data.block_id)]
+    assert core.evidence == [
+        Equivocation(EquivocationKind.VOTE, 1, 0, first.data.block_id, second.data.block_id)
+    ]
+    # A typed kind, not a bare string; its value is what /v1/evidence shows.
+    assert type(core.evidence[0].kind) is EquivocationKind
+    assert msgspec.json.encode(core.evidence[0].kind) == b'"vote"'
 
 
 def test_forged_second_vote_is_refused_not_evidence() -> None:

@@ -15,6 +15,7 @@ progress times out; timeouts of quorum weight form a TC that opens r + 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
@@ -85,12 +86,25 @@ class NeedBlock:
 Action = Broadcast | SendVote | Commit | ScheduleTimeout | NeedBlock
 
 
+class EquivocationKind(StrEnum):
+    """Which kind of message a validator signed twice in one round.
+
+    A ``StrEnum``: the values are the strings ``GET /v1/evidence`` has always
+    shown, so rendering is unchanged.
+    """
+
+    PROPOSAL = "proposal"
+    """Two different blocks proposed by the round's leader."""
+    VOTE = "vote"
+    """Votes for two different blocks."""
+
+
 @dataclass(frozen=True, slots=True)
 class Equivocation:
     """Evidence that one validator signed two conflicting messages in one round."""
 
-    kind: str
-    """``proposal`` or ``vote``."""
+    kind: EquivocationKind
+    """Which message was signed twice."""
     round: int
     author: int
     first: bytes
@@ -291,7 +305,9 @@ class ConsensusCore:
             raise InvalidProposal(f"bad proposer signature on round {header.round} block")
         seen = self._proposals_seen.setdefault((header.round, header.proposer), bid)
         if seen != bid:
-            self._record(Equivocation("proposal", header.round, header.proposer, seen, bid))
+            self._record(
+                Equivocation(EquivocationKind.PROPOSAL, header.round, header.proposer, seen, bid)
+            )
             return []
         if header.parent_id != header.justify.block_id:
             raise InvalidProposal("block does not extend the block its QC certifies")
@@ -394,7 +410,9 @@ class ConsensusCore:
             raise InvalidVote(f"bad vote signature from validator {vote.author}")
         if first is not None:
             # Evidence only once the conflicting vote is proven to be the author's.
-            self._record(Equivocation("vote", data.round, vote.author, first, data.block_id))
+            self._record(
+                Equivocation(EquivocationKind.VOTE, data.round, vote.author, first, data.block_id)
+            )
             return []
         self._vote_seen[(data.round, vote.author)] = data.block_id
         tally = self._votes.setdefault((data.round, data.block_id), _VoteTally())
@@ -625,6 +643,7 @@ __all__ = [
     "ConsensusCore",
     "ConsensusError",
     "Equivocation",
+    "EquivocationKind",
     "NeedBlock",
     "PendingStore",
     "ProposalValidator",
