@@ -46,7 +46,8 @@ class Role(StrEnum):
     VALIDATOR_OPERATOR = "validator_operator"
     """Operates a validator of its organisation (recorded; no method needs it yet)."""
     AUDITOR = "auditor"
-    """Regulator/auditor read access (recorded; every read is public in v1)."""
+    """Records contract audit reports (``evm.submit_audit``); no extra read access, as every
+    read is public."""
     MEMBER = "member"
     """An account registered by its organisation's admin."""
 
