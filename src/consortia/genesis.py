@@ -13,7 +13,6 @@ import lmdb
 from consortia.codec import U64, Canonical, encode
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
-from consortia.evm import module as evm
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
@@ -110,7 +109,13 @@ def validate_genesis(genesis: Genesis) -> None:
 
 
 def default_runtime() -> Runtime:
-    """The native modules every chain runs, the accounts authority, governance permissions."""
+    """The native modules every chain runs, the accounts authority, governance permissions.
+
+    The EVM module is imported here, not at the top: it loads py-evm (about a second), and
+    the CLI imports this module for the :class:`Genesis` type alone.
+    """
+    from consortia.evm import module as evm
+
     return Runtime(
         modules={
             m.name: m for m in (accounts.MODULE, assets.MODULE, governance.MODULE, evm.MODULE)

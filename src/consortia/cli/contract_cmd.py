@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from eth_utils.address import to_checksum_address
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -433,6 +432,8 @@ def deploy_command(
             check=False,
         )
     created = _event(record, "contract_created")
+    from eth_utils.address import to_checksum_address  # pydantic under it: load only here
+
     address = to_checksum_address("0x" + created["address"]) if created else None
     document = {
         **to_plain(record),

@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,8 +16,12 @@ from rich.table import Table
 
 from consortia.errors import NodeError
 from consortia.node.config import ConfigError, PeerConfig
-from consortia.node.init import NodeEntry, add_to_network, init_network, read_network
-from consortia.node.processes import NodeProcesses, node_status
+
+if TYPE_CHECKING:
+    from consortia.node.init import NodeEntry
+
+# Creating a network (keys, certificates, genesis) and running nodes load far more
+# than the rest of the CLI needs: each command imports what it uses (docs/cli.md).
 
 node_app = typer.Typer(help="Run a node.", no_args_is_help=True)
 devnet_app = typer.Typer(help="A local network on this machine.", no_args_is_help=True)
@@ -47,6 +51,8 @@ def init_command(
     ] = None,
 ) -> None:
     """Create a new network: genesis, keys and one home per node."""
+    from consortia.node.init import init_network
+
     try:
         entries = init_network(
             home,
@@ -108,6 +114,7 @@ def node_join(
 ) -> None:
     """Create a node that joins a running chain; prints its add_validator payload (JSON)."""
     from consortia.api.jsonable import to_plain
+    from consortia.node.init import NodeEntry, add_to_network
     from consortia.node.onboarding import join_network
 
     try:
@@ -142,6 +149,8 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _node_height(api: str) -> int | None:
+    from consortia.node.processes import node_status
+
     status = node_status(api)
     height = None if status is None else status.get("height")
     return height if isinstance(height, int) else None
@@ -164,6 +173,9 @@ def devnet_up(
     reset: Annotated[bool, typer.Option(help="Start afresh, deleting the old network.")] = False,
 ) -> None:
     """Start (or restart with its data) a local network in the foreground; Ctrl-C stops it."""
+    from consortia.node.init import init_network, read_network
+    from consortia.node.processes import NodeProcesses
+
     try:
         if reset or not (home / "network.json").exists():
             init_network(home, validators=validators, orgs=validators, suite=suite, overwrite=True)
@@ -208,6 +220,8 @@ def devnet_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show each node of the local network: pid, API URL and height."""
+    from consortia.node.init import read_network
+
     try:
         entries = read_network(home)
     except NodeError as exc:

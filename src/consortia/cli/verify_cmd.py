@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -21,11 +21,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from consortia.errors import NodeError
-from consortia.node.assembly import load_genesis
 from consortia.node.config import NodeHome
 from consortia.verify.errors import ExportVersionUnsupported, VerifyError
-from consortia.verify.export import write_export
-from consortia.verify.verifier import VerifyReport, verify_chain, verify_export
+
+if TYPE_CHECKING:
+    from consortia.verify.verifier import VerifyReport
+
+# The node assembly and the verifier load the block transition and py-evm (about a
+# second): they are imported in the commands that run them, so the rest of the CLI
+# starts at once (docs/cli.md).
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,6 +40,9 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Export file to write.")],
 ) -> None:
     """Write the node's committed chain (genesis, blocks, certificates, trailer) to a file."""
+    from consortia.node.assembly import load_genesis
+    from consortia.verify.export import write_export
+
     node = NodeHome(home)
     try:
         count = write_export(node.ledger_dir, load_genesis(node), out)
@@ -144,6 +151,8 @@ def verify_command(
         err.print("error: give exactly one of --export FILE or --rpc URL [CLI_USAGE]")
         raise typer.Exit(2)
     pinned = _pinned(genesis)
+    from consortia.verify.verifier import VerifyReport, verify_chain, verify_export
+
     try:
         if export is not None:
             report = verify_export(export, execute=execute, genesis_id=pinned, up_to=up_to)
