@@ -22,6 +22,9 @@ from consortia.recursion import RECURSION_LIMIT
 HEAVY = ("eth", "eth_utils", "fastapi", "uvicorn", "starlette", "web3")
 """py-evm and its helpers, the API server: what only the node, ``verify`` and contracts need."""
 
+CREATOR = "consortia.node.init"
+"""Creates networks (keys, certificates, charter, genesis): ``init`` needs it, a query does not."""
+
 EXE = Path(sys.executable).parent / "consortia"
 
 PROBE = f"""
@@ -34,7 +37,8 @@ except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
     json.dump({{"code": code, "recursion_limit": sys.getrecursionlimit(),
-               "loaded": sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})}}, out)
+               "loaded": sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}),
+               "creator": {CREATOR!r} in sys.modules}}, out)
 """
 
 
@@ -79,6 +83,7 @@ def test_help_completes_without_loading_py_evm(tmp_path: Path) -> None:
     assert probe(tmp_path, "--help") == {
         "code": 0,
         "loaded": [],
+        "creator": False,
         "recursion_limit": RECURSION_LIMIT,
     }
 
@@ -86,6 +91,7 @@ def test_help_completes_without_loading_py_evm(tmp_path: Path) -> None:
 def test_query_commands_against_a_live_node_load_no_py_evm(
     live: InProcessNode, tmp_path: Path
 ) -> None:
+    """They find the node in ``network.json`` without the network creator, and load no py-evm."""
     home = ["--home", str(live.root), "--json"]
     for command in (
         ["query", "status"],
@@ -96,6 +102,7 @@ def test_query_commands_against_a_live_node_load_no_py_evm(
         assert probe(tmp_path, *command, *home) == {
             "code": 0,
             "loaded": [],
+            "creator": False,
             "recursion_limit": RECURSION_LIMIT,
         }, command
 

@@ -107,7 +107,7 @@ class Context:
         """The node URL: ``--node`` or the first node of the devnet."""
         if self.node:
             return self.node
-        from consortia.node.init import read_network
+        from consortia.node.network_file import read_network
 
         entries = read_network(self.home)
         if not entries:

@@ -18,7 +18,7 @@ from consortia.errors import NodeError
 from consortia.node.config import ConfigError, PeerConfig
 
 if TYPE_CHECKING:
-    from consortia.node.init import NodeEntry
+    from consortia.node.network_file import NodeEntry
 
 # Creating a network (keys, certificates, genesis) and running nodes load far more
 # than the rest of the CLI needs: each command imports what it uses (docs/cli.md).
@@ -114,7 +114,7 @@ def node_join(
 ) -> None:
     """Create a node that joins a running chain; prints its add_validator payload (JSON)."""
     from consortia.api.jsonable import to_plain
-    from consortia.node.init import NodeEntry, add_to_network
+    from consortia.node.network_file import NodeEntry, add_to_network
     from consortia.node.onboarding import join_network
 
     try:
@@ -220,7 +220,7 @@ def devnet_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show each node of the local network: pid, API URL and height."""
-    from consortia.node.init import read_network
+    from consortia.node.network_file import read_network
 
     try:
         entries = read_network(home)

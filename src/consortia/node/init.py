@@ -22,7 +22,6 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -37,20 +36,21 @@ from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.network.certs import Credential, TlsFiles, create_ca, issue_node_cert
 from consortia.node.charter import CharterError, default_charter, load_charter
 from consortia.node.config import ConfigError, NodeConfig, NodeHome, PeerConfig, render_config
+from consortia.node.network_file import NETWORK_FILE, NodeEntry, add_to_network, read_network
+
+__all__ = [  # with the network file's reader, re-exported for the callers of init_network
+    "DEMO_USERS",
+    "NETWORK_FILE",
+    "NodeEntry",
+    "add_to_network",
+    "init_network",
+    "read_network",
+    "write_node_home",
+    "write_secret",
+]
 
 DEMO_USERS: Final = ("alice", "bob")
-NETWORK_FILE: Final = "network.json"
 _KEY_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
-@dataclass(frozen=True, slots=True)
-class NodeEntry:
-    """One node of a local network."""
-
-    name: str
-    home: Path
-    api: str
-    p2p: str
 
 
 def init_network(
@@ -235,41 +235,6 @@ def write_node_home(
     files.cert.write_bytes(tls.cert_pem)
     files.ca_bundle.write_bytes(ca_bundle)
     node.config_file.write_text(render_config(config), encoding="utf-8")
-
-
-def add_to_network(root: Path, entry: NodeEntry) -> None:
-    """List one more node in ``root/network.json`` (a member that joined later).
-
-    Raises:
-        ConfigError: no network there, or a node of that name is listed.
-    """
-    if any(e.name == entry.name for e in read_network(root)):
-        raise ConfigError(f"{root} already lists a node {entry.name!r}")
-    path = root / NETWORK_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["nodes"].append(
-        {"name": entry.name, "home": str(entry.home.resolve()), "api": entry.api, "p2p": entry.p2p}
-    )
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def read_network(root: Path) -> list[NodeEntry]:
-    """The nodes listed in ``root/network.json``.
-
-    Raises:
-        ConfigError: no network there, or the file is malformed.
-    """
-    path = root / NETWORK_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [
-            NodeEntry(name=n["name"], home=Path(n["home"]), api=n["api"], p2p=n["p2p"])
-            for n in data["nodes"]
-        ]
-    except FileNotFoundError:
-        raise ConfigError(f"no network at {root} (run `consortia init` or `devnet up`)") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is malformed: {exc}") from None
 
 
 def write_secret(path: Path, data: bytes) -> None:

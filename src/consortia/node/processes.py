@@ -17,7 +17,7 @@ from types import TracebackType
 import httpx
 
 from consortia.node.config import ConfigError
-from consortia.node.init import NodeEntry, read_network
+from consortia.node.network_file import NodeEntry, read_network
 
 
 def node_status(api: str, timeout_s: float = 1.0) -> dict[str, object] | None:
