@@ -6,6 +6,7 @@ file every node of a network shares; its hash is part of the genesis block.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 import lmdb
@@ -13,12 +14,14 @@ import lmdb
 from consortia.codec import U64, Canonical, encode
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
+from consortia.execution import transition
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
 from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.ledger.merkle import merkle_root
+from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
     ZERO_HASH,
     Block,
@@ -169,6 +172,29 @@ def assemble_genesis_block(genesis: Genesis, state_root: bytes) -> tuple[Block, 
         justify=genesis_qc(ZERO_HASH, genesis.validators.epoch),
     )
     return Block(header=header, transactions=(), signature=b""), block_id(hash_fn, header)
+
+
+def install_genesis(
+    env: lmdb.Environment,
+    store: BlockStore,
+    tree: StateTree,
+    genesis: Genesis,
+    runtime: Runtime,
+) -> tuple[Block, bytes]:
+    """Install ``genesis`` into a fresh store ([EXEC-TRANSITION.1]); the node and the
+    verifier both call this, so they bind the block transition to a genesis one way.
+
+    Raises:
+        InvalidGenesis: see :func:`validate_genesis`.
+    """
+    return transition.install_genesis(
+        env,
+        store,
+        tree,
+        validators=genesis.validators,
+        writes=lambda txn: genesis_state(genesis, runtime, tree, txn),
+        assemble=partial(assemble_genesis_block, genesis),
+    )
 
 
 def build_genesis(

@@ -15,6 +15,7 @@ import lmdb
 import pytest
 from tests.execution.chain import genesis_for, key, make_tx, open_env
 
+from consortia import genesis as genesis_module
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import KeyType, get_suite
 from consortia.execution import transition
@@ -112,11 +113,13 @@ def ledger(tmp_path: Path) -> Ledger:
 
 
 def test_node_and_verifier_run_the_same_transition() -> None:
-    """The node's names are the transition's own, and the verifier calls the transition."""
+    """The node's names are the transition's own, and node and verifier install a genesis
+    through the one binding in ``consortia.genesis``."""
     assert execution_service.apply_block is transition.apply_block
     assert execution_service.ExecutionRoots is transition.ExecutionRoots
     assert verifier.apply_block is transition.apply_block  # type: ignore[attr-defined]
-    assert verifier.install_genesis is transition.install_genesis  # type: ignore[attr-defined]
+    assert verifier.install_genesis is genesis_module.install_genesis  # type: ignore[attr-defined]
+    assert execution_service.install_genesis is genesis_module.install_genesis
 
 
 def test_install_genesis_records_block_certificate_epoch_and_roots(

@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from functools import partial
 
 import lmdb
 
@@ -37,30 +36,12 @@ from consortia.execution.transition import (
     read_roots,
     record_roots,
 )
-from consortia.genesis import Genesis, assemble_genesis_block, genesis_state
+from consortia.genesis import Genesis, install_genesis
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import Block, EpochStart, Hasher
+from consortia.ledger.types import EpochStart, Hasher
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
-
-
-def install_genesis(
-    env: lmdb.Environment, store: BlockStore, tree: StateTree, genesis: Genesis, runtime: Runtime
-) -> tuple[Block, bytes]:
-    """Install ``genesis`` into a fresh store (:func:`transition.install_genesis`).
-
-    Raises:
-        InvalidGenesis: see ``validate_genesis``.
-    """
-    return transition.install_genesis(
-        env,
-        store,
-        tree,
-        validators=genesis.validators,
-        writes=lambda txn: genesis_state(genesis, runtime, tree, txn),
-        assemble=partial(assemble_genesis_block, genesis),
-    )
 
 
 def genesis_epoch(genesis: Genesis, genesis_id: bytes) -> EpochStart:

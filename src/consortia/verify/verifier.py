@@ -38,7 +38,6 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import lmdb
@@ -50,13 +49,8 @@ from consortia.consensus.validators import Committee
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
-from consortia.execution.transition import (
-    ExecutionRoots,
-    apply_block,
-    install_genesis,
-    read_roots,
-)
-from consortia.genesis import Genesis, assemble_genesis_block, default_runtime, genesis_state
+from consortia.execution.transition import ExecutionRoots, apply_block, read_roots
+from consortia.genesis import Genesis, default_runtime, install_genesis
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -185,14 +179,7 @@ def _verify_records(
     store, tree = BlockStore(env), StateTree(env, hash_fn)
     runtime = default_runtime()
     try:
-        _, genesis_id = install_genesis(
-            env,
-            store,
-            tree,
-            validators=genesis.validators,
-            writes=lambda txn: genesis_state(genesis, runtime, tree, txn),
-            assemble=partial(assemble_genesis_block, genesis),
-        )
+        _, genesis_id = install_genesis(env, store, tree, genesis, runtime)
     except NodeError as exc:
         raise _Bad(0, f"the genesis file cannot be installed: {exc.message}") from None
     report.genesis_id = genesis_id
