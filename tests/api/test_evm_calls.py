@@ -22,9 +22,11 @@ from consortia.node.config import ConfigError, NodeConfig, NodeHome, render_conf
 
 LOOP: dict[str, str] = {"data": "0x5b600056"}
 """Init code ``JUMPDEST PUSH1 0 JUMP``: loops until its gas or its time runs out."""
-BUDGET_MS = 1_500
-GAS_CAP = 5_000_000
-"""High enough that the loop meets the budget first (the cap: tests/node/test_read_pool.py)."""
+BUDGET_MS = 1_000
+GAS_CAP = 10_000_000
+"""The chain's ``max_tx_gas``: 833,000 turns of the loop, over 2 s of py-evm even on this
+machine unloaded (5 M gas once ran out before a 1.5 s budget), so the loop meets the
+budget first (the cap itself: tests/node/test_read_pool.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def test_infinite_call_stops_at_budget_while_the_node_answers(node: ThreadNode) 
     (answer,) = answers
     assert answer["error"]["code"] == -32005
     assert answer["error"]["data"] == {"code": "READ_CALL_TIMEOUT"}
-    assert "1.5 s" in answer["error"]["message"]
+    assert f"{BUDGET_MS / 1000:g} s" in answer["error"]["message"]
     assert took >= BUDGET_MS / 1000
     # On the event loop, the call held the loop for its whole run: no status
     # answer came sooner than the call's end.
@@ -117,7 +119,8 @@ def test_one_client_gets_at_most_its_in_flight_calls(node: ThreadNode) -> None:
         caller.join()
     codes = sorted(a["error"]["data"]["code"] for a in answers)
     assert codes.count("API_CLIENT_BUSY") >= 3, answers
-    assert codes.count("READ_CALL_TIMEOUT") >= 1, answers
+    # The admitted loops end at a node limit (the budget; the gas cap on a fast machine).
+    assert codes.count("READ_CALL_TIMEOUT") + codes.count("READ_CALL_GAS_CAP") >= 1, answers
     busy = next(a for a in answers if a["error"]["data"]["code"] == "API_CLIENT_BUSY")
     assert busy["error"]["code"] == -32005
     assert "ip:127.0.0.1" in busy["error"]["message"]

@@ -110,6 +110,8 @@ def test_expensive_call_flood_keeps_the_block_rate(tmp_path: Path) -> None:
             f"slowest /v1/status idle {idle_slowest:.2f} s loaded {loaded_slowest:.2f} s; "
             f"answers {dict(answers)}"
         )
-        # The flood really ran calls to their budget, on every worker, throughout.
-        assert answers["READ_CALL_TIMEOUT"] >= CLIENTS * WINDOW_S / 2 / 2, answers
+        # The flood really ran calls to a node limit, on every worker, throughout: the
+        # 2 s budget, or on an unloaded fast core the 10 M gas cap (about 2 s of py-evm).
+        ran_to_a_limit = answers["READ_CALL_TIMEOUT"] + answers["READ_CALL_GAS_CAP"]
+        assert ran_to_a_limit >= CLIENTS * WINDOW_S / 2 / 2, answers
         assert loaded >= 0.8 * idle, (idle, loaded, answers)
