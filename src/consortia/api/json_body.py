@@ -49,11 +49,14 @@ _STEPS: Final = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b"[{]}")))
 
 
-def containers_exceed(data: bytes, limit: int = MAX_JSON_CONTAINERS) -> bool:
-    """Whether JSON text ``data`` holds more than ``limit`` arrays/objects (outside strings)."""
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    return _STRING.sub(b"", data).translate(_STEPS, _NOT_STRUCTURE).count(1) > limit
+def _structure(data: bytes) -> bytes:
+    """One signed byte per bracket outside string literals: +1 opening, -1 closing."""
+    return _STRING.sub(b"", data).translate(_STEPS, _NOT_STRUCTURE)
+
+
+def _too_deep(steps: bytes, limit: int) -> bool:
+    """Whether the running sum of ``steps`` (from :func:`_structure`) passes ``limit``."""
+    return steps.count(1) > limit and max(accumulate(array("b", steps))) > limit
 
 
 def nesting_depth_exceeds(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -68,10 +71,7 @@ def nesting_depth_exceeds(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
-    steps = _STRING.sub(b"", data).translate(_STEPS, _NOT_STRUCTURE)
-    if steps.count(1) <= limit:
-        return False
-    return max(accumulate(array("b", steps))) > limit
+    return _too_deep(_structure(data), limit)
 
 
 @overload
@@ -91,10 +91,14 @@ def decode_json(data: bytes | str, *, max_bytes: int, type_: Any = Any) -> Any:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise BodyTooLarge(f"JSON document of {len(raw)} bytes exceeds the limit of {max_bytes}")
-    if nesting_depth_exceeds(raw):
-        raise JsonTooDeep(_TOO_DEEP)
-    if containers_exceed(raw):
-        raise JsonTooComplex(f"JSON holds more than {MAX_JSON_CONTAINERS} arrays/objects")
+    # Most documents hold too few brackets to reach either limit; the others are
+    # scanned once, for both (MAX_JSON_DEPTH < MAX_JSON_CONTAINERS).
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        steps = _structure(raw)
+        if _too_deep(steps, MAX_JSON_DEPTH):
+            raise JsonTooDeep(_TOO_DEEP)
+        if steps.count(1) > MAX_JSON_CONTAINERS:
+            raise JsonTooComplex(f"JSON holds more than {MAX_JSON_CONTAINERS} arrays/objects")
     try:
         return msgspec.json.decode(raw, type=type_)
     except msgspec.ValidationError as exc:
@@ -105,6 +109,4 @@ def decode_json(data: bytes | str, *, max_bytes: int, type_: Any = Any) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedJson(f"not valid JSON: a string is not UTF-8 ({exc.reason})") from None
     except RecursionError:  # unreachable below MAX_JSON_DEPTH; kept as a last line
-        raise JsonTooDeep(
-            f"JSON nests arrays/objects deeper than {MAX_JSON_DEPTH} levels"
-        ) from None
+        raise JsonTooDeep(_TOO_DEEP) from None
