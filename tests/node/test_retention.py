@@ -12,11 +12,11 @@ from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import get_suite
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.policy import MIN_RETENTION_BLOCKS, ChainPolicy
-from consortia.genesis import default_runtime
+from consortia.execution.transition import PRUNE_EVERY, apply_block
+from consortia.genesis import default_runtime, install_genesis
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, BlockHeader, QuorumCert, block_id
-from consortia.node.execution_service import PRUNE_EVERY, apply_block, install_genesis
 from consortia.state import StateTree
 from consortia.state.errors import VersionNotFound
 

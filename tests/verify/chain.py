@@ -18,7 +18,8 @@ from consortia.consensus.blocktree import CommittedBlock
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
-from consortia.genesis import Genesis, default_runtime
+from consortia.execution.transition import apply_block, read_roots
+from consortia.genesis import Genesis, default_runtime, install_genesis
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -37,7 +38,6 @@ from consortia.ledger.types import (
     vote_signing_bytes,
 )
 from consortia.node.config import NodeHome
-from consortia.node.execution_service import apply_block, install_genesis, read_roots
 from consortia.node.init import init_network
 from consortia.state import StateTree
 

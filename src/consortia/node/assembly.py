@@ -28,7 +28,8 @@ from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.storage import ConsensusStorage
 from consortia.crypto import PrivateKey, get_suite
 from consortia.execution.executor import Runtime
-from consortia.genesis import Genesis, default_runtime
+from consortia.execution.transition import Executed
+from consortia.genesis import Genesis, default_runtime, install_genesis
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
 from consortia.mempool import Mempool, MempoolConfig
@@ -39,7 +40,7 @@ from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, Node
 from consortia.node.driver import ConsensusDriver, LocalNetwork
 from consortia.node.epochs import CoreFactory, cut_at_epoch_end
 from consortia.node.events import EventBus, block_events
-from consortia.node.execution_service import Executed, ExecutionService, install_genesis
+from consortia.node.execution_service import ExecutionService
 from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.read_pool import CallLimits, CallPool

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from consortia.node.execution_service import Executed
+from consortia.execution.transition import Executed
 
 Event = dict[str, Any]
 """A JSON-ready event: ``{"type": "block" | "tx" | "lagged", ...}``."""

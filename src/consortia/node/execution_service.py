@@ -9,8 +9,8 @@ instant restarts with every block either fully applied or absent
 peers.
 
 The block transition itself lives in :mod:`consortia.execution.transition`,
-shared with the verifier; this module runs it on a thread and binds the
-genesis file to it.
+shared with the verifier (and bound to a genesis file by
+:func:`consortia.genesis.install_genesis`); this module runs it on a thread.
 """
 
 from __future__ import annotations
@@ -23,30 +23,13 @@ from collections.abc import Callable, Sequence
 import lmdb
 
 from consortia.consensus.blocktree import CommittedBlock
-from consortia.execution import transition
 from consortia.execution.executor import Runtime
-from consortia.execution.transition import (
-    PRUNE_EVERY,
-    CertifiedBy,
-    Executed,
-    ExecutionRoots,
-    apply_block,
-    next_epoch_start,
-    read_certifying_height,
-    read_roots,
-    record_roots,
-)
-from consortia.genesis import Genesis, install_genesis
+from consortia.execution.transition import Executed, apply_block
 from consortia.ledger.store import BlockStore
-from consortia.ledger.types import EpochStart, Hasher
+from consortia.ledger.types import Hasher
 from consortia.state import StateTree
 
 log = logging.getLogger(__name__)
-
-
-def genesis_epoch(genesis: Genesis, genesis_id: bytes) -> EpochStart:
-    """Epoch 0: the genesis validators, rooted at the genesis block."""
-    return transition.genesis_epoch(genesis.validators, genesis_id)
 
 
 class ExecutionService:
@@ -125,19 +108,3 @@ class ExecutionService:
                 self.executed_height = committed.block.header.height
                 self._backlog.pop(0)
             self.on_executed(executed)
-
-
-__all__ = [
-    "PRUNE_EVERY",
-    "CertifiedBy",
-    "Executed",
-    "ExecutionRoots",
-    "ExecutionService",
-    "apply_block",
-    "genesis_epoch",
-    "install_genesis",
-    "next_epoch_start",
-    "read_certifying_height",
-    "read_roots",
-    "record_roots",
-]

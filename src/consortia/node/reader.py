@@ -16,6 +16,7 @@ from consortia.execution.epochs import VALIDATORS_NEXT_KEY
 from consortia.execution.executor import SenderAuthority
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
+from consortia.execution.transition import ExecutionRoots, read_certifying_height, read_roots
 from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -37,7 +38,6 @@ from consortia.modules.assets.types import (
     definition_key,
 )
 from consortia.node.event_log import EventPage, EventPosition, read_event_log
-from consortia.node.execution_service import ExecutionRoots, read_certifying_height, read_roots
 from consortia.node.views import (
     AccountRecord,
     AssetPage,

@@ -16,9 +16,9 @@ import lmdb
 
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import get_suite
-from consortia.genesis import Genesis, default_runtime
+from consortia.execution.transition import apply_block, read_roots
+from consortia.genesis import Genesis, default_runtime, install_genesis
 from consortia.ledger.store import BlockStore
-from consortia.node.execution_service import apply_block, install_genesis, read_roots
 from consortia.state import StateTree
 
 

@@ -24,7 +24,8 @@ import lmdb
 from consortia.consensus.errors import ConsensusError, InvalidProposal
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
-from consortia.genesis import Genesis, default_runtime, genesis_qc
+from consortia.execution.transition import ExecutionRoots, genesis_epoch, record_roots
+from consortia.genesis import Genesis, default_runtime, genesis_qc, install_genesis
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, Hasher, block_id
@@ -39,12 +40,6 @@ from consortia.network.messages import (
 )
 from consortia.network.transport import P2PNetwork, PeerAddress, PeerKey
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
-from consortia.node.execution_service import (
-    ExecutionRoots,
-    genesis_epoch,
-    install_genesis,
-    record_roots,
-)
 from consortia.node.reader import LedgerReader
 from consortia.state import StateTree
 
@@ -215,7 +210,7 @@ def _install(
                 )
             store.append_block(txn, first_block, first_id, [])
             store.put_certificate(txn, genesis_qc(first_id, 0))
-            store.put_epoch(txn, genesis_epoch(genesis, first_id))
+            store.put_epoch(txn, genesis_epoch(genesis.validators, first_id))
             store.install_base(txn, offer_.base, block_id(hash_fn, offer_.base.header))
             store.put_certificate(txn, offer_.base_qc)
             record_roots(
