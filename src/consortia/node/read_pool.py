@@ -43,7 +43,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Final
@@ -252,16 +252,7 @@ class CallPool:
         self._accepted += 1
         try:
             future = asyncio.get_running_loop().run_in_executor(
-                executor,
-                _run_call,
-                request.sender,
-                request.to,
-                request.data,
-                gas,
-                request.version,
-                request.block,
-                request.policy,
-                budget,
+                executor, _run_call, replace(request, gas=gas), budget
             )
             # The worker stops itself at the budget; this only catches a stuck one.
             # Waiting in the queue does not count against the budget.
@@ -380,29 +371,20 @@ def _start_worker(ledger_dir: str, suite: str, parent: int) -> None:
     _READER = EvmReader(env, StateTree(env, get_suite(suite).hash, node_cache=0))
 
 
-def _run_call(
-    sender: bytes,
-    to: bytes,
-    data: bytes,
-    gas: int,
-    version: int,
-    block: BlockContext,
-    policy: ChainPolicy,
-    budget_s: float,
-) -> CallResult | None:
+def _run_call(request: CallRequest, budget_s: float) -> CallResult | None:
     """Run one call in this worker; None if it ran past ``budget_s``."""
     assert _READER is not None, "worker not initialised"
     try:
         signal.setitimer(signal.ITIMER_REAL, budget_s)
         try:
             return _READER.call(
-                sender=sender,
-                to=to,
-                data=data,
-                gas=gas,
-                version=version,
-                block=block,
-                policy=policy,
+                sender=request.sender,
+                to=request.to,
+                data=request.data,
+                gas=request.gas,
+                version=request.version,
+                block=request.block,
+                policy=request.policy,
             )
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
