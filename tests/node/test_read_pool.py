@@ -6,6 +6,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,10 +121,11 @@ async def test_a_worker_killed_mid_call_is_replaced(ledger: Path) -> None:
         CallLimits(workers=1, queue=0, timeout_s=30),
         clear_stale_readers=lambda: checks.append(1),
     )
+    earlier = set(multiprocessing.active_children())  # other pools' workers still exiting
     pool.start()
     try:
         assert (await pool.call(_request(RETURN_42, 100_000))).error is None
-        (worker,) = multiprocessing.active_children()
+        (worker,) = set(multiprocessing.active_children()) - earlier
         running = asyncio.ensure_future(pool.call(_request(LOOP, 10_000_000)))
         await asyncio.sleep(0.5)
         os.kill(worker.pid or 0, signal.SIGKILL)
@@ -131,5 +133,24 @@ async def test_a_worker_killed_mid_call_is_replaced(ledger: Path) -> None:
             await running
         assert pool.stats().restarts == 1 and checks == [1]
         assert (await pool.call(_request(RETURN_42, 100_000))).output == (42).to_bytes(32, "big")
+    finally:
+        pool.close()
+
+
+async def test_a_call_starved_of_cpu_stops_at_its_wall_ceiling(ledger: Path) -> None:
+    """The budget is CPU time; a ceiling below one budget of wall time is always met first,
+    which is what a call on a saturated host meets (the worker runs in SCHED_IDLE)."""
+    pool = CallPool(ledger, "sm", CallLimits(workers=1, queue=0, timeout_s=5, wall_factor=0.1))
+    pool.start()
+    try:
+        await pool.call(_request(RETURN_42, 100_000))  # the worker's start is not the call's
+        started = time.monotonic()
+        with pytest.raises(CallTimedOut, match=r"waited 0\.5 s for CPU time") as timed_out:
+            await pool.call(_request(LOOP, 10_000_000))
+        assert time.monotonic() - started < 5
+        assert timed_out.value.code == "READ_CALL_TIMEOUT"
+        assert "budget of 5 s of CPU time" in str(timed_out.value)
+        result = await pool.call(_request(RETURN_42, 100_000))
+        assert result.output == (42).to_bytes(32, "big")
     finally:
         pool.close()

@@ -274,6 +274,7 @@ class Node:
                 queue=config.evm_call_queue,
                 gas_cap=config.evm_call_gas_cap,
                 timeout_s=config.evm_call_timeout_ms / 1000,
+                idle_priority=config.evm_call_priority == "idle",
                 client_rate=config.evm_call_client_rate,
                 client_in_flight=config.evm_call_client_in_flight,
             ),

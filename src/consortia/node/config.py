@@ -16,7 +16,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 import msgspec
 
@@ -78,7 +78,11 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Most gas one call may burn (also bounded by the chain's ``max_tx_gas``);
     a call that runs out of gas at this cap gets ``READ_CALL_GAS_CAP``."""
     evm_call_timeout_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 2_000
-    """Wall-clock budget of one call in its worker; past it ``READ_CALL_TIMEOUT``."""
+    """CPU-time budget of one call in its worker (ten times it in wall time); past it
+    ``READ_CALL_TIMEOUT``."""
+    evm_call_priority: Literal["idle", "normal"] = "idle"
+    """CPU class of the call workers: ``idle`` runs calls only on CPU time the node leaves
+    (a validator); ``normal`` shares the CPU fairly (a node that serves reads)."""
     evm_call_client_rate: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 10.0
     """Calls per second one client may start (a token bucket holding one second's
     worth); past it ``API_RATE_LIMITED``. A client is its IP address until

@@ -1,7 +1,7 @@
 """EVM calls that change nothing (``eth_call``, ``eth_estimateGas``), off the consensus loop.
 
 [NODE-READS.1] A call runs in one of a few worker processes, never on the
-event loop that runs consensus, with a gas cap and a wall-clock budget from
+event loop that runs consensus, with a gas cap and a CPU-time budget from
 ``node.toml``; at most ``workers + queue`` calls are accepted at once.
 
 Why processes and not threads: py-evm is pure Python, so a call on a thread
@@ -10,20 +10,26 @@ two infinite-loop calls running: the event loop's 5 ms sleeps overran by
 30 ms at the median and 163 ms at worst with two threads, against 1.8 ms /
 32 ms with two worker processes at ``nice`` 10 (idle: 0.3 ms / 12 ms). The
 workers run in Linux's ``SCHED_IDLE`` class (:func:`_yield_cpu`), so the
-kernel runs them only on CPU time the node's own threads leave.
+kernel runs them only on CPU time the node's own threads leave. A worker
+starts (imports py-evm, opens the ledger) at normal priority and only then
+drops to ``SCHED_IDLE``: on a saturated host an idle-class start took longer
+than a client waits.
 
 Each worker opens the node's ledger LMDB environment itself and reads the
 committed world in a read transaction: a consistent snapshot at the height
-asked for. Its budget is an interval timer whose signal raises
-:class:`_OutOfTime` (a ``BaseException``, so py-evm's handlers cannot
-swallow it) between two bytecodes of the interpreter loop; the read
-transaction is aborted on the way out.
+asked for. The budget is the call's own CPU time (``ITIMER_PROF``), so what
+stops a call is the work it does, not how busy the host is; a call starved
+of CPU is stopped at :data:`WALL_CEILING_FACTOR` times the budget in wall
+time (``ITIMER_REAL``). Either timer's signal raises :class:`_OutOfTime` (a
+``BaseException``, so py-evm's handlers cannot swallow it) between two
+bytecodes of the interpreter loop; the read transaction is aborted on the
+way out.
 
 Errors (each ``NodeError``, HTTP status for REST, -32005 over JSON-RPC)::
 
     NodeError
      └── ReadLimitError      READ_LIMIT            a read exceeded a limit of this node
-          ├── CallTimedOut   READ_CALL_TIMEOUT     429 ran past the wall-clock budget
+          ├── CallTimedOut   READ_CALL_TIMEOUT     429 ran past its CPU budget (or the wall ceiling)
           ├── CallGasCapped  READ_CALL_GAS_CAP     429 ran out of gas at the node's cap
           ├── ReadPoolBusy   READ_POOL_BUSY        503 every worker busy and the queue full
           └── ReadPoolClosed READ_POOL_CLOSED      503 the pool is not running
@@ -61,6 +67,8 @@ WORKER_NICE: Final = 19
 """Niceness of the workers where ``SCHED_IDLE`` is not available (the lowest priority)."""
 PR_SET_PDEATHSIG: Final = 1
 """``prctl`` option: the signal this process gets when its parent dies (linux/prctl.h)."""
+WALL_CEILING_FACTOR: Final = 10
+"""A call waiting this many budgets of wall time for its CPU time is stopped all the same."""
 STUCK_GRACE_S: Final = 30.0
 """A call not answered this long past the budgets ahead of it is stuck: its pool is
 replaced. Covers a worker's start (py-evm imports) on a loaded host."""
@@ -74,7 +82,7 @@ class ReadLimitError(NodeError):
 
 
 class CallTimedOut(ReadLimitError):
-    """The call ran past the node's wall-clock budget and was stopped."""
+    """The call used up the node's CPU budget (or its wall ceiling) and was stopped."""
 
     code = "READ_CALL_TIMEOUT"
 
@@ -110,7 +118,11 @@ class CallLimits:
     gas_cap: int = 10_000_000
     """Most gas one call may burn."""
     timeout_s: float = 2.0
-    """Wall-clock budget of one call, counted from when its worker starts it."""
+    """CPU-time budget of one call in its worker."""
+    idle_priority: bool = True
+    """Workers run calls in ``SCHED_IDLE`` (else at normal priority, for a read-serving node)."""
+    wall_factor: float = WALL_CEILING_FACTOR
+    """The wall-clock ceiling of one call, in budgets."""
     client_rate: float = 10.0
     """Calls per second one client may start (enforced by the API, per client)."""
     client_in_flight: int = 2
@@ -130,6 +142,13 @@ class CallRequest:
     version: int
     block: BlockContext
     policy: ChainPolicy
+
+
+class Stopped(enum.Enum):
+    """Why a worker stopped a call before it ended (what :func:`_run_call` returns then)."""
+
+    CPU_BUDGET = "cpu_budget"
+    WALL_CEILING = "wall_ceiling"
 
 
 class PoolState(enum.Enum):
@@ -210,7 +229,12 @@ class CallPool:
             # environment and its threads' locks, which LMDB and Python forbid.
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(str(self._ledger_dir), self._suite, os.getpid()),
+            initargs=(
+                str(self._ledger_dir),
+                self._suite,
+                os.getpid(),
+                self.limits.idle_priority,
+            ),
         )
         return executor
 
@@ -233,7 +257,8 @@ class CallPool:
         Raises:
             ReadPoolClosed: the pool is not running.
             ReadPoolBusy: ``workers + queue`` calls are already accepted.
-            CallTimedOut: the call ran past ``timeout_s``.
+            CallTimedOut: the call used ``timeout_s`` of CPU time, or ran
+                ``wall_factor`` times as long in wall time.
             CallGasCapped: the call ran out of gas at the cap, and it had asked for more.
         """
         executor = self._executor
@@ -249,15 +274,16 @@ class CallPool:
         gas = min(request.gas, self.limits.gas_cap)
         capped = gas < request.gas
         budget = self.limits.timeout_s
+        ceiling = budget * self.limits.wall_factor
         self._accepted += 1
         try:
             future = asyncio.get_running_loop().run_in_executor(
-                executor, _run_call, replace(request, gas=gas), budget
+                executor, _run_call, replace(request, gas=gas), budget, ceiling
             )
-            # The worker stops itself at the budget; this only catches a stuck one.
+            # The worker stops itself at its ceiling; this only catches a stuck one.
             # Waiting in the queue does not count against the budget.
             outcome = await asyncio.wait_for(
-                future, budget * (self.limits.queue // self.limits.workers + 2) + STUCK_GRACE_S
+                future, ceiling * (self.limits.queue // self.limits.workers + 2) + STUCK_GRACE_S
             )
         except (BrokenProcessPool, TimeoutError):
             if self._executor is None:  # closed while the call ran
@@ -268,10 +294,15 @@ class CallPool:
             ) from None
         finally:
             self._accepted -= 1
-        if outcome is None:
+        if isinstance(outcome, Stopped):
             self._timed_out += 1
+            if outcome is Stopped.CPU_BUDGET:
+                raise CallTimedOut(
+                    f"the call used this node's budget of {budget:g} s of CPU time and was stopped"
+                )
             raise CallTimedOut(
-                f"the call ran past this node's budget of {budget:g} s and was stopped"
+                f"the call waited {ceiling:g} s for CPU time (this node is saturated) and "
+                f"was stopped before its budget of {budget:g} s of CPU time; retry later"
             )
         self._completed += 1
         if capped and outcome.out_of_gas:
@@ -321,11 +352,15 @@ _READER: EvmReader | None = None
 
 
 class _OutOfTime(BaseException):
-    """Raised in a worker by its interval timer: the call's budget is spent."""
+    """Raised in a worker by one of its interval timers: the call must stop."""
+
+    def __init__(self, why: Stopped) -> None:
+        super().__init__(why)
+        self.why = why
 
 
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _OutOfTime
+def _on_timer(signum: int, frame: FrameType | None) -> None:
+    raise _OutOfTime(Stopped.CPU_BUDGET if signum == signal.SIGPROF else Stopped.WALL_CEILING)
 
 
 def _die_with(parent: int) -> None:
@@ -353,13 +388,13 @@ def _yield_cpu() -> None:
     os.nice(WORKER_NICE)
 
 
-def _start_worker(ledger_dir: str, suite: str, parent: int) -> None:
-    """Initialise a worker process: tie it to the node, lower its priority, open the ledger."""
+def _start_worker(ledger_dir: str, suite: str, parent: int, idle_priority: bool) -> None:
+    """Initialise a worker process: tie it to the node, open the ledger, lower its priority."""
     global _READER
     _die_with(parent)
-    _yield_cpu()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the node, which stops us
-    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGPROF, _on_timer)
+    signal.signal(signal.SIGALRM, _on_timer)
     import lmdb
 
     from consortia.crypto import get_suite
@@ -369,13 +404,17 @@ def _start_worker(ledger_dir: str, suite: str, parent: int) -> None:
 
     env = lmdb.open(ledger_dir, max_dbs=32, map_size=LEDGER_MAP_SIZE)
     _READER = EvmReader(env, StateTree(env, get_suite(suite).hash, node_cache=0))
+    if idle_priority:  # only now: the imports above are the worker's start, which a client waits on
+        _yield_cpu()
 
 
-def _run_call(request: CallRequest, budget_s: float) -> CallResult | None:
-    """Run one call in this worker; None if it ran past ``budget_s``."""
+def _run_call(request: CallRequest, budget_s: float, ceiling_s: float) -> CallResult | Stopped:
+    """Run one call in this worker, stopping it at ``budget_s`` of CPU time or at
+    ``ceiling_s`` of wall time."""
     assert _READER is not None, "worker not initialised"
     try:
-        signal.setitimer(signal.ITIMER_REAL, budget_s)
+        signal.setitimer(signal.ITIMER_PROF, budget_s)
+        signal.setitimer(signal.ITIMER_REAL, ceiling_s)
         try:
             return _READER.call(
                 sender=request.sender,
@@ -387,6 +426,7 @@ def _run_call(request: CallRequest, budget_s: float) -> CallResult | None:
                 policy=request.policy,
             )
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
-    except _OutOfTime:
-        return None
+    except _OutOfTime as stop:
+        return stop.why
