@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from consortia.bench.schedule import Schedule
+from consortia.ledger.types import STATUS_OK
 
 Sample = tuple[float, list[int | None], list[float | None], float]
 """(time, RSS bytes per node, CPU seconds per node, CPU seconds of the load generator)."""
@@ -83,7 +84,7 @@ class Observations:
         self.committed[tx] = at
         if status is None:
             self.status_unknown.add(tx)
-        elif status != "OK":
+        elif status != STATUS_OK:
             self.failed[tx] = status
         if estimated:
             self.commit_estimated.add(tx)

@@ -30,6 +30,7 @@ from rich.text import Text
 from consortia.api.jsonable import ShapeError, from_plain, parse_hex, to_plain
 from consortia.errors import NodeError
 from consortia.execution.text import display_text
+from consortia.ledger.types import STATUS_OK
 from consortia.sdk import (
     ApiError,
     Client,
@@ -228,7 +229,7 @@ def report_transaction(ctx: Context, record: TransactionJson) -> None:
             out.print(f"  {receipt.message}")
 
     ctx.emit(record, human)
-    if receipt is not None and receipt.status != "OK":
+    if receipt is not None and receipt.status != STATUS_OK:
         typer.echo(f"error: {receipt.message} [{receipt.status}]", err=True)
         raise typer.Exit(EXIT_FAILED)
 

@@ -44,6 +44,7 @@ from consortia.evm.audit import AuditReport, Severity, audit
 from consortia.evm.compiler import CompiledContract, CompileFailed, ContractToolError, compile_file
 from consortia.evm.errors import ApprovalRequired, AuditRefused, AuditRequired
 from consortia.evm.types import Deploy
+from consortia.ledger.types import STATUS_OK
 from consortia.sdk import TransactionJson
 
 __all__ = ["contract_app"]
@@ -366,9 +367,9 @@ def _finish(
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif record.status != "committed":
         out.print(f"pending {record.tx_id}")
-    elif receipt is not None and receipt.status == "OK":
+    elif receipt is not None and receipt.status == STATUS_OK:
         human()
-    if receipt is not None and receipt.status != "OK":
+    if receipt is not None and receipt.status != STATUS_OK:
         typer.echo(f"error: {receipt.message} [{receipt.status}]", err=True)
         if hint is not None and not as_json:
             typer.echo(f"hint: {hint}", err=True)
