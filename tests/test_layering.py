@@ -66,17 +66,10 @@ KNOWN_VIOLATIONS: Mapping[tuple[str, str], str] = {
     # issue #17 item 1, the composition root above api: node builds the app today
     ("consortia.node.assembly", "consortia.api"): "node -> api: create_app, lazily",
     ("consortia.node.assembly", "consortia.api.rpc"): "node -> api: the request size cap",
-    # issue #17 item 1: the console's routes answer with the api's errors
-    ("consortia.console.routes", "consortia.api.errors"): "console -> api: error bodies",
 }
 """Upward imports that exist today, (importer, imported module): remove, never add."""
 
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # issue #17 item 1: snapshot imports assembly.load_genesis (function-local)
-        frozenset({"consortia.node.assembly", "consortia.node.router", "consortia.node.snapshot"}),
-    }
-)
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 """Import cycles between modules that exist today: remove, never add."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from consortia.api.errors import node_error_response
 from consortia.console import STATIC_DIR, VENDOR_FILES, content_security_policy, mount
 
 CATALOGUES = STATIC_DIR / "i18n"
@@ -29,7 +30,7 @@ def _client(app: FastAPI) -> httpx.AsyncClient:
 
 def _console_app(directory: Path) -> FastAPI:
     app = FastAPI()
-    mount(app, directory)
+    mount(app, directory, render_error=node_error_response)
     return app
 
 

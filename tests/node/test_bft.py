@@ -18,8 +18,8 @@ from tests.support import transactions as t
 from tests.support.network import LiveNetwork, live_network
 
 from consortia.crypto import KeyType
-from consortia.node.assembly import load_genesis
 from consortia.node.config import NodeHome
+from consortia.node.genesis_file import load_genesis
 from consortia.verify.export import write_export
 from consortia.verify.verifier import verify_chain
 

@@ -12,8 +12,8 @@ from tests.support import transactions as t
 from tests.support.network import live_network
 
 from consortia.crypto import KeyType
-from consortia.node.assembly import load_genesis
 from consortia.node.config import NodeHome
+from consortia.node.genesis_file import load_genesis
 from consortia.node.replay import replay_chain
 
 pytestmark = pytest.mark.slow

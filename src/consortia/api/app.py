@@ -20,7 +20,7 @@ from consortia.api import (
     rpc,
 )
 from consortia.api.client_limits import ClientIdentityMiddleware, SocketLimits
-from consortia.api.errors import EXCEPTION_HANDLERS
+from consortia.api.errors import EXCEPTION_HANDLERS, node_error_response
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
 from consortia.console import routes as console_routes
@@ -54,7 +54,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(rpc.router(service, sockets))
     app.include_router(routes_contracts.router(service))
     app.include_router(routes_event_log.router(service))
-    console_routes.mount(app)
+    console_routes.mount(app, render_error=node_error_response)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ClientIdentityMiddleware)
     app.add_middleware(GuardMiddleware)

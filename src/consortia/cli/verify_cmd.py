@@ -27,7 +27,7 @@ from consortia.verify.errors import ExportVersionUnsupported, VerifyError
 if TYPE_CHECKING:
     from consortia.verify.verifier import VerifyReport
 
-# The node assembly and the verifier load the block transition and py-evm (about a
+# The genesis file and the verifier load the block transition and py-evm (about a
 # second): they are imported in the commands that run them, so the rest of the CLI
 # starts at once (docs/cli.md).
 
@@ -40,7 +40,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Export file to write.")],
 ) -> None:
     """Write the node's committed chain (genesis, blocks, certificates, trailer) to a file."""
-    from consortia.node.assembly import load_genesis
+    from consortia.node.genesis_file import load_genesis
     from consortia.verify.export import write_export
 
     node = NodeHome(home)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -31,8 +32,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from consortia.api.errors import error_response
 from consortia.errors import NodeError
+
+ErrorRenderer = Callable[[NodeError], Response]
+"""Renders a :class:`NodeError` as the API's JSON error body (the API passes its own in,
+so the console, below the API, answers API clients in the same shape)."""
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 """The console's files: ``index.html``, ``console.css``, ``js/``, ``i18n/``, ``vendor/``."""
@@ -97,10 +101,13 @@ class ConsoleFiles:
     directory:
         The static root; ``directory / "vendor"`` must hold every name in
         :data:`VENDOR_FILES`.
+    render_error:
+        How a 503 for an API client is rendered (the API's error body).
     """
 
-    def __init__(self, directory: Path = STATIC_DIR) -> None:
+    def __init__(self, directory: Path = STATIC_DIR, *, render_error: ErrorRenderer) -> None:
         self.directory = directory
+        self._render_error = render_error
         self._files = StaticFiles(directory=directory, html=True, check_dir=False)
 
     def installed(self) -> bool:
@@ -112,7 +119,7 @@ class ConsoleFiles:
         if scope["type"] != "http":
             return
         if not self.installed():
-            await _not_installed(scope)(scope, receive, send)
+            await _not_installed(scope, self._render_error)(scope, receive, send)
             return
 
         policy = content_security_policy(self.directory)
@@ -129,7 +136,7 @@ class ConsoleFiles:
         await self._files(scope, receive, send_revalidated)
 
 
-def _not_installed(scope: Scope) -> Response:
+def _not_installed(scope: Scope, render_error: ErrorRenderer) -> Response:
     """503 for a browser (a short HTML page) or an API client (the JSON error body)."""
     error = ConsoleNotInstalled(_SETUP_HINT)
     if "text/html" in Headers(scope=scope).get("accept", ""):
@@ -140,9 +147,13 @@ def _not_installed(scope: Scope) -> Response:
             f"<p>The {_SETUP_HINT}.</p>"
         )
         return HTMLResponse(page, status_code=error.http_status)
-    return error_response(error.code, error.message, error.http_status)
+    return render_error(error)
 
 
-def mount(app: FastAPI, directory: Path = STATIC_DIR) -> None:
-    """Serve the console from ``directory`` at ``/console/`` on ``app``."""
-    app.mount(MOUNT_PATH, ConsoleFiles(directory), name="console")
+def mount(app: FastAPI, directory: Path = STATIC_DIR, *, render_error: ErrorRenderer) -> None:
+    """Serve the console from ``directory`` at ``/console/`` on ``app``.
+
+    ``render_error`` renders the 503 an API client gets while the console is not
+    installed; the API passes its error body in (the console imports nothing above it).
+    """
+    app.mount(MOUNT_PATH, ConsoleFiles(directory, render_error=render_error), name="console")

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import lmdb
 import msgspec
 
-from consortia.codec import decode
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
 from consortia.consensus.core import Commit
 from consortia.consensus.pacemaker import PacemakerConfig
@@ -41,6 +40,7 @@ from consortia.node.driver import ConsensusDriver, LocalNetwork
 from consortia.node.epochs import CoreFactory, cut_at_epoch_end
 from consortia.node.events import EventBus, block_events
 from consortia.node.execution_service import ExecutionService
+from consortia.node.genesis_file import load_genesis
 from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.read_pool import CallLimits, CallPool
@@ -112,14 +112,6 @@ def _install_genesis_once(
         os.fsync(directory)  # make the rename durable
     finally:
         os.close(directory)
-
-
-def load_genesis(home: NodeHome) -> Genesis:
-    """Read ``genesis.bin``; raises ConfigError if missing or malformed."""
-    try:
-        return decode(home.genesis_file.read_bytes(), Genesis)
-    except FileNotFoundError:
-        raise ConfigError(f"no genesis file at {home.genesis_file}") from None
 
 
 @dataclass

@@ -40,6 +40,7 @@ from consortia.network.messages import (
 )
 from consortia.network.transport import P2PNetwork, PeerAddress, PeerKey
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
+from consortia.node.genesis_file import load_genesis
 from consortia.node.reader import LedgerReader
 from consortia.state import StateTree
 
@@ -112,8 +113,6 @@ async def sync_from_snapshot(root: Path, *, timeout_s: float = 120.0) -> int:
         ConfigError: no peer offered a verifiable snapshot in time, or the
             rebuilt state root differs from the certified one.
     """
-    from consortia.node.assembly import load_genesis
-
     home = NodeHome(root)
     config: NodeConfig = home.load_config()
     genesis = load_genesis(home)
