@@ -35,7 +35,8 @@ from tests.support.node import signed_tx
 
 from consortia.codec import encode
 from consortia.crypto import PrivateKey
-from consortia.evm.audit import Severity, audit_contract
+from consortia.evm.audit.report import Severity
+from consortia.evm.audit.runner import audit_contract
 from consortia.evm.compiler import compile_file
 from consortia.evm.types import Deploy
 from consortia.execution.policy import ChainPolicy

@@ -16,16 +16,10 @@ from typer.testing import CliRunner
 from consortia.cli.main import app
 from consortia.codec import CodecError
 from consortia.crypto import keccak256, sha256
-from consortia.evm.audit import (
-    CHECKS_VERSION,
-    DOMAIN_AUDIT_REPORT,
-    AuditReport,
-    Finding,
-    Severity,
-    audit,
-    audit_file,
-    reachable_opcodes,
-)
+from consortia.evm.audit.checks import CHECKS_VERSION
+from consortia.evm.audit.reachability import reachable_opcodes
+from consortia.evm.audit.report import DOMAIN_AUDIT_REPORT, AuditReport, Finding, Severity
+from consortia.evm.audit.runner import audit, audit_file
 from consortia.evm.compiler import compile_file
 
 CONTRACTS = Path(__file__).parent / "contracts"

@@ -13,7 +13,8 @@ from tests.execution.chain import address, key, make_tx
 from tests.governance.helpers import Gov, open_chain
 
 from consortia.crypto import KeyType, PrivateKey, keccak256
-from consortia.evm.audit import AuditReport, Severity, audit_contract
+from consortia.evm.audit.report import AuditReport, Severity
+from consortia.evm.audit.runner import audit_contract
 from consortia.evm.compiler import CompiledContract, compile_file
 from consortia.evm.gate import audit_key
 from consortia.evm.types import Deploy

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from consortia.api.errors import documented
 from consortia.api.jsonable import to_plain
 from consortia.api.params import hex_bytes, json_response
-from consortia.evm.audit import AuditReport
+from consortia.evm.audit.report import AuditReport
 from consortia.evm.gate import audit_key
 from consortia.evm.types import CONTRACT_PREFIX, ContractRecord
 from consortia.modules.governance.types import (

@@ -40,7 +40,8 @@ from consortia.cli.client_cmd import (
     usage,
 )
 from consortia.crypto import keccak256
-from consortia.evm.audit import AuditReport, Severity, audit
+from consortia.evm.audit.report import AuditReport, Severity
+from consortia.evm.audit.runner import audit
 from consortia.evm.compiler import CompiledContract, CompileFailed, ContractToolError, compile_file
 from consortia.evm.errors import ApprovalRequired, AuditRefused, AuditRequired
 from consortia.evm.types import Deploy

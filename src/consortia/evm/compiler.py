@@ -15,7 +15,7 @@ Errors (layer root :class:`ContractToolError`, a :class:`NodeError`)::
      ├── CompilerUnavailable   CONTRACT_COMPILER_UNAVAILABLE  node or npm solc missing
      ├── SourceUnreadable      CONTRACT_SOURCE_UNREADABLE     no such file, not UTF-8
      ├── CompileFailed         CONTRACT_COMPILE_FAILED        the compiler's own errors
-     └── AuditFailed           CONTRACT_AUDIT_FAILED          (audit.py) an analyser crashed
+     └── AuditFailed           CONTRACT_AUDIT_FAILED          (audit/slither.py) Slither crashed
 """
 
 from __future__ import annotations

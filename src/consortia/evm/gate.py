@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from consortia.evm.audit import AuditReport, Severity
+from consortia.evm.audit.report import AuditReport, Severity
 from consortia.evm.errors import ApprovalRequired, AuditRefused, AuditRequired
 from consortia.execution.module import TxContext
 from consortia.execution.state_view import StateView

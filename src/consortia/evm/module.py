@@ -36,7 +36,7 @@ from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
 from consortia.crypto import keccak256
-from consortia.evm.audit import AuditReport
+from consortia.evm.audit.report import AuditReport
 from consortia.evm.context import VM, gas_used, open_world
 from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
