@@ -1,7 +1,7 @@
 """CPU of every local node process, per thread, while a load test runs.
 
 Run beside ``consortia bench run`` (same machine). It waits until the node
-processes (``consortia.node.runner``) together use more than ``--busy`` cores,
+processes (``consortia.server.runner``) together use more than ``--busy`` cores,
 lets ``--settle`` seconds pass, then reads each thread's CPU time from
 ``/proc`` at the start and end of a ``--window``-second window. Threads are
 named by ``py-spy dump`` (their Python names: ``MainThread``, ``execution``,
@@ -40,7 +40,7 @@ def node_pids() -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"consortia.node.runner" in cmdline:
+            if b"consortia.server.runner" in cmdline:
                 pids.append(int(entry))
     return sorted(pids)
 

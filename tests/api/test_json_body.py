@@ -126,7 +126,7 @@ def test_depth_scan_agrees_with_the_decoded_depth(value: Any, limit: int) -> Non
 
 
 STACK_IMPORTS = (
-    "import consortia.node.runner, consortia.node.assembly, consortia.api.app, "
+    "import consortia.server.runner, consortia.server.assembly, consortia.api.app, "
     "consortia.api.rpc, consortia.cli.main, consortia.sdk, consortia.evm.reader, "
     "eth, py_ecc.bn128, eth_account, web3"
 )
@@ -161,7 +161,7 @@ def test_stdlib_json_survives_the_issue_body_at_the_pinned_limit() -> None:
     """Even a decoder that skipped decode_json fails cleanly in the node's stack: the
     issue's body raises RecursionError instead of overflowing the C stack (exit -11)."""
     code = (
-        "import consortia.node.assembly, json, sys\n"
+        "import consortia.server.assembly, json, sys\n"
         "try:\n    json.loads('['*100000 + ']'*100000)\n"
         "except RecursionError:\n    print('refused', sys.getrecursionlimit())\n"
     )

@@ -3,7 +3,7 @@
 A 200 KB body of nested arrays (``'['*100000 + ']'*100000``) sent to ``/rpc``
 over HTTP or WebSocket segfaulted the node in ``_json``, and two of them froze
 the chain. Here the same bodies go to a node started as its own process
-(``python -m consortia.node.runner``), which must answer each with a parse
+(``python -m consortia.server.runner``), which must answer each with a parse
 error, stay alive, keep committing blocks, and log no traceback. The same node
 shows that each client gone mid-body is one log line.
 """

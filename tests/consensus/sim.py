@@ -471,7 +471,7 @@ class Simulation:
         self.exchange_sync_info()
 
     def _restarted_core(self, node: SimNode) -> ConsensusCore:
-        """A new core built from durable state only, as ``node/assembly.py`` recovers."""
+        """A new core built from durable state only, as ``server/assembly.py`` recovers."""
         if node.ledger:
             last = node.ledger[-1]
             tree = BlockTree(last.block, last.block_id, last.certificate)

@@ -11,9 +11,9 @@ from tests.support.node import signed_tx
 
 from consortia.crypto import KeyType, PrivateKey
 from consortia.modules.assets.types import Create, SupplyRule
-from consortia.node.assembly import Node
 from consortia.node.config import ConfigError, NodeHome, render_config
 from consortia.node.init import init_network
+from consortia.server.assembly import Node
 
 
 def test_clients_fill_half_the_pool_and_gossip_the_rest(tmp_path: Path) -> None:

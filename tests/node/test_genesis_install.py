@@ -11,8 +11,8 @@ from tests.execution.chain import genesis_for, key
 from consortia.crypto import KeyType, get_suite
 from consortia.genesis import Genesis, build_genesis, default_runtime
 from consortia.ledger.store import BlockStore
-from consortia.node.assembly import _install_genesis_once
 from consortia.node.config import LEDGER_MAP_SIZE, NodeHome
+from consortia.server.assembly import _install_genesis_once
 from consortia.state import StateTree, _tree
 
 

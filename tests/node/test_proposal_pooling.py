@@ -20,9 +20,9 @@ from consortia.consensus.errors import InvalidProposal
 from consortia.crypto import KeyType, PrivateKey, get_suite
 from consortia.ledger.types import Transaction, tx_id
 from consortia.modules.assets.types import Create, SupplyRule
-from consortia.node.assembly import Node
 from consortia.node.init import init_network
 from consortia.node.proposals import ProposalChecker
+from consortia.server.assembly import Node
 
 
 def test_a_proposals_new_transactions_are_pooled_and_their_gossip_is_a_duplicate(

@@ -20,8 +20,8 @@ from tests.support.ports import free_block
 
 from consortia.crypto import PrivateKey
 from consortia.execution.policy import ChainPolicy
-from consortia.node.assembly import Node
 from consortia.node.init import init_network
+from consortia.server.assembly import Node
 
 
 @dataclass

@@ -73,7 +73,7 @@ def init_command(
 @node_app.command("start")
 def node_start(home: Annotated[Path, typer.Option("--home", help="Node home.")]) -> None:
     """Run one node in the foreground until Ctrl-C."""
-    from consortia.node.runner import run_node
+    from consortia.server.runner import run_node
 
     try:
         run_node(home)

@@ -80,7 +80,7 @@ class NodeProcesses:
         entry = self.entry(name)
         log = (entry.home / "node.log").open("ab")
         self._procs[name] = subprocess.Popen(
-            [*wrapper, self._python, "-m", "consortia.node.runner", "--home", str(entry.home)],
+            [*wrapper, self._python, "-m", "consortia.server.runner", "--home", str(entry.home)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from consortia.crypto.batch import lower_worker_priority
-from consortia.node.assembly import Node
 from consortia.node.config import NodeHome
+from consortia.server.assembly import Node
 
 
 def run_node(home: Path) -> None:
