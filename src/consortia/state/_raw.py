@@ -10,8 +10,8 @@ an older version that has not been pruned. Records::
     keys     b"k" || key          -> live(1) || version(8) || value
     history  H(key) || ~version(8) -> live(1) || value
 
-A deletion writes a ``live = 0`` record (a tombstone) so older versions still
-see the value until ``prune`` drops it.
+A deletion leaves a tombstone (``live = 0``) in ``keys`` and the old value in
+``history``; ``prune`` drops the tombstone once no kept version can see the value.
 """
 
 from __future__ import annotations
