@@ -20,7 +20,7 @@ from consortia.cli.client_cmd import (
 )
 
 if TYPE_CHECKING:
-    from consortia.bench.load import LoadConfig
+    from consortia.bench.load_config import LoadConfig
 
 bench_app = typer.Typer(help="Benchmarks (results as tables and JSON).", no_args_is_help=True)
 console = Console()
@@ -156,7 +156,7 @@ def _bench_config(
     state_accounts: int = 0,
 ) -> LoadConfig:
     """The run's configuration; exit 2 ([CLI_BAD_ARGS]) on arguments that cannot run."""
-    from consortia.bench.load import LoadConfig
+    from consortia.bench.load_config import LoadConfig
     from consortia.bench.schedule import DEFAULT_MIX, WORKLOADS, parse_mix, parse_phases, parse_ramp
 
     if workload not in WORKLOADS:
