@@ -11,13 +11,14 @@ from typing import Final
 
 import lmdb
 
-from consortia.codec import U64, Canonical, encode
+from consortia.codec import U64, Canonical, CodecError, Name, decode, encode
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution import transition
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
+from consortia.execution.extensions import GenesisSection, GenesisSectionError
 from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.ledger.merkle import merkle_root
@@ -43,6 +44,19 @@ from consortia.state import StateTree
 GENESIS_KEY: Final = b"chain/genesis"
 
 
+class ModuleGenesis(Canonical, frozen=True):
+    """One module's own section of the genesis ([EXT-GENESIS.1])."""
+
+    module: Name
+    section: bytes
+    """Canonical bytes of the module's ``genesis_type``."""
+
+    @classmethod
+    def of(cls, module: str, section: Canonical) -> ModuleGenesis:
+        """The section ``section`` of ``module``, encoded."""
+        return cls(module=module, section=encode(section))
+
+
 class Genesis(Canonical, frozen=True):
     """Everything a network agrees on before block 1."""
 
@@ -55,12 +69,58 @@ class Genesis(Canonical, frozen=True):
     accounts: tuple[GenesisAccount, ...] = ()
     governance: Charter = Charter()
     """The charter: organisations, committee, thresholds, roles, permissions."""
+    modules: tuple[ModuleGenesis, ...] = ()
+    """Sections of modules that take one (``GenesisSection``), sorted by module name."""
 
 
 class InvalidGenesis(NodeError):
     """The genesis file breaks a rule every network must hold to."""
 
     code = "GENESIS_INVALID"
+
+
+class InvalidModuleSection(InvalidGenesis):
+    """A module section of the genesis is refused; the message names the field
+    (``genesis.modules.<module>.<path>: ...``)."""
+
+    code = "GENESIS_MODULE_INVALID"
+
+
+def module_sections(genesis: Genesis, runtime: Runtime) -> list[tuple[GenesisSection, object]]:
+    """Each module section decoded and validated by its module ([EXT-GENESIS.1]).
+
+    Returns:
+        ``(module, section)`` pairs in the genesis's (module-name) order.
+
+    Raises:
+        InvalidModuleSection: naming the section's field at fault.
+    """
+    checked: list[tuple[GenesisSection, object]] = []
+    previous = ""
+    for i, entry in enumerate(genesis.modules):
+        where = f"genesis.modules[{i}].module"
+        if entry.module <= previous:
+            raise InvalidModuleSection(
+                f"{where}: {entry.module!r} is out of order or repeated; one section per "
+                "module, sorted by module name"
+            )
+        previous = entry.module
+        module = runtime.modules.get(entry.module)
+        if module is None:
+            raise InvalidModuleSection(f"{where}: no module {entry.module!r} in this runtime")
+        if not isinstance(module, GenesisSection):
+            raise InvalidModuleSection(f"{where}: module {entry.module!r} takes no genesis section")
+        path = f"genesis.modules.{entry.module}"
+        try:
+            section = decode(entry.section, module.genesis_type)
+        except CodecError as exc:
+            raise InvalidModuleSection(f"{path}: {exc.message}") from None
+        try:
+            module.validate_genesis(section)
+        except GenesisSectionError as exc:
+            raise InvalidModuleSection(f"{path}.{exc.field}: {exc.problem}") from None
+        checked.append((module, section))
+    return checked
 
 
 def validate_genesis(genesis: Genesis) -> None:
@@ -139,9 +199,11 @@ def genesis_state(
     """The writes of the genesis state (version 0): policy, validators, each module's.
 
     Raises:
-        InvalidGenesis: see :func:`validate_genesis`.
+        InvalidGenesis: see :func:`validate_genesis`; InvalidModuleSection, see
+            :func:`module_sections`.
     """
     validate_genesis(genesis)
+    sections = module_sections(genesis, runtime)
     hash_fn = get_suite(genesis.suite).hash
     view = StateView(tree, txn, None)
     view.put_struct(POLICY_KEY, genesis.policy)
@@ -149,6 +211,8 @@ def genesis_state(
     view.set(GENESIS_KEY, hash_fn(encode(genesis)))
     for name in sorted(runtime.modules):
         runtime.modules[name].init_genesis(view, genesis)
+    for module, section in sections:
+        module.install_genesis(view, section)
     return view.changes()
 
 

@@ -106,7 +106,7 @@ def test_charter_file(tmp_path: Path) -> None:
     }
     alice = PrivateKey.from_pem((tmp_path / "net/keys/alice.pem").read_bytes())
     assert charter.roles[0].address == alice.public_key().address()
-    assert charter.roles[0].role is Role.AUDITOR
+    assert charter.roles[0].role == Role.AUDITOR
 
 
 @pytest.mark.parametrize(

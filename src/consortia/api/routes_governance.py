@@ -175,7 +175,7 @@ def router(service: NodeService) -> APIRouter:
         return json_response(
             s.RolesJson(
                 address=to_hex(raw),
-                roles=[] if member is None else [r.value for r in member.roles],
+                roles=[] if member is None else [str(r) for r in member.roles],
                 organisation="" if member is None else member.organisation,
                 weight=committee.weight_of(raw),
                 height=height,

@@ -36,11 +36,12 @@ from consortia.execution.errors import (
     TxTooLarge,
     UnknownMethod,
 )
+from consortia.execution.extensions import check_direct_call
 from consortia.execution.gas import GasMeter
 from consortia.execution.module import BlockContext, BlockEnd, Method, Module, TxContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
-from consortia.execution.upgrades import UpgradeRequired, versions_at
+from consortia.execution.upgrades import UpgradeRequired, run_migrations, versions_at
 from consortia.ledger.types import STATUS_OK, Receipt, Transaction, TxBody, signer_key_type
 
 
@@ -177,6 +178,7 @@ def execute_transaction(
         policy=policy,
         module=body.module,
         nonce=body.nonce,
+        modules=runtime.modules,
     )
     state.meter = meter
     try:
@@ -200,6 +202,7 @@ def _call_method(
     """
     meter.charge(gas.TX_BASE + gas.PER_TX_BYTE * encoded_size, "transaction base cost")
     method = runtime.method(body.module, body.method)
+    check_direct_call(runtime.modules[body.module], body.method)
     meter.charge(method.gas, f"{body.module}.{body.method}")
     try:
         args = body.args if method.args_type is bytes else decode(body.args, method.args_type)
@@ -226,8 +229,10 @@ def execute_block(
     Raises:
         UpgradeRequired: a module version scheduled for this height is missing
             ([EXEC-UPGRADE.1]); nothing of the block is applied.
+        MigrationFailed: a version activating here failed its migration ([EXT-MIGRATE.1]).
     """
     runtime = runtime.at_versions(versions_at(state, block.height), block.height)
+    run_migrations(runtime.modules, state, block)
     outcomes = []
     for i, (tx, tx_id, size) in enumerate(transactions):
         if i in repeats:

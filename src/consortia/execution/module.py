@@ -47,6 +47,8 @@ class TxContext:
     events: list[Event] = field(default_factory=list)
     touched: set[bytes] = field(default_factory=set)
     """Addresses other than the sender this transaction affected (account index)."""
+    modules: Mapping[str, Module] = field(default_factory=dict)
+    """The modules in force at this height (for governance's module calls, extensions.py)."""
 
     def emit(self, name: str, **attributes: str | int | bytes) -> None:
         """Record an event; bytes are hex-encoded, ints in decimal."""

@@ -35,8 +35,10 @@ from consortia.modules.governance.types import (
     Permission,
     ProposalKind,
     Role,
+    RoleDeclaration,
     RoleGrant,
     Threshold,
+    role_name_problem,
 )
 from consortia.node.config import ConfigError
 
@@ -45,7 +47,7 @@ Resolve = Callable[[str, str], bytes]
 
 _NAME: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SECTIONS: Final = frozenset(
-    {"organisation", "governor", "thresholds", "role", "permission", "policy"}
+    {"organisation", "governor", "thresholds", "role", "permission", "policy", "declared_role"}
 )
 _YAML_SUFFIXES: Final = (".yaml", ".yml")
 
@@ -227,11 +229,24 @@ def _build(
         )
     if not any(t.kind == "default" for t in thresholds):
         thresholds.append(Threshold(kind="default"))
+    declared: list[RoleDeclaration] = []
+    for i, entry in enumerate(_list(doc, "declared_role")):
+        where = f"declared_role[{i}]"
+        _only(entry, {"name", "description"}, where)
+        name = _get(entry, "name", str, where)
+        problem = role_name_problem(name)
+        if problem is not None:
+            raise CharterError(f"{where}.name: {problem}")
+        if name in {r.value for r in Role} or name in {d.name for d in declared}:
+            raise CharterError(f"{where}.name: role {name!r} is built in or declared twice")
+        description = _get(entry, "description", str, where, "")
+        declared.append(RoleDeclaration(name=name, description=description))
+    known = frozenset({r.value for r in Role} | {d.name for d in declared})
     roles = []
     for i, entry in enumerate(_list(doc, "role")):
         where = f"role[{i}]"
         _only(entry, {"account", "role", "organisation"}, where)
-        role = _role(_get(entry, "role", str, where), f"{where}.role")
+        role = _role(_get(entry, "role", str, where), f"{where}.role", known)
         address = resolve(_get(entry, "account", str, where), f"{where}.account")
         org = _get(entry, "organisation", str, where, "")
         roles.append(RoleGrant(address=address, role=role, organisation=org))
@@ -244,7 +259,9 @@ def _build(
             Permission(
                 module=_name(_get(entry, "module", str, where), f"{where}.module"),
                 method=_get(entry, "method", str, where),
-                roles=tuple(_role(str(r), f"{where}.roles[{j}]") for j, r in enumerate(listed)),
+                roles=tuple(
+                    _role(str(r), f"{where}.roles[{j}]", known) for j, r in enumerate(listed)
+                ),
             )
         )
     charter = Charter(
@@ -253,6 +270,7 @@ def _build(
         thresholds=tuple(thresholds),
         roles=tuple(roles),
         permissions=tuple(permissions) if permissions else DEFAULT_PERMISSIONS,
+        declared_roles=tuple(declared),
     )
     validate_charter(charter)
     try:
@@ -267,12 +285,15 @@ def _name(text: str, where: str) -> str:
     return text
 
 
-def _role(text: str, where: str) -> Role:
-    try:
-        return Role(text)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise CharterError(f"{where}: unknown role {text!r} (one of {allowed})") from None
+def _role(text: str, where: str, known: frozenset[str]) -> str:
+    """A built-in or declared role ([GOV-ROLES.1]); raises CharterError naming ``where``."""
+    if text not in known:
+        allowed = ", ".join(sorted(known))
+        raise CharterError(
+            f"{where}: unknown role {text!r} (one of {allowed}; an application's own roles "
+            "are declared with [[declared_role]])"
+        )
+    return text
 
 
 def load_charter(

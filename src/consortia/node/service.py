@@ -13,6 +13,7 @@ from consortia.consensus.core import ConsensusCore
 from consortia.errors import NodeError
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime, SenderAuthority
+from consortia.execution.extensions import check_direct_call
 from consortia.ledger.errors import TransactionNotFound
 from consortia.ledger.types import Transaction
 from consortia.mempool import Mempool, verify_signatures
@@ -257,6 +258,7 @@ class NodeService:
                 try:
                     if runtime.has_method(body.module, body.method):
                         runtime.permissions.check(view, body.sender, body.module, body.method)
+                        check_direct_call(runtime.modules[body.module], body.method)
                 except ExecutionError as exc:
                     results[i] = exc
                     continue

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from consortia.execution.state_view import StateView
-from consortia.modules.governance.errors import InvalidCharter
-from consortia.modules.governance.state import store_committee, store_member
+from consortia.modules.governance.errors import (
+    BadRoleName,
+    CharterBadRoleName,
+    CharterUndeclaredRole,
+    InvalidCharter,
+    UndeclaredRole,
+)
+from consortia.modules.governance.state import (
+    BUILTIN_ROLES,
+    check_role,
+    store_committee,
+    store_member,
+)
 from consortia.modules.governance.types import (
     ANY,
     PERMISSIONS_KEY,
+    ROLES_KEY,
     THRESHOLDS_KEY,
     Charter,
+    DeclaredRoles,
     Member,
     Permissions,
     ProposalKind,
     Role,
     Thresholds,
     org_key,
+    role_name_problem,
 )
 
 _KINDS = frozenset({"default", *(k.value for k in ProposalKind)})
@@ -25,7 +39,9 @@ def validate_charter(charter: Charter) -> None:
     """Check what decoding alone cannot; the message names the offending field.
 
     Raises:
-        InvalidCharter: ``GOV_CHARTER_INVALID``, naming the first broken rule.
+        InvalidCharter: ``GOV_CHARTER_INVALID``, naming the first broken rule;
+            ``GOV_CHARTER_BAD_ROLE_NAME`` or ``GOV_CHARTER_UNDECLARED_ROLE`` for a
+            role name that breaks the rule or is not declared ([GOV-ROLES.1]).
     """
     names: set[str] = set()
     admin_of: dict[bytes, str] = {}
@@ -60,11 +76,13 @@ def validate_charter(charter: Charter) -> None:
                 raise InvalidCharter(
                     f"{where}.{label}: {frac.numerator}/{frac.denominator} must be in (0, 1]"
                 )
+    known = _declared_roles(charter)
     for i, grant in enumerate(charter.roles):
         where = f"governance.roles[{i}]"
+        _check_charter_role(known, grant.role, f"{where}.role")
         if grant.role in (Role.GOVERNOR, Role.ORG_ADMIN):
             raise InvalidCharter(
-                f"{where}.role: {grant.role.value} comes from governors/organisations, not roles"
+                f"{where}.role: {grant.role} comes from governors/organisations, not roles"
             )
         if grant.organisation and grant.organisation not in names:
             raise InvalidCharter(f"{where}.organisation: no organisation {grant.organisation!r}")
@@ -79,11 +97,43 @@ def validate_charter(charter: Charter) -> None:
         if (perm.module, perm.method) in rules:
             raise InvalidCharter(f"{where}: {perm.module}.{perm.method} appears twice")
         rules.add((perm.module, perm.method))
+        for j, role in enumerate(perm.roles):
+            _check_charter_role(known, role, f"{where}.roles[{j}]")
+
+
+def _declared_roles(charter: Charter) -> frozenset[str]:
+    """The built-in roles and the charter's declared ones, each declaration checked.
+
+    Raises:
+        CharterBadRoleName: a declared name breaks the rule, is built in, or repeats.
+    """
+    declared: set[str] = set()
+    for i, decl in enumerate(charter.declared_roles):
+        where = f"governance.declared_roles[{i}].name"
+        problem = role_name_problem(decl.name)
+        if problem is not None:
+            raise CharterBadRoleName(f"{where}: {problem}")
+        if decl.name in BUILTIN_ROLES:
+            raise CharterBadRoleName(f"{where}: {decl.name!r} is a built-in role")
+        if decl.name in declared:
+            raise CharterBadRoleName(f"{where}: {decl.name!r} is declared twice")
+        declared.add(decl.name)
+    return BUILTIN_ROLES | declared
+
+
+def _check_charter_role(known: frozenset[str], role: str, field: str) -> None:
+    """:func:`check_role` with the charter's error codes."""
+    try:
+        check_role(known, role, field)
+    except BadRoleName as exc:
+        raise CharterBadRoleName(exc.message) from None
+    except UndeclaredRole as exc:
+        raise CharterUndeclaredRole(exc.message) from None
 
 
 def write_charter(state: StateView, charter: Charter) -> None:
     """Write the charter's records as genesis state (every collection sorted)."""
-    roles: dict[bytes, set[Role]] = {}
+    roles: dict[bytes, set[str]] = {}
     orgs: dict[bytes, str] = {}
     for org in charter.organisations:
         state.put_struct(
@@ -105,6 +155,9 @@ def write_charter(state: StateView, charter: Charter) -> None:
         member = Member(roles=tuple(sorted(roles[address])), organisation=orgs.get(address, ""))
         store_member(state, address, member)
     store_committee(state, list(charter.governors))
+    if charter.declared_roles:
+        declared = tuple(sorted(charter.declared_roles, key=lambda d: d.name))
+        state.put_struct(ROLES_KEY, DeclaredRoles(roles=declared))
     state.put_struct(
         THRESHOLDS_KEY, Thresholds(entries=tuple(sorted(charter.thresholds, key=lambda t: t.kind)))
     )

@@ -7,7 +7,7 @@ refused effect leaves no write behind and the proposal is marked ``failed``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -15,7 +15,12 @@ import msgspec
 from consortia.codec import CodecError, decode, encode
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY, current_set, pending_set
 from consortia.execution.errors import ExecutionError
-from consortia.execution.module import TxContext
+from consortia.execution.extensions import (
+    call_as_governance,
+    decode_call_args,
+    governed_method,
+)
+from consortia.execution.module import Module, TxContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import ModuleVersion, schedule
@@ -29,6 +34,8 @@ from consortia.modules.governance.errors import (
 )
 from consortia.modules.governance.state import (
     address_in_use,
+    check_role,
+    known_roles,
     load_committee,
     load_member,
     load_org,
@@ -47,6 +54,7 @@ from consortia.modules.governance.types import (
     AddOrganisation,
     AddValidator,
     ApproveContract,
+    CallModule,
     ContractApproval,
     Governor,
     GrantRole,
@@ -103,14 +111,25 @@ def policy_with(policy: ChainPolicy, change: SetPolicy) -> ChainPolicy:
     return checked
 
 
-def precheck(state: StateView, kind: ProposalKind, payload: bytes) -> None:
-    """Refuse at proposal time what could never execute (bad payload, unknown parameter)."""
+def precheck(
+    state: StateView, kind: ProposalKind, payload: bytes, modules: Mapping[str, Module]
+) -> None:
+    """Refuse at proposal time what could never execute (bad payload, unknown parameter).
+
+    ``modules`` are the modules in force, against which a ``call_module``
+    proposal's method and arguments are checked ([EXT-GOV-CALL.1]).
+    """
     args = decode_payload(kind, payload)
     if kind is ProposalKind.SET_POLICY:
         current = state.get_struct(POLICY_KEY, ChainPolicy) or ChainPolicy()
         policy_with(current, args)
-    if kind in (ProposalKind.GRANT_ROLE, ProposalKind.REVOKE_ROLE) and args.role is Role.MEMBER:
-        raise BadPayload("the member role comes with register_account, not by proposal")
+    if kind in (ProposalKind.GRANT_ROLE, ProposalKind.REVOKE_ROLE):
+        check_role(known_roles(state), args.role, f"{kind.value}.role")
+        if args.role == Role.MEMBER:
+            raise BadPayload("the member role comes with register_account, not by proposal")
+    if kind is ProposalKind.CALL_MODULE:
+        method = governed_method(modules, args.module, args.method)
+        decode_call_args(method, args.module, args.method, args.args)
     if kind is ProposalKind.SET_PERMISSION:
         _permissions_after(state, args)
     if kind is ProposalKind.SET_THRESHOLD:
@@ -142,9 +161,10 @@ def _remove_org(ctx: TxContext, args: RemoveOrganisation) -> None:
 
 
 def _grant_role(ctx: TxContext, args: GrantRole) -> None:
+    check_role(known_roles(ctx.state), args.role, "grant_role.role")
     member = load_member(ctx.state, args.address)
     organisation = args.organisation or member.organisation
-    if args.role is Role.ORG_ADMIN:
+    if args.role == Role.ORG_ADMIN:
         if not organisation:
             raise BadPayload("org_admin needs an organisation")
         org = load_org(ctx.state, organisation)
@@ -156,7 +176,7 @@ def _grant_role(ctx: TxContext, args: GrantRole) -> None:
         load_org(ctx.state, args.organisation)
     if member.organisation and organisation != member.organisation:
         raise BadPayload(f"{args.address.hex()} belongs to organisation {member.organisation!r}")
-    if args.role is Role.GOVERNOR:
+    if args.role == Role.GOVERNOR:
         seats = [g for g in load_committee(ctx.state).governors if g.address != args.address]
         store_committee(ctx.state, [*seats, Governor(address=args.address, weight=args.weight)])
     store_member(ctx.state, args.address, with_role(member, args.role, organisation))
@@ -165,13 +185,13 @@ def _grant_role(ctx: TxContext, args: GrantRole) -> None:
 def _revoke_role(ctx: TxContext, args: RevokeRole) -> None:
     member = load_member(ctx.state, args.address)
     if args.role not in member.roles:
-        raise BadPayload(f"{args.address.hex()} does not hold {args.role.value}")
-    if args.role is Role.GOVERNOR:
+        raise BadPayload(f"{args.address.hex()} does not hold {args.role}")
+    if args.role == Role.GOVERNOR:
         seats = [g for g in load_committee(ctx.state).governors if g.address != args.address]
         if not seats:
             raise BadPayload("the committee cannot lose its last governor")
         store_committee(ctx.state, seats)
-    if args.role is Role.ORG_ADMIN and member.organisation:
+    if args.role == Role.ORG_ADMIN and member.organisation:
         org = load_org(ctx.state, member.organisation)
         admins = tuple(a for a in org.admins if a != args.address)
         ctx.state.put_struct(
@@ -336,6 +356,9 @@ def _permissions_after(state: StateView, args: SetPermission) -> Permissions:
     """The permission table with ``args`` applied; raises BadPayload if it must not be."""
     if args.method != ANY and not args.method.isidentifier():
         raise BadPayload(f"method {args.method!r} is neither '*' nor a name")
+    known = known_roles(state)
+    for j, role in enumerate(args.roles):
+        check_role(known, role, f"set_permission.roles[{j}]")
     table = state.get_struct(PERMISSIONS_KEY, Permissions) or Permissions(rules=())
     rules = {(r.module, r.method): r for r in table.rules}
     key = (args.module, args.method)
@@ -373,6 +396,16 @@ def _set_threshold(ctx: TxContext, args: Threshold) -> None:
     ctx.state.put_struct(THRESHOLDS_KEY, Thresholds(entries=ordered))
 
 
+def _call_module(ctx: TxContext, args: CallModule, proposal_id: int) -> None:
+    """[EXT-GOV-CALL.1] run the module's governance-only method as the governance authority.
+
+    The method is looked up again among the modules in force now (an upgrade
+    may have removed it since the proposal), its arguments decoded again.
+    """
+    call_as_governance(ctx, args.module, args.method, args.args)
+    ctx.emit("module_called", id=proposal_id, module=args.module, method=args.method)
+
+
 _SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {
     ProposalKind.ADD_ORGANISATION: _add_org,
     ProposalKind.REMOVE_ORGANISATION: _remove_org,
@@ -400,5 +433,7 @@ def apply(ctx: TxContext, proposal: Proposal) -> None:
         _waive_finding(ctx, args, proposal.id)
     elif proposal.kind is ProposalKind.RECOVER_ACCOUNT:
         _recover_account(ctx, args, proposal.id)
+    elif proposal.kind is ProposalKind.CALL_MODULE:
+        _call_module(ctx, args, proposal.id)
     else:
         _SIMPLE[proposal.kind](ctx, args)

@@ -10,6 +10,9 @@ __all__ = [
     "AddressNotOwned",
     "BadDeadline",
     "BadPayload",
+    "BadRoleName",
+    "CharterBadRoleName",
+    "CharterUndeclaredRole",
     "InvalidCharter",
     "KeyNotFound",
     "LastKeyRevoke",
@@ -21,6 +24,7 @@ __all__ = [
     "ProposalClosed",
     "ProposalExpired",
     "ProposalNotFound",
+    "UndeclaredRole",
     "ValidatorConflict",
 ]
 
@@ -29,6 +33,30 @@ class InvalidCharter(NodeError):
     """The genesis charter breaks a rule; the message names the field."""
 
     code = "GOV_CHARTER_INVALID"
+
+
+class CharterBadRoleName(InvalidCharter):
+    """A role the charter declares has a name outside the role-name rule ([GOV-ROLES.1])."""
+
+    code = "GOV_CHARTER_BAD_ROLE_NAME"
+
+
+class CharterUndeclaredRole(InvalidCharter):
+    """A charter grant or permission names a role that is neither built in nor declared."""
+
+    code = "GOV_CHARTER_UNDECLARED_ROLE"
+
+
+class BadRoleName(ModuleError):
+    """A proposal names a role outside the role-name rule ([GOV-ROLES.1])."""
+
+    code = "GOV_BAD_ROLE_NAME"
+
+
+class UndeclaredRole(ModuleError):
+    """A proposal names a role that is neither built in nor declared in the charter."""
+
+    code = "GOV_UNDECLARED_ROLE"
 
 
 class NotGovernor(ModuleError):

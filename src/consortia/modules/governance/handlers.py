@@ -100,7 +100,7 @@ def _propose(ctx: TxContext, args: Propose) -> None:
             f"deadline {args.deadline_height} must be within [{height}, "
             f"{height + ctx.policy.max_expiry_blocks}]"
         )
-    effects.precheck(ctx.state, args.kind, args.payload)
+    effects.precheck(ctx.state, args.kind, args.payload, ctx.modules)
     counter = ctx.state.get_struct(NEXT_PROPOSAL_KEY, Counter) or Counter(value=1)
     ctx.state.put_struct(NEXT_PROPOSAL_KEY, Counter(value=counter.value + 1))
     proposal = Proposal(
@@ -322,10 +322,10 @@ class GovernancePermissions:
             return
         held = load_member(state, sender).roles
         if not set(rule.roles) & set(held):
-            needed = ", ".join(r.value for r in rule.roles)
+            needed = ", ".join(rule.roles)
             raise PermissionDenied(
                 f"{module}.{method} needs role {needed}; {sender.hex()} holds "
-                f"{', '.join(r.value for r in held) or 'none'}"
+                f"{', '.join(held) or 'none'}"
             )
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 from consortia.execution.state_view import StateView
 from consortia.modules.accounts.handlers import load_account
 from consortia.modules.assets.types import balance_key
-from consortia.modules.governance.errors import OrganisationNotFound, ProposalNotFound
+from consortia.modules.governance.errors import (
+    BadRoleName,
+    OrganisationNotFound,
+    ProposalNotFound,
+    UndeclaredRole,
+)
 from consortia.modules.governance.types import (
     COMMITTEE_KEY,
+    ROLES_KEY,
     THRESHOLDS_KEY,
     Committee,
+    DeclaredRoles,
     Governor,
     Member,
     Organisation,
@@ -19,6 +26,7 @@ from consortia.modules.governance.types import (
     member_key,
     org_key,
     proposal_key,
+    role_name_problem,
 )
 
 NO_ROLES = Member(roles=())
@@ -39,13 +47,13 @@ def store_member(state: StateView, address: bytes, member: Member) -> None:
     state.put_struct(member_key(address), Member(roles=roles, organisation=member.organisation))
 
 
-def with_role(member: Member, role: Role, organisation: str | None = None) -> Member:
+def with_role(member: Member, role: str, organisation: str | None = None) -> Member:
     """``member`` plus ``role`` (and ``organisation`` if given)."""
     org = member.organisation if organisation is None else organisation
     return Member(roles=(*member.roles, role), organisation=org)
 
 
-def without_role(member: Member, role: Role) -> Member:
+def without_role(member: Member, role: str) -> Member:
     """``member`` minus ``role``."""
     return Member(
         roles=tuple(r for r in member.roles if r != role), organisation=member.organisation
@@ -103,3 +111,31 @@ def address_in_use(state: StateView, address: bytes) -> str | None:
     for key, _ in state.iterate(prefix):
         return f"a balance of {key[len(prefix) :].decode(errors='replace')}"
     return None
+
+
+BUILTIN_ROLES = frozenset(r.value for r in Role)
+
+
+def known_roles(state: StateView) -> frozenset[str]:
+    """The built-in roles and those the charter declared ([GOV-ROLES.1])."""
+    declared = state.get_struct(ROLES_KEY, DeclaredRoles)
+    if declared is None:
+        return BUILTIN_ROLES
+    return BUILTIN_ROLES | {d.name for d in declared.roles}
+
+
+def check_role(known: frozenset[str], role: str, field: str) -> None:
+    """Refuse a role name outside the rule or not known.
+
+    Raises:
+        BadRoleName: ``GOV_BAD_ROLE_NAME``, naming ``field``.
+        UndeclaredRole: ``GOV_UNDECLARED_ROLE``, naming ``field``.
+    """
+    problem = role_name_problem(role)
+    if problem is not None:
+        raise BadRoleName(f"{field}: {problem}")
+    if role not in known:
+        raise UndeclaredRole(
+            f"{field}: role {role!r} is not declared (declare it in the charter's "
+            f"declared_roles; known: {', '.join(sorted(known))})"
+        )

@@ -29,6 +29,8 @@ COMMITTEE_KEY: Final = b"governance/committee"
 PERMISSIONS_KEY: Final = b"governance/permissions"
 THRESHOLDS_KEY: Final = b"governance/thresholds"
 NEXT_PROPOSAL_KEY: Final = b"governance/next_proposal"
+ROLES_KEY: Final = b"governance/roles"
+"""The roles the charter declares beyond the built-in ones ([GOV-ROLES.1])."""
 ANY: Final = "*"
 """Method wildcard of a permission rule."""
 
@@ -36,8 +38,19 @@ Weight = Annotated[int, msgspec.Meta(ge=1)]
 """A positive voting weight."""
 
 
+RoleName = Annotated[str, msgspec.Meta(max_length=64)]
+"""A role's name: a built-in :class:`Role` or one the charter declares ([GOV-ROLES.1]).
+
+Decoding bounds only the length; :func:`role_name_problem` is the rule
+(1-32 of ``a-z 0-9 _``, starting with a letter), checked where a name enters
+state, so a refusal names the field and has its own code."""
+
+ROLE_NAME_MAX: Final = 32
+
+
 class Role(StrEnum):
-    """What an account may do beyond ordinary transactions."""
+    """The built-in roles, which governance itself gives meaning to; applications declare more
+    in the charter (``declared_roles``)."""
 
     ORG_ADMIN = "org_admin"
     """Registers new accounts of its organisation; revokes (never the last) keys of them."""
@@ -46,8 +59,7 @@ class Role(StrEnum):
     VALIDATOR_OPERATOR = "validator_operator"
     """Operates a validator of its organisation (recorded; no method needs it yet)."""
     AUDITOR = "auditor"
-    """Records contract audit reports (``evm.submit_audit``); no extra read access, as every
-    read is public."""
+    """May call what the permission table grants it (by default ``evm.submit_audit``)."""
     MEMBER = "member"
     """An account registered by its organisation's admin."""
 
@@ -64,6 +76,8 @@ class ProposalKind(StrEnum):
     UNFREEZE_ACCOUNT = "unfreeze_account"
     APPROVE_CONTRACT = "approve_contract"
     SCHEDULE_UPGRADE = "schedule_upgrade"
+    CALL_MODULE = "call_module"
+    """Call a module's governance-only method (extensions.py, [EXT-GOV-CALL.1])."""
     ADD_VALIDATOR = "add_validator"
     REMOVE_VALIDATOR = "remove_validator"
     REWEIGHT_VALIDATOR = "reweight_validator"
@@ -132,11 +146,24 @@ class Governor(Canonical, frozen=True):
     weight: Weight
 
 
+class RoleDeclaration(Canonical, frozen=True):
+    """A role an application adds (charter ``[[declared_role]]``)."""
+
+    name: RoleName
+    description: Annotated[str, msgspec.Meta(max_length=256)] = ""
+
+
+class DeclaredRoles(Canonical, frozen=True):
+    """The declared roles in state (key ``governance/roles``), sorted by name."""
+
+    roles: tuple[RoleDeclaration, ...]
+
+
 class RoleGrant(Canonical, frozen=True):
     """An initial role of an account (charter ``[[role]]``)."""
 
     address: Address
-    role: Role
+    role: RoleName
     organisation: str = ""
 
 
@@ -145,7 +172,7 @@ class Permission(Canonical, frozen=True):
 
     module: Name
     method: str
-    roles: tuple[Role, ...] = ()
+    roles: tuple[RoleName, ...] = ()
     """Any of these roles suffices; empty means every account."""
 
 
@@ -169,6 +196,8 @@ class Charter(Canonical, frozen=True):
     thresholds: tuple[Threshold, ...] = (Threshold(kind="default"),)
     roles: tuple[RoleGrant, ...] = ()
     permissions: tuple[Permission, ...] = DEFAULT_PERMISSIONS
+    declared_roles: tuple[RoleDeclaration, ...] = ()
+    """Roles beyond the built-in ones that grants and permissions may name."""
 
 
 # -------------------------------------------------------------------- state
@@ -177,7 +206,7 @@ class Charter(Canonical, frozen=True):
 class Member(Canonical, frozen=True):
     """An account's roles and organisation (key ``governance/members/<address>``)."""
 
-    roles: tuple[Role, ...]
+    roles: tuple[RoleName, ...]
     """Sorted, no duplicates."""
     organisation: str = ""
 
@@ -297,7 +326,7 @@ class GrantRole(Canonical, frozen=True):
     """Give ``role`` to ``address`` (``weight``: the committee seat of a governor)."""
 
     address: Address
-    role: Role
+    role: RoleName
     organisation: str = ""
     weight: Weight = 1
 
@@ -310,7 +339,7 @@ class RevokeRole(Canonical, frozen=True):
     """Take ``role`` from ``address`` (a governor also loses its seat)."""
 
     address: Address
-    role: Role
+    role: RoleName
 
 
 class SetPolicy(Canonical, frozen=True):
@@ -401,7 +430,7 @@ class SetPermission(Canonical, frozen=True):
 
     module: Name
     method: str
-    roles: tuple[Role, ...] = ()
+    roles: tuple[RoleName, ...] = ()
     """Any of these roles suffices; empty means every account."""
     remove: bool = False
     """Delete the rule instead (then only the module's ``*`` rule, if any, applies)."""
@@ -425,6 +454,15 @@ class RecoverAccount(Canonical, frozen=True):
         validate_label(self.reason, "reason")
 
 
+class CallModule(Canonical, frozen=True):
+    """Call ``module.method`` with ``args`` as the governance authority ([EXT-GOV-CALL.1])."""
+
+    module: Name
+    method: Name
+    args: bytes = b""
+    """Canonical bytes of the method's argument type (checked when proposed)."""
+
+
 PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.ADD_ORGANISATION: AddOrganisation,
     ProposalKind.REMOVE_ORGANISATION: RemoveOrganisation,
@@ -435,6 +473,7 @@ PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.UNFREEZE_ACCOUNT: AccountTarget,
     ProposalKind.APPROVE_CONTRACT: ApproveContract,
     ProposalKind.SCHEDULE_UPGRADE: ScheduleUpgrade,
+    ProposalKind.CALL_MODULE: CallModule,
     ProposalKind.ADD_VALIDATOR: AddValidator,
     ProposalKind.REMOVE_VALIDATOR: RemoveValidator,
     ProposalKind.REWEIGHT_VALIDATOR: ReweightValidator,
@@ -530,3 +569,14 @@ def contract_key(code_hash: bytes) -> bytes:
 def upgrade_key(module: str) -> bytes:
     """State key of a module's scheduled upgrade."""
     return UPGRADE_PREFIX + module.encode()
+
+
+def role_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a role name, or None ([GOV-ROLES.1])."""
+    if not 1 <= len(name) <= ROLE_NAME_MAX:
+        return f"role name {name!r} must be 1 to {ROLE_NAME_MAX} characters"
+    if not (name[0].isascii() and name[0].islower()) or not all(
+        c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in name
+    ):
+        return f"role name {name!r} must be a-z, 0-9 and _, starting with a letter"
+    return None
