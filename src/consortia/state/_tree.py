@@ -117,7 +117,7 @@ class StateTree:
                 short write transaction of its own is used (so do not hold another
                 write transaction in this thread). If ``txn`` aborts, the handles die.
             node_cache: most nodes kept decoded between versions (0: none); see
-                ``_NodeCache``. The default holds the top four levels of a
+                ``NodeCache``. The default holds the top four levels of a
                 million-key tree.
 
         Raises:
