@@ -214,3 +214,54 @@ def test_a_charter_file_refuses_an_undeclared_role_naming_the_field() -> None:
         r"role 'gateway' \(one of auditor, device_gateway, ",
     ):
         _parse("gateway")
+
+
+def test_a_vote_declares_a_role_that_grants_and_permissions_may_then_name(gov: Gov) -> None:
+    """An application that arrives after genesis (by an upgrade) adds its roles by vote."""
+    bob = address(BOB)
+    refused = gov.propose(G1, ProposalKind.GRANT_ROLE, GrantRole(address=bob, role="custodian"))
+    assert refused.receipt.status == "GOV_UNDECLARED_ROLE"
+    declared = gov.pass_(
+        ProposalKind.DECLARE_ROLE, RoleDeclaration(name="custodian", description="holds securities")
+    )
+    assert (declared.status, declared.outcome) == (Status.EXECUTED, "")
+    roles = gov.chain.read(lambda v: v.get_struct(ROLES_KEY, DeclaredRoles))
+    assert roles is not None
+    assert [d.name for d in roles.roles] == sorted([*APP_ROLES, "custodian"])
+    granted = gov.pass_(ProposalKind.GRANT_ROLE, GrantRole(address=bob, role="custodian"))
+    assert granted.status is Status.EXECUTED
+    assert gov.member(bob).roles == ("custodian",)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "code", "message"),
+    [
+        (
+            RoleDeclaration(name="auditor"),
+            "GOV_ROLE_EXISTS",
+            "declare_role.name: role 'auditor' is built in or declared already",
+        ),
+        (
+            RoleDeclaration(name="central_bank"),
+            "GOV_ROLE_EXISTS",
+            "declare_role.name: role 'central_bank' is built in or declared already",
+        ),
+        (
+            RoleDeclaration(name="Custodian"),
+            "GOV_BAD_ROLE_NAME",
+            "declare_role.name: role name 'Custodian' must be a-z, 0-9 and _, starting with a "
+            "letter",
+        ),
+        (
+            RoleDeclaration(name="custodian", description="x\n"),
+            "TX_BAD_NAME",
+            "declare_role.description contains U+000A (control character) at index 1",
+        ),
+    ],
+)
+def test_a_bad_role_declaration_is_refused_when_proposed(
+    gov: Gov, declaration: RoleDeclaration, code: str, message: str
+) -> None:
+    out = gov.propose(G1, ProposalKind.DECLARE_ROLE, declaration)
+    assert (out.receipt.status, out.receipt.message) == (code, message)
+    assert out.receipt.events == ()

@@ -23,13 +23,16 @@ from consortia.execution.extensions import (
 from consortia.execution.module import Module, TxContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy, policy_problem
 from consortia.execution.state_view import StateView
+from consortia.execution.text import validate_label
 from consortia.execution.upgrades import ModuleVersion, schedule
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.handlers import checked_keys, key_address, load_account
 from consortia.modules.accounts.types import Account, account_key
 from consortia.modules.governance.errors import (
     BadPayload,
+    BadRoleName,
     OrganisationExists,
+    RoleExists,
     ValidatorConflict,
 )
 from consortia.modules.governance.state import (
@@ -49,6 +52,7 @@ from consortia.modules.governance.types import (
     ANY,
     PAYLOAD_TYPES,
     PERMISSIONS_KEY,
+    ROLES_KEY,
     THRESHOLDS_KEY,
     AccountTarget,
     AddOrganisation,
@@ -56,6 +60,7 @@ from consortia.modules.governance.types import (
     ApproveContract,
     CallModule,
     ContractApproval,
+    DeclaredRoles,
     Governor,
     GrantRole,
     Organisation,
@@ -69,6 +74,7 @@ from consortia.modules.governance.types import (
     RevokeRole,
     ReweightValidator,
     Role,
+    RoleDeclaration,
     ScheduledUpgrade,
     ScheduleUpgrade,
     SetPermission,
@@ -79,6 +85,7 @@ from consortia.modules.governance.types import (
     Waiver,
     contract_key,
     org_key,
+    role_name_problem,
     upgrade_key,
     waiver_key,
 )
@@ -130,6 +137,8 @@ def precheck(
     if kind is ProposalKind.CALL_MODULE:
         method = governed_method(modules, args.module, args.method)
         decode_call_args(method, args.module, args.method, args.args)
+    if kind is ProposalKind.DECLARE_ROLE:
+        _declared_after(state, args)
     if kind is ProposalKind.SET_PERMISSION:
         _permissions_after(state, args)
     if kind is ProposalKind.SET_THRESHOLD:
@@ -396,6 +405,27 @@ def _set_threshold(ctx: TxContext, args: Threshold) -> None:
     ctx.state.put_struct(THRESHOLDS_KEY, Thresholds(entries=ordered))
 
 
+def _declared_after(state: StateView, args: RoleDeclaration) -> DeclaredRoles:
+    """The declared roles with ``args`` added ([GOV-ROLES.1]).
+
+    Raises:
+        BadRoleName: the name breaks the rule; InvalidName: the description
+            breaks the text rule; RoleExists: built in or declared already.
+    """
+    problem = role_name_problem(args.name)
+    if problem is not None:
+        raise BadRoleName(f"declare_role.name: {problem}")
+    validate_label(args.description, "declare_role.description")
+    if args.name in known_roles(state):
+        raise RoleExists(f"declare_role.name: role {args.name!r} is built in or declared already")
+    current = state.get_struct(ROLES_KEY, DeclaredRoles) or DeclaredRoles(roles=())
+    return DeclaredRoles(roles=tuple(sorted((*current.roles, args), key=lambda d: d.name)))
+
+
+def _declare_role(ctx: TxContext, args: RoleDeclaration) -> None:
+    ctx.state.put_struct(ROLES_KEY, _declared_after(ctx.state, args))
+
+
 def _call_module(ctx: TxContext, args: CallModule, proposal_id: int) -> None:
     """[EXT-GOV-CALL.1] run the module's governance-only method as the governance authority.
 
@@ -419,6 +449,7 @@ _SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {
     ProposalKind.REWEIGHT_VALIDATOR: _reweight_validator,
     ProposalKind.SET_PERMISSION: _set_permission,
     ProposalKind.SET_THRESHOLD: _set_threshold,
+    ProposalKind.DECLARE_ROLE: _declare_role,
 }
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ProposalClosed",
     "ProposalExpired",
     "ProposalNotFound",
+    "RoleExists",
     "UndeclaredRole",
     "ValidatorConflict",
 ]
@@ -57,6 +58,13 @@ class UndeclaredRole(ModuleError):
     """A proposal names a role that is neither built in nor declared in the charter."""
 
     code = "GOV_UNDECLARED_ROLE"
+
+
+class RoleExists(ModuleError):
+    """``declare_role`` of a built-in or already declared role."""
+
+    code = "GOV_ROLE_EXISTS"
+    http_status = 409
 
 
 class NotGovernor(ModuleError):

@@ -78,6 +78,8 @@ class ProposalKind(StrEnum):
     SCHEDULE_UPGRADE = "schedule_upgrade"
     CALL_MODULE = "call_module"
     """Call a module's governance-only method (extensions.py, [EXT-GOV-CALL.1])."""
+    DECLARE_ROLE = "declare_role"
+    """Add a role to the declared set ([GOV-ROLES.1]), e.g. for a module an upgrade brings."""
     ADD_VALIDATOR = "add_validator"
     REMOVE_VALIDATOR = "remove_validator"
     REWEIGHT_VALIDATOR = "reweight_validator"
@@ -474,6 +476,7 @@ PAYLOAD_TYPES: Final[dict[ProposalKind, type[Canonical]]] = {
     ProposalKind.APPROVE_CONTRACT: ApproveContract,
     ProposalKind.SCHEDULE_UPGRADE: ScheduleUpgrade,
     ProposalKind.CALL_MODULE: CallModule,
+    ProposalKind.DECLARE_ROLE: RoleDeclaration,
     ProposalKind.ADD_VALIDATOR: AddValidator,
     ProposalKind.REMOVE_VALIDATOR: RemoveValidator,
     ProposalKind.REWEIGHT_VALIDATOR: ReweightValidator,
