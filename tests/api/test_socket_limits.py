@@ -23,7 +23,7 @@ from consortia.api.client_limits import (
     SocketLimits,
     TooManySockets,
 )
-from consortia.api.rpc import MAX_SUBSCRIPTIONS
+from consortia.api.rpc_subscriptions import MAX_SUBSCRIPTIONS
 
 
 def _ws(live: InProcessNode, path: str) -> str:

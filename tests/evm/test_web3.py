@@ -244,8 +244,9 @@ def test_batched_sends_are_admitted_together_and_answered_in_order(
     assert answers[3]["error"]["code"] == -32602
     assert answers[4]["error"]["data"]["code"] == "EVM_ETH_TX_INVALID"
     assert answers[5]["error"]["data"]["code"] == "TX_SENDER_LIMIT"  # nonce too far ahead
-    assert answers[6]["error"]["message"] == "missing raw transaction"
-    assert answers[7]["error"]["message"] == "missing raw transaction"
+    missing = "invalid params: expected 1 params (transaction), got 0"
+    assert answers[6]["error"]["message"] == missing
+    assert answers[7]["error"]["message"] == missing
     for raw in raws:
         receipt = w3.eth.wait_for_transaction_receipt(keccak256(raw), timeout=30, poll_latency=0.1)
         assert receipt.status == 1

@@ -1,14 +1,18 @@
 """Fuzzing the Ethereum JSON-RPC of a live node, over HTTP and WebSocket.
 
-Every method the node's method table holds (read from ``EthRpc.__init__`` in
-src/consortia/api/rpc.py, so a new method is fuzzed without touching this
-file), plus unknown methods and the WebSocket-only ``eth_subscribe`` and
-``eth_unsubscribe``, gets params that are nested, huge and mistyped. Properties:
+Every method of the node's method table (``SPECS`` in
+src/consortia/api/rpc_methods.py, so a new method is fuzzed without touching
+this file), plus unknown methods and the WebSocket-only ``eth_subscribe`` and
+``eth_unsubscribe`` (``SUBSCRIPTION_SPECS``), gets params that are nested, huge
+and mistyped, and params drawn from its own spec with one param spoiled now
+and then. Properties:
 
 * every answer is a well-formed JSON-RPC 2.0 response (or batch of them) with
   the request's id and exactly one of ``result`` and ``error``;
 * every error carries a documented code, and never -32603 (internal error):
-  bad input is the client's fault and gets a precise code;
+  bad input is the client's fault and gets a precise code (since issue #17 a
+  handler's unexpected exception is -32603, so this finds params a spec lets
+  through that its handler cannot take);
 * the connection is never dropped: HTTP answers arrive, and a WebSocket
   either answers or closes with a close frame;
 * afterwards the node process is alive, logged no traceback, and still
@@ -17,9 +21,7 @@ file), plus unknown methods and the WebSocket-only ``eth_subscribe`` and
 
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -30,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 import consortia.api.rpc as rpc_module
+from consortia.api.rpc_methods import SPECS, SUBSCRIPTION_SPECS
 
 pytestmark = [pytest.mark.xdist_group("fuzz-node")]
 
@@ -37,28 +40,8 @@ DOCUMENTED_CODES: Final = frozenset({-32700, -32600, -32601, -32602, -32000, -32
 """The codes rpc.py documents for client-caused errors; -32603 is deliberately absent."""
 
 
-def rpc_methods() -> list[str]:
-    """Names in the method table that ``EthRpc.__init__`` builds (read from the source)."""
-    tree = ast.parse(Path(rpc_module.__file__).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.AnnAssign | ast.Assign)
-            and isinstance(node.value, ast.Dict)
-            and any(
-                isinstance(t, ast.Attribute) and t.attr == "methods"
-                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            )
-        ):
-            return [
-                k.value
-                for k in node.value.keys
-                if isinstance(k, ast.Constant) and isinstance(k.value, str)
-            ]
-    raise AssertionError("no method table found in rpc.py")
-
-
-METHODS: Final = rpc_methods()
-WS_METHODS: Final = ["eth_subscribe", "eth_unsubscribe"]
+METHODS: Final = sorted(SPECS)
+WS_METHODS: Final = sorted(SUBSCRIPTION_SPECS)
 
 # -- params -------------------------------------------------------------------
 
@@ -119,6 +102,54 @@ _huge = st.one_of(
     st.just([hex(2**4096)]),
 )
 _ident = st.one_of(st.integers(-(2**53), 2**53), st.text(max_size=12), st.none())
+
+
+_block = st.one_of(
+    _tag, _quantity, st.integers(0, 50), st.fixed_dictionaries({"blockNumber": _quantity})
+)
+_hash32 = st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex())
+_filter = st.fixed_dictionaries(
+    {},
+    optional={
+        "fromBlock": _block,
+        "toBlock": _block,
+        "blockHash": _hash32,
+        "address": st.one_of(_address, st.lists(_address, max_size=3)),
+        "topics": st.lists(
+            st.one_of(st.none(), _hash32, st.lists(st.one_of(st.none(), _hash32), max_size=3)),
+            max_size=5,
+        ),
+    },
+)
+PARAM_VALUES: Final[dict[str, st.SearchStrategy[Any]]] = {
+    "block": _block,
+    "newestBlock": _block,
+    "blockCount": st.one_of(_quantity, st.integers(0, 2_000)),
+    "rewardPercentiles": st.lists(st.floats(-1, 101, allow_nan=False), max_size=5),
+    "fullTransactions": st.booleans(),
+    "blockHash": _hash32,
+    "transactionHash": _hash32,
+    "address": _address,
+    "slot": _quantity,
+    "storageKeys": st.lists(st.one_of(_quantity, st.integers(0, 2**256)), max_size=4),
+    "transaction": st.one_of(_call_object, _hex_blob),
+    "filter": _filter,
+    "subscription": st.sampled_from(["newHeads", "logs", "newPendingTransactions"]),
+    "subscriptionId": st.one_of(st.sampled_from(["0x1", "0x2"]), _quantity),
+}
+"""Values near each param's kind, by the param's name in the specs (test below keeps it whole)."""
+
+
+@st.composite
+def _spec_request(draw: st.DrawFn, specs: dict[str, Any]) -> dict[str, Any]:
+    """A request whose params follow its method's spec, one of them spoiled now and then."""
+    method = draw(st.sampled_from(sorted(specs)))
+    spec = specs[method]
+    count = draw(st.integers(sum(1 for p in spec if p.required), len(spec)))
+    params = [draw(PARAM_VALUES[p.name]) for p in spec[:count]]
+    if params and draw(st.integers(0, 3)) == 0:
+        params[draw(st.integers(0, len(params) - 1))] = draw(_json_value)
+    return {"jsonrpc": "2.0", "id": draw(_ident), "method": method, "params": params}
 
 
 @st.composite
@@ -203,6 +234,27 @@ def test_the_method_table_is_found() -> None:
 @given(request=_request(METHODS))
 def test_every_method_over_http(node: FuzzNode, request: dict[str, Any]) -> None:
     _send(node, request)
+
+
+def test_every_spec_param_has_a_fuzz_strategy() -> None:
+    """A new param name in the specs needs its strategy here before it is fuzzed."""
+    names = {p.name for spec in (*SPECS.values(), *SUBSCRIPTION_SPECS.values()) for p in spec}
+    assert names == set(PARAM_VALUES), names ^ set(PARAM_VALUES)
+
+
+@fuzz_settings(250)
+@given(request=_spec_request(SPECS))
+def test_every_method_with_params_from_its_spec_over_http(
+    node: FuzzNode, request: dict[str, Any]
+) -> None:
+    """Mostly valid params reach the handlers: any exception there would be -32603."""
+    _send(node, request)
+
+
+@fuzz_settings(30)
+@given(requests=st.lists(_spec_request({**SPECS, **SUBSCRIPTION_SPECS}), min_size=1, max_size=4))
+def test_spec_params_over_websocket(node: FuzzNode, requests: list[dict[str, Any]]) -> None:
+    _ws_exchange(node, [json.dumps(r) for r in requests])
 
 
 def test_each_method_with_mistyped_params(node: FuzzNode) -> None:

@@ -19,7 +19,7 @@ from consortia.api import (
     routes_transactions,
     rpc,
 )
-from consortia.api.client_limits import ClientIdentityMiddleware, SocketLimits
+from consortia.api.client_limits import ClientIdentityMiddleware, SocketLimits, call_limits
 from consortia.api.errors import EXCEPTION_HANDLERS, node_error_response
 from consortia.api.limits import BodyLimitMiddleware, GuardMiddleware
 from consortia.api.schemas import ALL_DOCUMENTS
@@ -51,7 +51,7 @@ def create_app(service: NodeService) -> FastAPI:
     app.include_router(routes_governance.router(service))
     sockets = SocketLimits()  # one budget over both WebSocket routes
     app.include_router(events.router(service, sockets))
-    app.include_router(rpc.router(service, sockets))
+    app.include_router(rpc.router(service, sockets, call_limits(service)))
     app.include_router(routes_contracts.router(service))
     app.include_router(routes_event_log.router(service))
     console_routes.mount(app, render_error=node_error_response)

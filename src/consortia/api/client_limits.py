@@ -36,12 +36,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Final, NewType
+from typing import TYPE_CHECKING, Final, NewType
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from consortia.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from consortia.node.service import NodeService
 
 ClientId = NewType("ClientId", str)
 """Whom limits are counted against: ``ip:<address>`` until authentication exists."""
@@ -220,3 +223,15 @@ async def refuse_socket(socket: WebSocket, refusal: ApiError) -> None:
     await socket.accept()
     reason = f"{refusal.code}: {refusal.message}"
     await socket.close(code=POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
+
+
+def call_limits(service: NodeService) -> ClientLimits | None:
+    """The one per-client limit on ``service``'s EVM calls (None: it serves no calls).
+
+    Built once with the application, from the call pool's configured client
+    rate and concurrency, and shared by every route that runs calls.
+    """
+    if service.calls is None:
+        return None
+    limits = service.calls.limits
+    return ClientLimits(rate=limits.client_rate, in_flight=limits.client_in_flight)
