@@ -21,19 +21,24 @@ import msgspec
 import pytest
 from tests.execution.chain import Chain, address, genesis_for, key, make_tx
 from tests.execution.ext_modules import V1_PREFIX, V2_PREFIX, Bump, Count, CounterV1, CounterV2
+from tests.execution.test_transition import Ledger
 
 from consortia.codec import decode, encode
 from consortia.crypto import KeyType, PrivateKey
+from consortia.execution import transition
 from consortia.execution.executor import Runtime
 from consortia.execution.extensions import MigrationFailed
+from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import MigrationRecord, migrated_key
 from consortia.genesis import Genesis, default_runtime
 from consortia.ledger.types import Transaction
 from consortia.modules.governance.types import (
     DEFAULT_PERMISSIONS,
+    NEXT_PROPOSAL_KEY,
     CastVote,
     Charter,
     Choice,
+    Counter,
     Governor,
     Permission,
     ProposalKind,
@@ -96,8 +101,6 @@ class Script:
 
     @staticmethod
     def _last_proposal(chain: Chain) -> int:
-        from consortia.modules.governance.types import NEXT_PROPOSAL_KEY, Counter
-
         counter = chain.read(lambda v: v.get_struct(NEXT_PROPOSAL_KEY, Counter))
         assert counter is not None
         return counter.value - 1
@@ -178,3 +181,34 @@ def test_a_migration_past_its_gas_bound_stops_the_block_and_applies_nothing(
         assert _counts(chain) == ({"a": b"3", "b": b"1"}, {})
     finally:
         chain.close()
+
+
+def test_the_node_block_transition_replays_the_upgrade_to_the_same_roots(tmp_path: Path) -> None:
+    """The blocks, applied by ``transition.apply_block`` on two fresh block stores (a node
+    and a node replaying from genesis), give the same execution roots as each other and as
+    the executor harness, at every height."""
+    chain, script = _build(tmp_path / "chain", CounterV2())
+    try:
+        script.run(chain, [script.bump("a")])  # h6: the migration
+        script.run(chain, [script.bump("c")])  # h7
+    finally:
+        chain.close()
+    runs = []
+    for name in ("node", "replica"):
+        ledger = Ledger(tmp_path / name, _genesis())
+        ledger.runtime = _runtime(CounterV2())
+        parent, parent_id = ledger.install()
+        for txs in script.blocks:
+            committed = ledger.committed(parent, parent_id, tuple(txs))
+            ledger.apply(committed)
+            parent, parent_id = committed.block, committed.block_id
+        with ledger.env.begin() as txn:
+            roots = [transition.read_roots(ledger.store, txn, h) for h in range(8)]
+            view = StateView(ledger.tree, txn, 7)
+            record = view.get_struct(migrated_key("counter", "2"), MigrationRecord)
+        ledger.env.close()
+        assert all(r is not None for r in roots)
+        runs.append(([r.state_root for r in roots if r is not None], record))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == chain.roots
+    assert runs[0][1] is not None and runs[0][1].height == ACTIVATION
