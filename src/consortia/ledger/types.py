@@ -12,12 +12,12 @@ next blocks certify its result ("order-then-execute", DESIGN.md §3).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Final
 
 import msgspec
 
-from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
+from consortia.codec import U64, Address, Canonical, CodecError, Hash32, Name, decode, encode
 from consortia.crypto import keccak256
 
 Hasher = Callable[[bytes], bytes]
@@ -39,6 +39,17 @@ secp256k1 account: ``body.args`` is the raw signed transaction and the envelope 
 when that transaction's own signature recovers ``public_key`` ([LEDGER-TX-ETH.1])."""
 NO_EXPIRY: Final = 2**64 - 1
 """``expiry_height`` of Ethereum-signed transactions, which carry no expiry of their own."""
+
+MULTISIG_KEY_TYPE: Final = "multisig"
+"""Envelope of a transaction signed by several keys of one account ([LEDGER-TX-MULTI.1]):
+``public_key`` is empty and ``signature`` is the canonical encoding of a
+:class:`MultiSignature`, every entry a signature over the same signing bytes."""
+MAX_SIGNATURES: Final = 16
+"""Most signatures one transaction may carry (``TX_TOO_MANY_SIGNATURES`` above it);
+the same as the most keys an account holds."""
+MAX_MULTISIG_BYTES: Final = 4096
+"""Hard cap on an encoded :class:`MultiSignature` (16 entries of at most 150 bytes fit);
+a larger one is malformed, which bounds what a decoder and a verifier ever see."""
 
 
 def signer_key_type(key_type: str) -> str:
@@ -84,16 +95,118 @@ class TxBody(Canonical, frozen=True):
     """Last block height at which the transaction may be included."""
 
 
-class Transaction(Canonical, frozen=True):
-    """A transaction body with the key and signature that authorise it."""
+class TxSignature(Canonical, frozen=True, gc=False):
+    """One key's signature over a transaction's signing bytes (an entry of a multisig)."""
 
-    body: TxBody
-    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1|eth)\Z")]
-    """Account key type of ``public_key`` (must be allowed by chain policy), or
-    ``eth`` for an Ethereum-signed transaction of a secp256k1 account."""
+    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1)\Z")]
+    """Account key type of ``public_key``."""
     public_key: PublicKeyBytes
     signature: SignatureBytes
     """Signature over ``DOMAIN_TX || encode(body)`` (SM2 adds its ZA hash)."""
+
+
+class MultiSignature(Canonical, frozen=True, gc=False):
+    """The signatures of a multisig transaction, in the ``signature`` field of its envelope.
+
+    Modelled on the Cosmos SDK's ``LegacyAminoPubKey``/``MultiSignature``
+    (a multisig key type whose signature field carries every member's
+    signature): which keys may sign, with which weights and threshold, is the
+    account's state, not the transaction's, so that the key set can rotate
+    (``accounts.set_multisig``) as in a Safe (Gnosis) wallet's owners and threshold.
+    """
+
+    signatures: Annotated[tuple[TxSignature, ...], msgspec.Meta(min_length=2)]
+    """The signers, each once; their order is the submitter's and carries no meaning.
+    At least two: one signature has the plain envelope only, so that a signed
+    body has one single-signature encoding."""
+
+
+class Transaction(Canonical, frozen=True):
+    """A transaction body with the key(s) and signature(s) that authorise it.
+
+    Wire format ([LEDGER-TX-MULTI.1]): a single-signature transaction is
+    ``[body, key_type, public_key, signature]`` as it always was, so its
+    encoding, its leaf in ``tx_root`` and its id are unchanged. The canonical
+    codec has no optional trailing fields (msgspec encodes every field of an
+    array-like struct), so several signatures do not get a fifth field: they
+    travel under ``key_type`` :data:`MULTISIG_KEY_TYPE`, with an empty
+    ``public_key`` and the canonical :class:`MultiSignature` as ``signature``,
+    the way a Cosmos SDK multisig puts its ``MultiSignature`` in the one
+    signature slot. The id is still the hash of the body alone, so every
+    signer signs the same bytes and collects signatures offline.
+    """
+
+    body: TxBody
+    key_type: Annotated[str, msgspec.Meta(pattern=r"^(sm2|p256|secp256k1|eth|multisig)\Z")]
+    """Account key type of ``public_key`` (must be allowed by chain policy),
+    ``eth`` for an Ethereum-signed transaction of a secp256k1 account, or
+    ``multisig`` for several signatures of one account."""
+    public_key: Annotated[bytes, msgspec.Meta(max_length=65)]
+    """SEC1 public key, 33 or 65 bytes; empty for ``multisig``."""
+    signature: Annotated[bytes, msgspec.Meta(min_length=8, max_length=MAX_MULTISIG_BYTES)]
+    """Signature over ``DOMAIN_TX || encode(body)`` (SM2 adds its ZA hash): DER,
+    at most 72 bytes; for ``multisig`` the canonical :class:`MultiSignature`."""
+
+    def __post_init__(self) -> None:
+        """Field limits by envelope kind (a decode failing them is malformed)."""
+        if self.key_type == MULTISIG_KEY_TYPE:
+            if self.public_key:
+                raise ValueError("a multisig transaction carries its keys in its signatures")
+            multi_signature(self)  # canonical, at least 2 entries (bytes-capped)
+        else:
+            if not 33 <= len(self.public_key) <= 65:
+                raise ValueError(f"public key of {len(self.public_key)} bytes (33 to 65)")
+            if len(self.signature) > 72:
+                raise ValueError(f"signature of {len(self.signature)} bytes (at most 72)")
+
+
+def multi_signature(tx: Transaction) -> MultiSignature:
+    """The signatures of a ``multisig`` envelope (ValueError if they are not canonical)."""
+    try:
+        return decode(tx.signature, MultiSignature)
+    except CodecError as exc:
+        raise ValueError(f"multisig signatures: {exc.message}") from None
+
+
+def tx_signatures(tx: Transaction) -> tuple[TxSignature, ...]:
+    """Every ``(key_type, public_key, signature)`` that signs ``tx``'s body.
+
+    One entry for a single-signature transaction (an ``eth`` envelope's is its
+    secp256k1 key, whose signature is over the raw Ethereum transaction), one
+    per signer for a multisig one.
+    """
+    if tx.key_type == MULTISIG_KEY_TYPE:
+        return multi_signature(tx).signatures
+    return (
+        TxSignature(
+            key_type=signer_key_type(tx.key_type),
+            public_key=tx.public_key,
+            signature=tx.signature,
+        ),
+    )
+
+
+def tx_signer_keys(tx: Transaction) -> tuple[tuple[str, bytes], ...]:
+    """The ``(key_type, public_key)`` of every signer of ``tx`` (account key types)."""
+    if tx.key_type == MULTISIG_KEY_TYPE:
+        return tuple((s.key_type, s.public_key) for s in multi_signature(tx).signatures)
+    return ((signer_key_type(tx.key_type), tx.public_key),)
+
+
+def multisig_transaction(body: TxBody, signatures: Iterable[TxSignature]) -> Transaction:
+    """The envelope of ``body`` signed by ``signatures`` (one signature: the plain form)."""
+    entries = tuple(signatures)
+    if len(entries) == 1:
+        only = entries[0]
+        return Transaction(
+            body=body, key_type=only.key_type, public_key=only.public_key, signature=only.signature
+        )
+    return Transaction(
+        body=body,
+        key_type=MULTISIG_KEY_TYPE,
+        public_key=b"",
+        signature=encode(MultiSignature(signatures=entries)),
+    )
 
 
 class QuorumCert(Canonical, frozen=True):

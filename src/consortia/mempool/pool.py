@@ -38,11 +38,13 @@ from consortia.execution.errors import (
 from consortia.execution.policy import ChainPolicy
 from consortia.ledger.types import (
     ETH_KEY_TYPE,
+    MAX_SIGNATURES,
     NO_EXPIRY,
     Hasher,
     Transaction,
-    signer_key_type,
     tx_id,
+    tx_signatures,
+    tx_signer_keys,
     tx_signing_bytes,
 )
 from consortia.mempool.errors import (
@@ -229,11 +231,12 @@ class Mempool:
             raise WrongChain(
                 f"transaction is for chain {body.chain_id!r}, this is {self.chain_id!r}"
             )
-        if signer_key_type(tx.key_type) not in policy.allowed_key_types:
-            raise KeyTypeNotAllowed(
-                f"key type {signer_key_type(tx.key_type)} not allowed; "
-                f"allowed: {', '.join(policy.allowed_key_types)}"
-            )
+        for key_type, _ in tx_signer_keys(tx):
+            if key_type not in policy.allowed_key_types:
+                raise KeyTypeNotAllowed(
+                    f"key type {key_type} not allowed; "
+                    f"allowed: {', '.join(policy.allowed_key_types)}"
+                )
         if body.gas_limit > policy.max_tx_gas:
             raise GasLimitTooHigh(f"gas limit {body.gas_limit} above cap {policy.max_tx_gas}")
         if body.expiry_height <= height:
@@ -294,7 +297,8 @@ class Mempool:
             try:
                 self._check(tx, size, height, sender_nonce)
                 if tx.key_type != ETH_KEY_TYPE:
-                    PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+                    for key_type, public_key in tx_signer_keys(tx):
+                        PublicKey.from_bytes(KeyType(key_type), public_key)
             except ExecutionError as exc:
                 outcomes.append(exc)
                 continue
@@ -528,14 +532,34 @@ class Mempool:
 
 
 def _signature_check(tx: Transaction) -> Callable[[], bool]:
-    """The check of ``tx``'s signature, to run on a verification worker."""
+    """The check of ``tx``'s signature(s), to run on a verification worker.
+
+    A multisig envelope ([LEDGER-TX-MULTI.1]) passes only if every one of its
+    signatures verifies; one with more than MAX_SIGNATURES fails unverified.
+    """
     if tx.key_type == ETH_KEY_TYPE:
         return envelope_verifier(tx)
+    message = tx_signing_bytes(tx.body)
     try:
-        key = PublicKey.from_bytes(KeyType(tx.key_type), tx.public_key)
+        entries = tx_signatures(tx)
+        if len(entries) > MAX_SIGNATURES:
+            return failed_check
+        checks = [
+            partial(
+                PublicKey.from_bytes(KeyType(e.key_type), e.public_key).verify, message, e.signature
+            )
+            for e in entries
+        ]
     except (CryptoError, ValueError):
         return failed_check
-    return partial(key.verify, tx_signing_bytes(tx.body), tx.signature)
+    if len(checks) == 1:
+        return checks[0]
+    return partial(_all_verify, checks)
+
+
+def _all_verify(checks: Sequence[Callable[[], bool]]) -> bool:
+    """Whether every signature check passes (stops at the first that fails)."""
+    return all(check() for check in checks)
 
 
 def verify_signatures(txs: Sequence[Transaction]) -> list[bool]:

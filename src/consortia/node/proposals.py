@@ -37,9 +37,9 @@ from consortia.ledger.types import (
     QuorumCert,
     Transaction,
     ValidatorSet,
-    signer_key_type,
     tx_id,
     tx_leaf,
+    tx_signer_keys,
 )
 from consortia.mempool import Mempool
 from consortia.mempool.pool import verify_signatures
@@ -290,7 +290,9 @@ class ProposalChecker:
     ) -> None:
         unverified = []
         for tx in txs:
-            if tx.body.chain_id != chain_id or signer_key_type(tx.key_type) not in allowed:
+            if tx.body.chain_id != chain_id or any(
+                key_type not in allowed for key_type, _ in tx_signer_keys(tx)
+            ):
                 raise InvalidProposal("block holds a transaction of another chain or key type")
             if not self._mempool.holds(tx_id(self._hash, tx.body), tx):
                 unverified.append(tx)  # pooled ones were verified on admission
