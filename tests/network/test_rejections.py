@@ -48,6 +48,7 @@ def network(home: Path, *, chain_id: str | None = None, admit: Admit | None = No
         listen=(config.p2p_host, config.p2p_port),
         handler=lambda key, message: None,
         on_connect=lambda key: None,
+        spawn=asyncio.create_task,  # the test owns its dialers
         admit=admit,
     )
 

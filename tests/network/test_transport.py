@@ -38,6 +38,7 @@ def _network(home: Path) -> P2PNetwork:
         listen=(config.p2p_host, config.p2p_port),
         handler=lambda key, message: None,
         on_connect=lambda key: None,
+        spawn=asyncio.create_task,  # the test owns its dialers
     )
 
 

@@ -76,6 +76,7 @@ class ByzantineValidator:
             listen=(self.config.p2p_host, self.config.p2p_port),
             handler=self._on_message,
             on_connect=lambda key: None,
+            spawn=asyncio.create_task,  # the test owns its dialers
         )
         self.p2p.set_targets(dial_targets(self.config, self.committee, self.me))
         await self.p2p.start()

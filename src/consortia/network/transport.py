@@ -29,9 +29,9 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 from consortia.codec import CodecError
 from consortia.crypto import KeyType, PrivateKey, PublicKey
@@ -82,6 +82,17 @@ Handler = Callable[[PeerKey, WireMessage], None]
 """Called on the event loop with (peer key, message) for every decoded message."""
 Admit = Callable[[PeerKey, bytes], None]
 """Raises HandshakeFailed unless (node key, DER certificate) belongs to a member."""
+
+
+class Spawn(Protocol):
+    """Starts a long-lived task under its owner's supervision (``TaskGroup.create_task``
+    fits): the owner learns when it dies, instead of the task failing unseen."""
+
+    def __call__(
+        self, coro: Coroutine[Any, Any, None], *, name: str | None = None
+    ) -> asyncio.Task[None]:
+        """Start ``coro`` as a task named ``name``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +244,7 @@ class P2PNetwork:
         listen: tuple[str, int],
         handler: Handler,
         on_connect: Callable[[PeerKey], None],
+        spawn: Spawn,
         admit: Admit | None = None,
         rejections: RejectionLog | None = None,
     ) -> None:
@@ -245,6 +257,8 @@ class P2PNetwork:
         self._listen = listen
         self._handler = handler
         self._on_connect = on_connect
+        self._spawn = spawn
+        """Starts the dialers (one per target, for as long as it is one)."""
         self._admit = admit
         self._links: dict[PeerKey, _Link] = {}
         self._server: asyncio.Server | None = None
@@ -300,7 +314,9 @@ class P2PNetwork:
                 self._dialers.pop(target).cancel()
         for target in self._targets:
             if target not in self._dialers:
-                self._dialers[target] = asyncio.create_task(self._dial_forever(target))
+                self._dialers[target] = self._spawn(
+                    self._dial_forever(target), name=f"dial {target.name}"
+                )
 
     async def close(self) -> None:
         """Stop listening, dialing and every link (idempotent)."""

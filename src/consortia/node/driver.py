@@ -38,8 +38,8 @@ class Network(Protocol):
         """Send a vote to validator ``to``."""
         ...
 
-    def request_blocks(self, peer: int, action: NeedBlock) -> None:
-        """Fetch a missing certified block and its ancestors."""
+    def request_blocks(self, peer: int, action: NeedBlock, from_height: int) -> None:
+        """Fetch a missing certified block and its ancestors down to ``from_height``."""
         ...
 
 
@@ -52,7 +52,7 @@ class LocalNetwork:
     def send_vote(self, to: int, vote: Vote) -> None:
         """Nothing to do (our own votes are handled inside the core)."""
 
-    def request_blocks(self, peer: int, action: NeedBlock) -> None:
+    def request_blocks(self, peer: int, action: NeedBlock, from_height: int) -> None:
         """Nothing to fetch from."""
 
 
@@ -68,10 +68,10 @@ class ConsensusDriver:
         tick_s: float,
     ) -> None:
         self.core = core
-        self.network = network
-        """Where actions go; the composition root may swap in the peer network."""
-        self.on_commit = on_commit
-        """Receives commits (the composition root sets it once the node exists)."""
+        self._network = network
+        """Where outbound actions go: the peer links, or nobody on a one-validator chain."""
+        self._on_commit = on_commit
+        """Receives commits (the node's epoch gate in front of execution)."""
         self._tick_s = tick_s
         self._timer: asyncio.TimerHandle | None = None
         self.rejected_messages = 0
@@ -80,15 +80,16 @@ class ConsensusDriver:
         """Carry out core actions in order."""
         for action in actions:
             if isinstance(action, Broadcast):
-                self.network.broadcast(action.message)
+                self._network.broadcast(action.message)
             elif isinstance(action, SendVote):
-                self.network.send_vote(action.to, action.vote)
+                self._network.send_vote(action.to, action.vote)
             elif isinstance(action, Commit):
-                self.on_commit(action)
+                self._on_commit(action)
             elif isinstance(action, ScheduleTimeout):
                 self._schedule(action)
             else:
-                self.network.request_blocks(action.peer, action)
+                from_height = self.core.tree.root.header.height + 1
+                self._network.request_blocks(action.peer, action, from_height)
 
     def switch(self, core: ConsensusCore) -> None:
         """Run ``core`` (a new epoch's) from now on; the old core's timer is cancelled."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import lmdb
 
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
-from consortia.consensus.core import BlockBuilder, ConsensusCore, ProposalValidator
+from consortia.consensus.core import BlockBuilder, Commit, ConsensusCore, ProposalValidator
 from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.safety import SafetyRules
 from consortia.consensus.storage import ConsensusStorage
@@ -46,6 +46,34 @@ def cut_at_epoch_end(
         proof = CommitProof(headers=later + final.headers, qc=final.qc)
         return [*blocks[:i], dataclasses.replace(committed, commit_proof=proof)], True
     return list(blocks), False
+
+
+class EpochGate:
+    """Passes committed blocks to execution up to the end of the running epoch.
+
+    The driver's commit callback: after the epoch-ending block (cut with its
+    commit proof by :func:`cut_at_epoch_end`) it drops further commits of the
+    epoch until :meth:`enter` starts the next one ([CONS-EPOCH.1]).
+    """
+
+    def __init__(self, submit: Callable[[Sequence[CommittedBlock]], None], epoch: int) -> None:
+        self._submit = submit
+        self.epoch = epoch
+        """The epoch whose blocks pass."""
+        self.ended = False
+        """The epoch's last block has passed; later commits of it are dropped."""
+
+    def __call__(self, commit: Commit) -> None:
+        """Submit ``commit``'s blocks of the running epoch, up to its end."""
+        if self.ended:
+            return
+        blocks, self.ended = cut_at_epoch_end(commit.blocks, self.epoch)
+        self._submit(blocks)
+
+    def enter(self, epoch: int) -> None:
+        """The next epoch's core runs: pass its blocks from now on."""
+        self.epoch = epoch
+        self.ended = False
 
 
 @dataclass(frozen=True)

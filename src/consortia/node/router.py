@@ -16,6 +16,11 @@ of a later epoch means this node missed an epoch change: it is kept (a
 bounded number) and the chain up to the epoch-ending block is fetched with
 its commit proof; once the node enters that epoch the kept messages are
 handled ([CONS-EPOCH.2]).
+
+Three objects, built in this order so none needs one built after it:
+:class:`Inbox` (what the links deliver, queued), :class:`PeerLinks` (the
+driver's ``Network``: what consensus sends, block requests, gossip) and
+:class:`Router` (takes the inbox's messages to the driver's core).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Final
 
 from consortia.consensus.core import ConsensusCore, NeedBlock
 from consortia.consensus.types import Proposal, TimeoutMsg, Vote
+from consortia.consensus.validators import Committee
 from consortia.ledger.errors import BlockNotFound, EpochNotFound
 from consortia.ledger.types import Block, EpochStart, Hasher, QuorumCert, block_id
 from consortia.network.messages import (
@@ -91,81 +97,73 @@ def referenced_block(message: WireMessage) -> bytes:
     return message.highest_qc.block_id
 
 
-class Router:
-    """The node's side of the network."""
+CONNECTED: Final = None
+"""Inbox entry for a peer whose link just came up (answered with our certificates)."""
 
-    def __init__(
-        self,
-        *,
-        driver: ConsensusDriver,
-        reader: LedgerReader,
-        hash_fn: Hasher,
-        wait_executed: Callable[[int, float], Awaitable[bool]],
-        admit_gossip: Callable[[Sequence[bytes]], Awaitable[object]],
-        execution_wait_s: float,
-    ) -> None:
-        self._driver = driver
-        self._reader = reader
-        self._hash = hash_fn
-        self._wait_executed = wait_executed
-        self._admit_gossip = admit_gossip
-        self._wait_s = execution_wait_s
-        self.p2p: P2PNetwork | None = None
-        self._inbox: asyncio.Queue[tuple[PeerKey, WireMessage]] = asyncio.Queue(INBOX_SIZE)
-        self._gossip_inbox: asyncio.Queue[Sequence[bytes]] = asyncio.Queue(GOSSIP_INBOX_SIZE)
+
+class Inbox:
+    """Messages from the peer links, queued for the router; bounded, drops counted.
+
+    The ``P2PNetwork``'s handler and connect callback are this object's
+    :meth:`handle` and :meth:`connected`, so the links exist before the router.
+    """
+
+    def __init__(self) -> None:
+        self.messages: asyncio.Queue[tuple[PeerKey, WireMessage | None]] = asyncio.Queue(INBOX_SIZE)
+        """Consensus and sync messages in arrival order; ``CONNECTED`` for a new link."""
+        self.gossip: asyncio.Queue[Sequence[bytes]] = asyncio.Queue(GOSSIP_INBOX_SIZE)
+        """Gossiped transaction batches awaiting admission."""
         self.dropped_gossip = 0
-        self._gossip: list[bytes] = []
+        self.dropped_inbound = 0
+
+    def handle(self, peer: PeerKey, message: WireMessage) -> None:
+        """Queue an inbound message (dropped and counted if its queue is full)."""
+        if isinstance(message, TxGossip):
+            try:
+                self.gossip.put_nowait(message.txs)
+            except asyncio.QueueFull:
+                self.dropped_gossip += 1
+            return
+        self._put(peer, message)
+
+    def connected(self, peer: PeerKey) -> None:
+        """A link to ``peer`` is up."""
+        self._put(peer, CONNECTED)
+
+    def _put(self, peer: PeerKey, message: WireMessage | None) -> None:
+        try:
+            self.messages.put_nowait((peer, message))
+        except asyncio.QueueFull:
+            self.dropped_inbound += 1
+
+    def dropped(self) -> tuple[int, int]:
+        """(gossip batches, consensus messages) dropped so far."""
+        return self.dropped_gossip, self.dropped_inbound
+
+
+class PeerLinks:
+    """The driver's ``Network`` over the peer links: consensus messages out, block
+    requests (with the table of those in flight), and gossip of admitted transactions."""
+
+    def __init__(self, p2p: P2PNetwork, committee: Committee) -> None:
+        self.p2p = p2p
+        self._validators = committee.validator_set.validators
         self._requests = itertools.count(1)
         self._inflight: dict[int, tuple[bytes, float]] = {}
         """Block requests awaiting an answer: id -> (target block id, monotonic send time)."""
-        self._future: collections.deque[tuple[PeerKey, WireMessage]] = collections.deque(
-            maxlen=MAX_FUTURE_MESSAGES
-        )
-        self._index: dict[PeerKey, int] = {}
-        self._catchup_at = 0.0
-        self._nudged: dict[PeerKey, float] = {}
-        self.new_epoch()
-        self.dropped_inbound = 0
+        self._gossip: list[bytes] = []
 
-    @property
-    def _core(self) -> ConsensusCore:
-        return self._driver.core
+    def new_epoch(self, committee: Committee) -> None:
+        """Address votes by the new epoch's validator indexes."""
+        self._validators = committee.validator_set.validators
 
-    def new_epoch(self) -> None:
-        """The driver runs a new epoch's core: re-map keys, tell every peer, handle kept
-        messages.
-
-        Telling the peers matters: a validator of the old epoch that missed its end
-        may be waiting for this node's vote, which will never come again; our new
-        certificates make it fetch the epoch-ending block and its proof
-        ([CONS-EPOCH.2]).
-        """
-        validators = self._core.committee.validator_set.validators
-        self._index = {v.public_key: i for i, v in enumerate(validators)}
-        if self.p2p is not None:
-            for peer in self.p2p.connected():
-                self.on_connect(peer)
-        kept, self._future = self._future, collections.deque(maxlen=MAX_FUTURE_MESSAGES)
-        for peer, message in kept:
-            self.handle(peer, message)
-
-    def _nudge(self, peer: PeerKey) -> None:
-        """A peer still sends messages of an epoch we left: send it our certificates
-        (at most once per NUDGE_INTERVAL_S), so it catches up ([CONS-EPOCH.2])."""
-        now = time.monotonic()
-        if now - self._nudged.get(peer, 0.0) >= NUDGE_INTERVAL_S:
-            self._nudged[peer] = now
-            self.on_connect(peer)
-
-    def _key_of(self, index: int) -> PeerKey | None:
-        validators = self._core.committee.validator_set.validators
+    def key_of(self, index: int) -> PeerKey | None:
+        """The key of validator ``index`` in the current epoch (None if out of range)."""
+        validators = self._validators
         return validators[index].public_key if 0 <= index < len(validators) else None
-
-    # ----------------------------------------------------------- driver.Network
 
     def broadcast(self, message: Proposal | TimeoutMsg) -> None:
         """Send a proposal or timeout to every peer."""
-        assert self.p2p is not None
         if isinstance(message, Proposal):
             self.p2p.broadcast(ProposalMsg(proposal=message))
         else:
@@ -173,17 +171,16 @@ class Router:
 
     def send_vote(self, to: int, vote: Vote) -> None:
         """Send a vote to the next leader."""
-        assert self.p2p is not None
-        key = self._key_of(to)
+        key = self.key_of(to)
         if key is not None:
             self.p2p.send(key, VoteMsg(vote=vote))
 
-    def request_blocks(self, peer: int, action: NeedBlock) -> None:
-        """Ask ``peer`` for the chain from our committed root to the certified block."""
-        self._request(self._key_of(peer), action.qc.block_id)
+    def request_blocks(self, peer: int, action: NeedBlock, from_height: int) -> None:
+        """Ask ``peer`` for the chain from ``from_height`` to the certified block."""
+        self.request(self.key_of(peer), action.qc.block_id, from_height)
 
-    def _request(self, peer: PeerKey | None, target: bytes) -> None:
-        assert self.p2p is not None
+    def request(self, peer: PeerKey | None, target: bytes, from_height: int) -> None:
+        """Ask ``peer`` (or, failing it, any connected peer) for the chain up to ``target``."""
         now = time.monotonic()
         # Forget requests nobody answered (peer gone), so the block is asked for again.
         self._inflight = {
@@ -195,7 +192,6 @@ class Router:
             return
         request_id = next(self._requests)
         self._inflight[request_id] = (target, now)
-        from_height = self._core.tree.root.header.height + 1
         connected = self.p2p.connected()
         candidates = [*([peer] if peer is not None else []), *[k for k in connected if k != peer]]
         for candidate in candidates:
@@ -203,27 +199,99 @@ class Router:
                 return
         del self._inflight[request_id]
 
-    # ------------------------------------------------------------------ gossip
+    def answered(self, request_id: int) -> bytes | None:
+        """The target of block request ``request_id``, now answered (None: not ours)."""
+        pending = self._inflight.pop(request_id, None)
+        return None if pending is None else pending[0]
 
     def gossip(self, raws: Sequence[bytes]) -> None:
         """Queue client transactions this node admitted for the next gossip batch."""
         self._gossip.extend(raws)
 
-    async def _gossip_loop(self) -> None:
+    async def run_gossip(self) -> None:
+        """Send the queued transactions every GOSSIP_INTERVAL_S, until cancelled."""
         while True:
             await asyncio.sleep(GOSSIP_INTERVAL_S)
-            if self._gossip and self.p2p is not None:
+            if self._gossip:
                 batch, self._gossip = self._gossip, []
                 for i in range(0, len(batch), MAX_GOSSIP_TXS):
                     self.p2p.broadcast(TxGossip(txs=tuple(batch[i : i + MAX_GOSSIP_TXS])))
 
+
+class Router:
+    """Takes what the peer links deliver to the consensus core, and answers sync requests."""
+
+    def __init__(
+        self,
+        *,
+        driver: ConsensusDriver,
+        links: PeerLinks,
+        inbox: Inbox,
+        reader: LedgerReader,
+        hash_fn: Hasher,
+        wait_executed: Callable[[int, float], Awaitable[bool]],
+        admit_gossip: Callable[[Sequence[bytes]], Awaitable[object]],
+        execution_wait_s: float,
+    ) -> None:
+        self._driver = driver
+        self._links = links
+        self._p2p = links.p2p
+        self._inbox = inbox
+        self._reader = reader
+        self._hash = hash_fn
+        self._wait_executed = wait_executed
+        self._admit_gossip = admit_gossip
+        self._wait_s = execution_wait_s
+        self._future: collections.deque[tuple[PeerKey, WireMessage]] = collections.deque(
+            maxlen=MAX_FUTURE_MESSAGES
+        )
+        self._index: dict[PeerKey, int] = {}
+        self._catchup_at = 0.0
+        self._nudged: dict[PeerKey, float] = {}
+        self._index = self._validator_index()
+
+    @property
+    def _core(self) -> ConsensusCore:
+        return self._driver.core
+
+    def _validator_index(self) -> dict[PeerKey, int]:
+        validators = self._core.committee.validator_set.validators
+        return {v.public_key: i for i, v in enumerate(validators)}
+
+    def new_epoch(self) -> None:
+        """The driver runs a new epoch's core: re-map keys, tell every peer, handle kept
+        messages.
+
+        Telling the peers matters: a validator of the old epoch that missed its end
+        may be waiting for this node's vote, which will never come again; our new
+        certificates make it fetch the epoch-ending block and its proof
+        ([CONS-EPOCH.2]).
+        """
+        self._links.new_epoch(self._core.committee)
+        self._index = self._validator_index()
+        for peer in self._p2p.connected():
+            self.on_connect(peer)
+        kept, self._future = self._future, collections.deque(maxlen=MAX_FUTURE_MESSAGES)
+        for peer, message in kept:
+            self._inbox.handle(peer, message)
+
+    def _nudge(self, peer: PeerKey) -> None:
+        """A peer still sends messages of an epoch we left: send it our certificates
+        (at most once per NUDGE_INTERVAL_S), so it catches up ([CONS-EPOCH.2])."""
+        now = time.monotonic()
+        if now - self._nudged.get(peer, 0.0) >= NUDGE_INTERVAL_S:
+            self._nudged[peer] = now
+            self.on_connect(peer)
+
+    def _request(self, peer: PeerKey | None, target: bytes) -> None:
+        self._links.request(peer, target, self._core.tree.root.header.height + 1)
+
     # ----------------------------------------------------------------- inbound
 
     def on_connect(self, peer: PeerKey) -> None:
-        """Tell a new peer our highest certificates."""
-        assert self.p2p is not None
+        """Tell a peer our highest certificates."""
         tree = self._core.tree
-        self.p2p.send(
+        self._p2p.send(
             peer,
             SyncInfo(
                 highest_qc=tree.highest_qc,
@@ -232,36 +300,25 @@ class Router:
             ),
         )
 
-    def handle(self, peer: PeerKey, message: WireMessage) -> None:
-        """Queue an inbound message (dropped and counted if the inbox is full)."""
-        if isinstance(message, TxGossip):
-            try:
-                self._gossip_inbox.put_nowait(message.txs)
-            except asyncio.QueueFull:
-                self.dropped_gossip += 1
-            return
-        try:
-            self._inbox.put_nowait((peer, message))
-        except asyncio.QueueFull:
-            self.dropped_inbound += 1
-
     async def run(self) -> None:
-        """Process inbound messages in order, admit gossip, and gossip, until cancelled."""
-        tasks = [
-            asyncio.create_task(self._gossip_loop()),
-            asyncio.create_task(self._admission_loop()),
-        ]
-        try:
-            while True:
-                peer, message = await self._inbox.get()
+        """Process inbound messages in order, admit gossip, and gossip, until cancelled
+        (or until one of them fails, which ends the others and raises)."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._links.run_gossip(), name="gossip")
+            group.create_task(self._admission_loop(), name="gossip admission")
+            group.create_task(self._inbound_loop(), name="inbound")
+
+    async def _inbound_loop(self) -> None:
+        while True:
+            peer, message = await self._inbox.messages.get()
+            if message is None:  # CONNECTED
+                self.on_connect(peer)
+            else:
                 await self._dispatch(peer, message)
-        finally:
-            for task in tasks:
-                task.cancel()
 
     async def _admission_loop(self) -> None:
         while True:
-            batch = await self._gossip_inbox.get()
+            batch = await self._inbox.gossip.get()
             try:
                 await self._admit_gossip(batch)
             except Exception:  # one bad batch must not end admission of the rest
@@ -309,14 +366,14 @@ class Router:
             self._on_blocks(peer, message)
         elif isinstance(message, SnapshotOfferRequest):
             answer = snapshot.offer(self._reader, message.request_id)
-            if answer is not None and self.p2p is not None:
-                self.p2p.send(peer, answer)
-        elif isinstance(message, SnapshotChunkRequest) and self.p2p is not None:
-            self.p2p.send(peer, snapshot.chunk(self._reader, message))
+            if answer is not None:
+                self._p2p.send(peer, answer)
+        elif isinstance(message, SnapshotChunkRequest):
+            self._p2p.send(peer, snapshot.chunk(self._reader, message))
 
     def p2p_name(self, peer: PeerKey) -> str:
         """A peer's node name for logs."""
-        return self.p2p.name_of(peer) if self.p2p is not None else "?"
+        return self._p2p.name_of(peer)
 
     # -------------------------------------------------------------------- sync
 
@@ -358,7 +415,6 @@ class Router:
         return chain, None
 
     def _answer(self, peer: PeerKey, request: BlockRequest) -> None:
-        assert self.p2p is not None
         chain = self._chain_to(request.to_block_id, request.from_height)
         if not chain:
             return
@@ -374,7 +430,7 @@ class Router:
         )
         if last_qc is None:
             return
-        self.p2p.send(
+        self._p2p.send(
             peer,
             BlockResponse(
                 request_id=request.request_id,
@@ -404,10 +460,9 @@ class Router:
         return record.certificate if record.block_id == bid else None
 
     def _on_blocks(self, peer: PeerKey, response: BlockResponse) -> None:
-        pending = self._inflight.pop(response.request_id, None)
-        if pending is None or not response.blocks:
+        target = self._links.answered(response.request_id)
+        if target is None or not response.blocks:
             return
-        target = pending[0]
         blocks = [(b, block_id(self._hash, b.header)) for b in response.blocks]
         for (_prev, prev_id), (block, _) in itertools.pairwise(blocks):
             if block.header.parent_id != prev_id:

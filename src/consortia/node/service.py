@@ -57,6 +57,10 @@ class NodeService:
         on_new_transactions: Callable[[], None],
         runtime: Runtime | None = None,
         journal: MempoolJournal | None = None,
+        on_admitted: Callable[[list[bytes]], None] = lambda raws: None,
+        peer_stats: Callable[[], dict[bytes, LinkStats]] = dict,
+        dropped: Callable[[], tuple[int, int]] = lambda: (0, 0),
+        calls: CallPool | None = None,
     ) -> None:
         self.name = name
         self.chain_id = chain_id
@@ -75,14 +79,14 @@ class NodeService:
         """Client transactions admitted and not yet known committed (None: not kept)."""
         self.max_awaiting_verification = MAX_AWAITING_VERIFICATION
         self._awaiting_verification = 0
-        self.peer_stats: Callable[[], dict[bytes, LinkStats]] = dict
-        """Per-peer link counters by node key (set by the composition root with a network)."""
-        self.dropped: Callable[[], tuple[int, int]] = lambda: (0, 0)
-        """(gossip batches, consensus messages) the router dropped (set with a network)."""
-        self.on_admitted: Callable[[list[bytes]], None] = lambda raws: None
+        self.peer_stats = peer_stats
+        """Per-peer link counters by node key (none without a network)."""
+        self.dropped = dropped
+        """(gossip batches, consensus messages) the router dropped (none without a network)."""
+        self.on_admitted = on_admitted
         """Receives the bytes of client transactions just admitted (for gossip)."""
-        self.calls: CallPool | None = None
-        """Worker processes for EVM calls (set by the composition root; None: not served)."""
+        self.calls = calls
+        """Worker processes for EVM calls (None: not served)."""
         self._receipt_waiters: dict[bytes, list[asyncio.Future[None]]] = {}
 
     async def submit(self, raw: bytes) -> bytes:

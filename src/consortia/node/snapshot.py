@@ -117,24 +117,46 @@ async def sync_from_snapshot(root: Path, *, timeout_s: float = 120.0) -> int:
     config: NodeConfig = home.load_config()
     genesis = load_genesis(home)
     suite = get_suite(genesis.suite)
-    first_block, first_id = genesis_block(genesis)
+    _, first_id = genesis_block(genesis)
     committee = Committee(genesis.chain_id, genesis.validators, first_id)
     inbox: asyncio.Queue[tuple[PeerKey, WireMessage]] = asyncio.Queue()
     connected: asyncio.Queue[PeerKey] = asyncio.Queue()
-    p2p = P2PNetwork(
-        node_name=config.name,
-        chain_id=genesis.chain_id,
-        genesis_id=first_id,
-        key_type=suite.consensus_key_type,
-        identity=PrivateKey.from_pem(home.validator_key.read_bytes()),
-        tls=TlsFiles(root),
-        listen=(config.p2p_host, config.p2p_port),
-        handler=lambda peer, message: inbox.put_nowait((peer, message)),
-        on_connect=connected.put_nowait,
-    )
-    p2p.set_targets([PeerAddress(p.name, p.host, p.port) for p in config.peers])
+    async with asyncio.TaskGroup() as dialers:  # a dialer that dies ends the sync with it
+        p2p = P2PNetwork(
+            node_name=config.name,
+            chain_id=genesis.chain_id,
+            genesis_id=first_id,
+            key_type=suite.consensus_key_type,
+            identity=PrivateKey.from_pem(home.validator_key.read_bytes()),
+            tls=TlsFiles(root),
+            listen=(config.p2p_host, config.p2p_port),
+            handler=lambda peer, message: inbox.put_nowait((peer, message)),
+            on_connect=connected.put_nowait,
+            spawn=dialers.create_task,
+        )
+        p2p.set_targets([PeerAddress(p.name, p.host, p.port) for p in config.peers])
+        try:
+            await p2p.start()
+            return await _fetch_and_install(
+                home, genesis, committee, p2p, inbox, connected, timeout_s
+            )
+        finally:
+            await p2p.close()
+
+
+async def _fetch_and_install(
+    home: NodeHome,
+    genesis: Genesis,
+    committee: Committee,
+    p2p: P2PNetwork,
+    inbox: asyncio.Queue[tuple[PeerKey, WireMessage]],
+    connected: asyncio.Queue[PeerKey],
+    timeout_s: float,
+) -> int:
+    """Ask connected peers for a snapshot until one offers a verifiable one; install it."""
+    suite = get_suite(genesis.suite)
+    first_block, first_id = genesis_block(genesis)
     ids = itertools.count(1)
-    await p2p.start()
     try:
         async with asyncio.timeout(timeout_s):
             while True:
@@ -154,8 +176,6 @@ async def sync_from_snapshot(root: Path, *, timeout_s: float = 120.0) -> int:
                 return _install(home, genesis, first_block, first_id, offer_, entries, suite.hash)
     except TimeoutError:
         raise ConfigError(f"no verifiable state snapshot within {timeout_s:g} s") from None
-    finally:
-        await p2p.close()
 
 
 async def _next(

@@ -2,7 +2,10 @@
 
 This is the one place that wires the layers together (DESIGN.md §1):
 ledger and state on one LMDB environment, consensus storage on another, the
-execution thread, the mempool, the consensus core and its driver, the API.
+execution thread, the mempool, the consensus core and its driver, the peer
+links, the API. Each part is built with its collaborators, in dependency
+order; where two parts need each other, a small object built first carries
+between them (the epoch gate, the execution results, the peer inbox).
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import lmdb
 import msgspec
+import uvicorn
 
+from consortia.api import create_app
+from consortia.api.rpc import MAX_REQUEST_BYTES
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
 from consortia.consensus.core import Commit
 from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.storage import ConsensusStorage
 from consortia.crypto import PrivateKey, get_suite
+from consortia.errors import NodeError
 from consortia.execution.executor import Runtime
 from consortia.execution.transition import Executed
 from consortia.genesis import Genesis, default_runtime, install_genesis
@@ -37,22 +43,27 @@ from consortia.network.certs import TlsFiles
 from consortia.network.transport import P2PNetwork
 from consortia.node.config import LEDGER_MAP_SIZE, ConfigError, NodeConfig, NodeHome
 from consortia.node.driver import ConsensusDriver, LocalNetwork
-from consortia.node.epochs import CoreFactory, cut_at_epoch_end
+from consortia.node.epochs import CoreFactory, EpochGate
 from consortia.node.events import EventBus, block_events
-from consortia.node.execution_service import ExecutionService
+from consortia.node.execution_service import ExecutedHeights, ExecutionService, ResultsToLoop
 from consortia.node.genesis_file import load_genesis
 from consortia.node.membership import Membership, dial_targets, org_ca_pems
 from consortia.node.proposals import BlockProposer, ProposalChecker
 from consortia.node.read_pool import CallLimits, CallPool
 from consortia.node.reader import LedgerReader
-from consortia.node.router import Router
+from consortia.node.router import Inbox, PeerLinks, Router
 from consortia.node.service import NodeService
+from consortia.server.supervisor import Supervisor
 from consortia.state import StateTree
 
-if TYPE_CHECKING:
-    import uvicorn
-
 log = logging.getLogger(__name__)
+
+
+class ApiUnavailable(NodeError):
+    """The API server could not start (its address is taken or not this host's)."""
+
+    code = "NODE_API_UNAVAILABLE"
+
 
 API_SHUTDOWN_GRACE_S = 2
 """How long a stopping node lets API clients finish before it closes their connections."""
@@ -65,6 +76,10 @@ async def _shut_down(server: uvicorn.Server) -> None:
         transport = getattr(connection, "transport", None)
         if isinstance(transport, asyncio.BaseTransport):
             transport.close()
+
+
+def _nobody(raws: list[bytes]) -> None:
+    """Where admitted transactions go on a node without peers: nowhere."""
 
 
 def _open_ledger(path: Path) -> lmdb.Environment:
@@ -115,8 +130,18 @@ def _install_genesis_once(
 
 
 @dataclass
+class PeerParts:
+    """The parts of a node that talk to other members (absent on a lone validator)."""
+
+    p2p: P2PNetwork
+    links: PeerLinks
+    router: Router
+    members: Membership
+
+
+@dataclass
 class Node:
-    """A node's parts, wired; :meth:`run` serves until cancelled."""
+    """A node's parts, each built with its collaborators; :meth:`run` serves until cancelled."""
 
     home: NodeHome
     config: NodeConfig
@@ -130,16 +155,16 @@ class Node:
     key: PrivateKey
     """This node's key: its identity on the network, and its vote when a validator."""
     cores: CoreFactory = field(repr=False)
-    _loop: asyncio.AbstractEventLoop = field(init=False, repr=False)
-    _main: asyncio.Task[None] = field(init=False, repr=False)
+    gate: EpochGate = field(repr=False)
+    """Passes commits to execution up to the end of the running epoch."""
+    results: ResultsToLoop = field(repr=False)
+    """Executed blocks (and a failure), from the execution thread to the loop."""
+    heights: ExecutedHeights = field(repr=False)
+    """Heights whose results the loop has handled (the router waits on these)."""
+    supervisor: Supervisor = field(repr=False)
+    """Owns every background task of :meth:`run`, dialers included."""
+    peers: PeerParts | None = field(default=None, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
-    _epoch_ended: bool = field(default=False, init=False, repr=False)
-    """The current epoch's last block is committed; later commits of it are dropped."""
-    _height_waiters: list[tuple[int, asyncio.Future[None]]] = field(
-        default_factory=list, init=False, repr=False
-    )
-    router: Router | None = field(default=None, init=False, repr=False)
-    _members: Membership = field(init=False, repr=False)
 
     @classmethod
     def open(cls, root: Path) -> Node:
@@ -186,6 +211,7 @@ class Node:
                 nonce_gap_timeout_blocks=config.mempool_gap_timeout_blocks,
             ),
         )
+        results = ResultsToLoop()
         execution = ExecutionService(
             env=env,
             store=store,
@@ -193,6 +219,7 @@ class Node:
             runtime=runtime,
             hash_fn=hash_fn,
             executed_height=height,
+            results=results,
         )
         checker = ProposalChecker(
             hash_fn=hash_fn,
@@ -226,10 +253,51 @@ class Node:
             new_proposer=new_proposer,
             pacemaker=PacemakerConfig(base_timeout_s=config.base_timeout_ms / 1000),
         )
+        core = cores.core_for_tip()
+        gate = EpochGate(execution.submit, core.committee.epoch)
+        supervisor = Supervisor()
+        heights = ExecutedHeights(height)
+        calls = CallPool(
+            home.ledger_dir,
+            genesis.suite,
+            CallLimits(
+                workers=config.evm_call_workers,
+                queue=config.evm_call_queue,
+                gas_cap=config.evm_call_gas_cap,
+                timeout_s=config.evm_call_timeout_ms / 1000,
+                idle_priority=config.evm_call_priority == "idle",
+                client_rate=config.evm_call_client_rate,
+                client_in_flight=config.evm_call_client_in_flight,
+            ),
+            clear_stale_readers=env.reader_check,
+        )
+        networked = bool(config.peers) or core.committee.size > 1 or core.me is None
+        inbox = Inbox()
+        links: PeerLinks | None = None
+        members: Membership | None = None
+        if networked:
+            tls = TlsFiles(home.root)
+            members = Membership(lambda: org_ca_pems(reader), tls.ca_bundle)
+            admit = members.admit
+            p2p = P2PNetwork(
+                node_name=config.name,
+                chain_id=genesis.chain_id,
+                genesis_id=core.committee.genesis_id,
+                key_type=suite.consensus_key_type,
+                identity=key,
+                tls=tls,
+                listen=(config.p2p_host, config.p2p_port),
+                handler=inbox.handle,
+                on_connect=inbox.connected,
+                spawn=supervisor.spawn,
+                admit=lambda _key, cert_der: admit(cert_der),
+            )
+            p2p.trust(members.ca_pems())
+            links = PeerLinks(p2p, core.committee)
         driver = ConsensusDriver(
-            cores.core_for_tip(),
-            LocalNetwork(),
-            lambda commit: None,
+            core,
+            links if links is not None else LocalNetwork(),
+            gate,
             tick_s=max(config.min_block_interval_ms, 10) / 1000,
         )
         service = NodeService(
@@ -244,7 +312,25 @@ class Node:
             on_new_transactions=driver.poke,
             runtime=runtime,
             journal=MempoolJournal(home.mempool_journal) if config.mempool_journal else None,
+            on_admitted=links.gossip if links is not None else _nobody,
+            peer_stats=links.p2p.stats if links is not None else dict,
+            dropped=inbox.dropped,
+            calls=calls,
         )
+        peers = None
+        if links is not None:
+            assert members is not None
+            router = Router(
+                driver=driver,
+                links=links,
+                inbox=inbox,
+                reader=reader,
+                hash_fn=hash_fn,
+                wait_executed=heights.wait,
+                admit_gossip=lambda raws: service.submit_many(raws, gossip=False),
+                execution_wait_s=config.base_timeout_ms / 1000,
+            )
+            peers = PeerParts(p2p=links.p2p, links=links, router=router, members=members)
         node = cls(
             home=home,
             config=config,
@@ -257,27 +343,13 @@ class Node:
             reader=reader,
             key=key,
             cores=cores,
+            gate=gate,
+            results=results,
+            heights=heights,
+            supervisor=supervisor,
+            peers=peers,
         )
-        service.calls = CallPool(
-            home.ledger_dir,
-            genesis.suite,
-            CallLimits(
-                workers=config.evm_call_workers,
-                queue=config.evm_call_queue,
-                gas_cap=config.evm_call_gas_cap,
-                timeout_s=config.evm_call_timeout_ms / 1000,
-                idle_priority=config.evm_call_priority == "idle",
-                client_rate=config.evm_call_client_rate,
-                client_in_flight=config.evm_call_client_in_flight,
-            ),
-            clear_stale_readers=env.reader_check,
-        )
-        driver.on_commit = node._on_commit
-        execution.on_executed = node.after_execution
-        execution.on_failed = node.after_failure
-        committee = driver.core.committee
-        if config.peers or committee.size > 1 or driver.core.me is None:
-            node._attach_network(hash_fn)
+        node._update_peers()
         node._recover_pending()
         return node
 
@@ -288,91 +360,36 @@ class Node:
         """Id of the genesis block."""
         return self.driver.core.committee.genesis_id
 
-    def _on_commit(self, commit: Commit) -> None:
-        """Execute what consensus committed, up to the end of the epoch ([CONS-EPOCH.1])."""
-        if self._epoch_ended:
-            return
-        blocks, self._epoch_ended = cut_at_epoch_end(
-            commit.blocks, self.driver.core.committee.epoch
-        )
-        self.execution.submit(blocks)
-
     def _enter_next_epoch(self) -> None:
         """The epoch-ending block is executed: hand consensus to the next validator set."""
         old = self.driver.core
         self.consensus_storage.reset()
         core = self.cores.core_for_tip()
         core.evidence = old.evidence
-        self._epoch_ended = False
         log.info(
             "entering epoch %d with %d validators (this node: %s)",
             core.committee.epoch,
             core.committee.size,
             f"validator {core.me}" if core.me is not None else "observer",
         )
+        self.gate.enter(core.committee.epoch)
         self.driver.switch(core)
-        if self.router is not None:
-            self.router.new_epoch()
+        if self.peers is not None:
+            self.peers.router.new_epoch()
             self._update_peers()
 
     # ----------------------------------------------------------------- network
 
-    def _attach_network(self, hash_fn: Hasher) -> None:
-        """Replace the local network by authenticated links to the other members."""
-        config = self.config
-        router = Router(
-            driver=self.driver,
-            reader=self.reader,
-            hash_fn=hash_fn,
-            wait_executed=self.wait_executed,
-            admit_gossip=lambda raws: self.service.submit_many(raws, gossip=False),
-            execution_wait_s=config.base_timeout_ms / 1000,
-        )
-        router.p2p = P2PNetwork(
-            node_name=config.name,
-            chain_id=self.genesis.chain_id,
-            genesis_id=self.genesis_id,
-            key_type=get_suite(self.genesis.suite).consensus_key_type,
-            identity=self.key,
-            tls=TlsFiles(self.home.root),
-            listen=(config.p2p_host, config.p2p_port),
-            handler=router.handle,
-            on_connect=router.on_connect,
-            admit=self._admit,
-        )
-        self._members = Membership(
-            lambda: org_ca_pems(self.reader), TlsFiles(self.home.root).ca_bundle
-        )
-        self.driver.network = router
-        self.service.on_admitted = router.gossip
-        self.service.peer_stats = router.p2p.stats
-        self.service.dropped = lambda: (router.dropped_gossip, router.dropped_inbound)
-        self.router = router
-        router.p2p.trust(self._members.ca_pems())
-        self._update_peers()
-
-    def _admit(self, key: bytes, cert_der: bytes) -> None:
-        """Accept a peer whose certificate a member organisation's CA issued."""
-        self._members.admit(cert_der)
-
     def _update_peers(self) -> None:
         """Dial the peers this node is responsible for in the current epoch."""
-        assert self.router is not None and self.router.p2p is not None
-        self.router.p2p.set_targets(
-            dial_targets(self.config, self.driver.core.committee, self.driver.core.me)
-        )
+        if self.peers is not None:
+            self.peers.p2p.set_targets(
+                dial_targets(self.config, self.driver.core.committee, self.driver.core.me)
+            )
 
     async def wait_executed(self, height: int, timeout_s: float) -> bool:
         """True once ``height`` is executed locally, False after ``timeout_s``."""
-        if self.execution.executed_height >= height:
-            return True
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._height_waiters.append((height, future))
-        try:
-            await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await self.heights.wait(height, timeout_s)
 
     # ---------------------------------------------------------------- recovery
 
@@ -407,22 +424,18 @@ class Node:
         self.consensus_storage.prune_blocks(stale)
         if recommitted:
             log.info("recovered %d committed blocks from consensus storage", len(recommitted))
-            self._on_commit(Commit(tuple(recommitted)))
+            self.gate(Commit(tuple(recommitted)))
 
     # ---------------------------------------------------------------- running
 
-    def after_execution(self, executed: Executed) -> None:
-        """Called on the execution thread; continue on the event loop."""
-        self._loop.call_soon_threadsafe(self._executed_on_loop, executed)
-
-    def after_failure(self, exc: BaseException) -> None:
-        """Called on the execution thread: a committed block cannot be executed, so stop
-        the node (it must never go on without that block's state)."""
-        self._loop.call_soon_threadsafe(self._main.cancel)
+    async def _follow_execution(self) -> None:
+        """Handle each executed block on the loop; raise the execution's failure (a
+        committed block that cannot be executed stops the node: it must never go on
+        without that block's state)."""
+        while True:
+            self._executed_on_loop(await self.results.next())
 
     def _executed_on_loop(self, executed: Executed) -> None:
-        if self._closed:
-            return
         block = executed.committed.block
         height = block.header.height
         service = self.service
@@ -434,62 +447,45 @@ class Node:
         ids = [receipt.tx_id for receipt in executed.receipts]
         service.notify_committed(ids)
         self.consensus_storage.prune_blocks([executed.committed.block_id])
-        if block.header.next_validators is not None and self._epoch_ended:
+        if block.header.next_validators is not None and self.gate.ended:
             self._enter_next_epoch()
-        if self.router is not None and any(
+        if self.peers is not None and any(
             tx.body.module == "governance" for tx in block.transactions
         ):
-            self._refresh_members()
-        still_waiting = []
-        for wanted, future in self._height_waiters:
-            if wanted <= height:
-                if not future.done():
-                    future.set_result(None)
-            else:
-                still_waiting.append((wanted, future))
-        self._height_waiters = still_waiting
+            # Governance may have admitted an organisation: trust its CA from now on.
+            self.peers.p2p.trust(self.peers.members.ca_pems())
+        self.heights.reached(height)
         if service.events.subscriber_count:
             service.events.publish(block_events(executed))
         self.driver.poke()
 
-    def _refresh_members(self) -> None:
-        """Governance may have admitted an organisation: trust its CA from now on."""
-        assert self.router is not None and self.router.p2p is not None
-        self.router.p2p.trust(self._members.ca_pems())
-
     async def run(self, *, serve_api: bool = True) -> None:
-        """Run consensus, execution and the API until cancelled, then close cleanly."""
-        self._loop = asyncio.get_running_loop()
-        current = asyncio.current_task()
-        assert current is not None
-        self._main = current
+        """Run consensus, execution and the API until cancelled, then close cleanly.
+
+        Raises:
+            BackgroundTaskFailed: a background task died (logged with its
+                traceback); the others were stopped and storage closed.
+        """
         self.home.pid_file.write_text(f"{os.getpid()}\n")
         self.execution.start()
-        tasks = [asyncio.create_task(self.driver.run(), name="consensus")]
-        if self.router is not None and self.router.p2p is not None:
-            await self.router.p2p.start()
-            tasks.append(asyncio.create_task(self.router.run(), name="network"))
         try:
-            await self.service.replay_journal()  # before clients: what a 202 promised
-            if serve_api:
-                assert self.service.calls is not None
-                self.service.calls.start()  # open for the API's calls (workers spawn on the first)
-                tasks.append(asyncio.create_task(self._serve_api(), name="api"))
-            await asyncio.gather(*tasks)
+            async with self.supervisor as tasks:
+                tasks.spawn(self.driver.run(), name="consensus")
+                tasks.spawn(self._follow_execution(), name="execution")
+                if self.peers is not None:
+                    await self.peers.p2p.start()
+                    tasks.spawn(self.peers.router.run(), name="network")
+                await self.service.replay_journal()  # before clients: what a 202 promised
+                if serve_api:
+                    assert self.service.calls is not None
+                    self.service.calls.start()  # open for the API (workers spawn on the first)
+                    tasks.spawn(self._serve_api(), name="api")
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if self.router is not None and self.router.p2p is not None:
-                await self.router.p2p.close()
+            if self.peers is not None:
+                await self.peers.p2p.close()
             self.close()
 
     async def _serve_api(self) -> None:
-        import uvicorn
-
-        from consortia.api import create_app
-        from consortia.api.rpc import MAX_REQUEST_BYTES
-
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:
@@ -513,6 +509,9 @@ class Node:
         )
         try:
             await server.serve()
+        except SystemExit:  # uvicorn's answer to a port it cannot bind (logged by it)
+            host, port = self.config.api_host, self.config.api_port
+            raise ApiUnavailable(f"the API cannot serve on {host}:{port}") from None
         except asyncio.CancelledError:
             server.should_exit = True
             # Run's cleanup cancels this task again; a shutdown cut short would leave

@@ -1,4 +1,10 @@
-"""Running a node in the foreground: logging, signals, clean shutdown."""
+"""Running a node in the foreground: logging, signals, clean shutdown.
+
+Exit status: 0 after SIGINT or SIGTERM; 2 with ``error: <message> [<code>]``
+on stderr when the node stops on a :class:`~consortia.errors.NodeError`, such
+as ``NODE_TASK_FAILED`` (a background task died: its traceback is in the log)
+or a block that cannot be executed.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pathlib import Path
 from consortia.crypto.batch import lower_worker_priority
 from consortia.node.config import NodeHome
 from consortia.server.assembly import Node
+from consortia.server.supervisor import BackgroundTaskFailed
 
 
 def run_node(home: Path) -> None:
@@ -28,22 +35,25 @@ def run_node(home: Path) -> None:
     node = Node.open(home)
 
     async def main() -> None:
-        task = asyncio.create_task(node.run())
+        current = asyncio.current_task()
+        assert current is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+            loop.add_signal_handler(sig, current.cancel)
+        with contextlib.suppress(asyncio.CancelledError):  # a signal: the clean stop
+            await node.run()
 
     try:
         import uvloop
 
         uvloop.run(main())
+    except BackgroundTaskFailed:
+        failure = node.execution.failure
+        if failure is not None:  # e.g. UpgradeRequired: the node stopped rather than fork
+            raise failure from None
+        raise
     finally:
         node.close()
-    failure = node.execution.failure
-    if failure is not None:  # e.g. UpgradeRequired: the node stopped rather than fork
-        raise failure
 
 
 if __name__ == "__main__":
