@@ -172,6 +172,12 @@ def test_an_empty_name_stays_a_bound_error(issuer_chain: Chain) -> None:
             "version contains U+0000 (control character) at index 1",
         ),
         (ProposalKind.SET_PERMISSION, ["assets", " ", [], False], "method is blank"),
+        (
+            ProposalKind.DECLARE_ROLE,
+            ["custodian", "ok\u202e"],
+            "declare_role.description contains U+202E RIGHT-TO-LEFT OVERRIDE (format character) "
+            "at index 2",
+        ),
     ],
 )
 def test_a_proposal_with_a_bad_label_is_refused(
