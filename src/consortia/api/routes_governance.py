@@ -43,7 +43,7 @@ def proposal_json(
 ) -> s.ProposalJson:
     """API document of a proposal read at ``height`` (status ``expired`` derived)."""
     yes, no, abstain = tally(committee, proposal.votes)
-    threshold = thresholds.for_kind(proposal.kind.value)
+    threshold = thresholds.for_proposal(proposal.kind, proposal.payload)
     try:
         decoded = to_plain(decode_payload(proposal.kind, proposal.payload))
     except (ExecutionError, CodecError):

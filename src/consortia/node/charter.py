@@ -33,12 +33,12 @@ from consortia.modules.governance.types import (
     Governor,
     Organisation,
     Permission,
-    ProposalKind,
     Role,
     RoleDeclaration,
     RoleGrant,
     Threshold,
     role_name_problem,
+    threshold_kind_problem,
 )
 from consortia.node.config import ConfigError
 
@@ -214,8 +214,9 @@ def _build(
     thresholds = []
     for kind, value in sorted(_table(doc.get("thresholds", {}), "thresholds").items()):
         where = f"thresholds.{kind}"
-        if kind != "default" and kind not in {k.value for k in ProposalKind}:
-            raise CharterError(f"{where}: unknown proposal kind {kind!r}")
+        problem = threshold_kind_problem(kind)
+        if problem is not None:
+            raise CharterError(f"{where}: {problem}")
         entry = _table(value, where)
         _only(entry, {"participation", "approval"}, where)
         thresholds.append(

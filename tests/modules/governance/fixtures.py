@@ -45,12 +45,13 @@ def app_charter() -> Charter:
     )
 
 
-def app_chain(path: Path) -> Iterator[Gov]:
-    """The governed chain with the ``limits`` module in its runtime."""
+def app_chain(path: Path, governance: Charter | None = None) -> Iterator[Gov]:
+    """The governed chain with the ``limits`` module in its runtime (``governance``: the
+    charter, :func:`app_charter` by default)."""
     base = default_runtime()
     runtime = dataclasses.replace(base, modules={**base.modules, "limits": LimitsModule()})
     genesis = msgspec.structs.replace(
-        genesis_for([G1, G2, G3, ADMIN, ALICE, BOB]), governance=app_charter()
+        genesis_for([G1, G2, G3, ADMIN, ALICE, BOB]), governance=governance or app_charter()
     )
     chain = Chain.open(path, genesis, runtime)
     yield Gov(chain)

@@ -9,25 +9,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.execution.chain import address
 from tests.execution.ext_modules import LIMIT_CAP, LimitValue, SetLimit, Spend, limit_key
-from tests.governance.helpers import ALICE, G1, G3, Gov
+from tests.governance.helpers import ALICE, G1, G2, G3, Gov
 
 from consortia.codec import encode
 from consortia.execution.extensions import GOVERNANCE_AUTHORITY
 from consortia.ledger.types import Event
+from consortia.modules.governance.charter import validate_charter
+from consortia.modules.governance.errors import InvalidCharter
 from consortia.modules.governance.types import (
     NEXT_PROPOSAL_KEY,
     CallModule,
     Counter,
+    Fraction,
+    GrantRole,
     ProposalKind,
     Status,
+    Threshold,
+    call_threshold_kind,
 )
+from consortia.node.charter import CharterError, parse_charter
 
-from .fixtures import app_chain
+from .fixtures import app_chain, app_charter
 
 
 @pytest.fixture
@@ -170,3 +178,71 @@ def test_any_module_call_proposal_gets_a_stable_code_and_a_refusal_writes_nothin
         assert (module, method) == ("limits", "set_limit")
     else:
         assert gov.chain.dump(b"governance/") == before
+
+
+ALL = Fraction(numerator=1, denominator=1)
+
+
+def _unanimous_limits(tmp_path: Path) -> Iterator[Gov]:
+    """The app chain whose charter makes a wallet-limit change need every governor."""
+    every = Threshold(kind=call_threshold_kind("limits", "set_limit"), participation=ALL)
+    charter = msgspec.structs.replace(app_charter(), thresholds=(Threshold(kind="default"), every))
+    yield from app_chain(tmp_path / "db", charter)
+
+
+def test_a_method_has_its_own_threshold(tmp_path: Path) -> None:
+    """``call_module:limits.set_limit`` needs all 4 weight; other kinds keep 2/3."""
+    for gov in _unanimous_limits(tmp_path):
+        proposed = gov.propose(G1, ProposalKind.CALL_MODULE, _call(100))
+        pid = int(dict(proposed.receipt.events[-1].attributes)["id"])
+        gov.vote(G1, pid)
+        gov.vote(G3, pid)  # 3 of 4: enough for the default, not for this method
+        assert gov.proposal(pid).status is Status.OPEN
+        assert gov.vote(G2, pid).receipt.events[-1].name == "proposal_executed"
+        assert _limit(gov, address(ALICE)) == LimitValue(amount=100)
+        grant = GrantRole(address=address(ALICE), role="central_bank")
+        assert gov.pass_(ProposalKind.GRANT_ROLE, grant).status is Status.EXECUTED  # 3 of 4
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("call_module:limits", "'call_module:limits' is not call_module:<module>.<method>"),
+        ("call_module:.set_limit", "'call_module:.set_limit' is not call_module:<module>.<method>"),
+        ("call_modules", "unknown proposal kind 'call_modules'"),
+    ],
+)
+def test_a_malformed_threshold_kind_is_refused(kind: str, message: str) -> None:
+    charter = msgspec.structs.replace(
+        app_charter(), thresholds=(Threshold(kind="default"), Threshold(kind=kind))
+    )
+    with pytest.raises(InvalidCharter) as caught:
+        validate_charter(charter)
+    assert caught.value.message == f"governance.thresholds[1].kind: {message}"
+
+
+def test_a_charter_file_sets_a_methods_threshold() -> None:
+    text = """
+[[organisation]]
+name = "org1"
+admins = ["0x{a}"]
+
+[[governor]]
+account = "0x{a}"
+
+[thresholds."call_module:currency.set_wallet_limit"]
+participation = "1/1"
+approval = "3/4"
+""".replace("{a}", "11" * 20)
+    parsed = parse_charter(text, "c.toml", lambda a, _f: bytes.fromhex(a[2:]), {}, ("org1",))
+    by_kind = {t.kind: t for t in parsed.charter.thresholds}
+    entry = by_kind["call_module:currency.set_wallet_limit"]
+    assert (entry.participation, entry.approval) == (ALL, Fraction(numerator=3, denominator=4))
+    with pytest.raises(CharterError, match=r"thresholds.call_module:x: 'call_module:x' is not"):
+        parse_charter(
+            text.replace("currency.set_wallet_limit", "x"),
+            "c.toml",
+            lambda a, _f: bytes.fromhex(a[2:]),
+            {},
+            ("org1",),
+        )

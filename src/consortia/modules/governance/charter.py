@@ -25,14 +25,12 @@ from consortia.modules.governance.types import (
     DeclaredRoles,
     Member,
     Permissions,
-    ProposalKind,
     Role,
     Thresholds,
     org_key,
     role_name_problem,
+    threshold_kind_problem,
 )
-
-_KINDS = frozenset({"default", *(k.value for k in ProposalKind)})
 
 
 def validate_charter(charter: Charter) -> None:
@@ -66,8 +64,9 @@ def validate_charter(charter: Charter) -> None:
     kinds: set[str] = set()
     for i, th in enumerate(charter.thresholds):
         where = f"governance.thresholds[{i}]"
-        if th.kind not in _KINDS:
-            raise InvalidCharter(f"{where}.kind: unknown proposal kind {th.kind!r}")
+        problem = threshold_kind_problem(th.kind)
+        if problem is not None:
+            raise InvalidCharter(f"{where}.kind: {problem}")
         if th.kind in kinds:
             raise InvalidCharter(f"{where}.kind: {th.kind!r} appears twice")
         kinds.add(th.kind)

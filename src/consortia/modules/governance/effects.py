@@ -86,6 +86,7 @@ from consortia.modules.governance.types import (
     contract_key,
     org_key,
     role_name_problem,
+    threshold_kind_problem,
     upgrade_key,
     waiver_key,
 )
@@ -390,8 +391,9 @@ def _set_permission(ctx: TxContext, args: SetPermission) -> None:
 
 
 def _check_threshold(args: Threshold) -> None:
-    if args.kind != "default" and args.kind not in {k.value for k in ProposalKind}:
-        raise BadPayload(f"unknown proposal kind {args.kind!r}")
+    problem = threshold_kind_problem(args.kind)
+    if problem is not None:
+        raise BadPayload(problem)
     for label, frac in (("participation", args.participation), ("approval", args.approval)):
         if not 0 < frac.numerator <= frac.denominator:
             raise BadPayload(f"{label} {frac.numerator}/{frac.denominator} must be in (0, 1]")

@@ -147,7 +147,8 @@ def _vote(ctx: TxContext, args: CastVote) -> None:
     history = (*proposal.history, entry)
     ctx.emit("vote_cast", id=proposal.id, voter=ctx.sender, choice=args.choice.value, weight=weight)
     status, outcome = Status.OPEN, ""
-    if passes(committee, votes, load_thresholds(ctx.state).for_kind(proposal.kind.value)):
+    threshold = load_thresholds(ctx.state).for_proposal(proposal.kind, proposal.payload)
+    if passes(committee, votes, threshold):
         status, outcome = _execute(ctx, proposal)
         history = (
             *history,

@@ -7,12 +7,13 @@ depends on insertion or dict order.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Final
 
 import msgspec
 
-from consortia.codec import U64, Address, Canonical, Hash32, Name, encode
+from consortia.codec import U64, Address, Canonical, CodecError, Hash32, Name, decode, encode
 from consortia.crypto import sha256
 from consortia.execution.text import validate_label, validate_name
 from consortia.ledger.types import PublicKeyBytes, ValidatorInfo
@@ -46,6 +47,8 @@ Decoding bounds only the length; :func:`role_name_problem` is the rule
 state, so a refusal names the field and has its own code."""
 
 ROLE_NAME_MAX: Final = 32
+_NAME_RULE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+"""The ``Name`` rule (codec), for a module named inside a threshold kind."""
 
 
 class Role(StrEnum):
@@ -124,7 +127,8 @@ class Threshold(Canonical, frozen=True):
     """How much weight a proposal kind needs to execute."""
 
     kind: str
-    """A ProposalKind value, or ``default`` for kinds without their own entry."""
+    """A ProposalKind value, ``default`` for kinds without their own entry, or
+    ``call_module:<module>.<method>`` for calls of one governance-only method."""
     participation: Fraction = TWO_THIRDS
     """Weight that voted (yes, no or abstain) over the committee's total weight."""
     approval: Fraction = TWO_THIRDS
@@ -243,6 +247,21 @@ class Thresholds(Canonical, frozen=True):
         """The kind's own entry, else ``default``, else 2/3 and 2/3."""
         by_kind = {t.kind: t for t in self.entries}
         return by_kind.get(kind) or by_kind.get("default") or Threshold(kind="default")
+
+    def for_proposal(self, kind: ProposalKind, payload: bytes) -> Threshold:
+        """The threshold a proposal must reach: for ``call_module``, the entry of its
+        method (``call_module:<module>.<method>``) first; else :meth:`for_kind`."""
+        if kind is ProposalKind.CALL_MODULE:
+            try:
+                call = decode(payload, CallModule)
+            except CodecError:
+                call = None
+            if call is not None:
+                target = call_threshold_kind(call.module, call.method)
+                for entry in self.entries:
+                    if entry.kind == target:
+                        return entry
+        return self.for_kind(kind.value)
 
 
 class Vote(Canonical, frozen=True):
@@ -583,3 +602,24 @@ def role_name_problem(name: str) -> str | None:
     ):
         return f"role name {name!r} must be a-z, 0-9 and _, starting with a letter"
     return None
+
+
+CALL_THRESHOLD_PREFIX: Final = "call_module:"
+
+
+def call_threshold_kind(module: str, method: str) -> str:
+    """The threshold kind of calls of ``module.method`` (``call_module:<module>.<method>``)."""
+    return f"{CALL_THRESHOLD_PREFIX}{module}.{method}"
+
+
+def threshold_kind_problem(kind: str) -> str | None:
+    """Why ``kind`` cannot key a threshold, or None: ``default``, a ProposalKind value, or
+    ``call_module:<module>.<method>``."""
+    if kind == "default" or kind in ProposalKind.__members__.values():
+        return None
+    if kind.startswith(CALL_THRESHOLD_PREFIX):
+        module, dot, method = kind[len(CALL_THRESHOLD_PREFIX) :].rpartition(".")
+        if dot and module and method.isidentifier() and _NAME_RULE.fullmatch(module):
+            return None
+        return f"{kind!r} is not call_module:<module>.<method>"
+    return f"unknown proposal kind {kind!r}"
