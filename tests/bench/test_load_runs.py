@@ -204,7 +204,9 @@ def test_state_accounts(tmp_path: Path) -> None:
     assert proc.returncode == 0, (tmp_path / "stderr").read_text(encoding="utf-8")[-3000:]
     assert account is not None, "the filler account was never readable while the run went on"
     assert account["exists"] and account["nonce"] == 0
-    assert account["keys"] == [{"key_type": "sm2", "public_key": "0x" + filler.to_bytes().hex()}]
+    assert account["keys"] == [
+        {"key_type": "sm2", "public_key": "0x" + filler.to_bytes().hex(), "weight": 1}
+    ]
     report: dict[str, Any] = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     # The limit (verify rate on all cores / validators) is measured once, while the
     # other test worker may hold a core: with two validators the ratio swings widely.

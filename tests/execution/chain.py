@@ -31,7 +31,8 @@ from consortia.ledger.types import (
     tx_id,
     tx_signing_bytes,
 )
-from consortia.modules.accounts.types import Account, AccountKey, GenesisAccount, account_key
+from consortia.modules.accounts.handlers import load_account
+from consortia.modules.accounts.types import Account, AccountKey, GenesisAccount
 from consortia.modules.assets.handlers import balance_of
 from consortia.modules.assets.types import Asset, definition_key
 from consortia.state import StateTree
@@ -191,7 +192,7 @@ class Chain:
             return fn(StateView(self.tree, txn, self.height))
 
     def account(self, addr: bytes) -> Account | None:
-        return self.read(lambda v: v.get_struct(account_key(addr), Account))
+        return self.read(lambda v: load_account(v, addr))
 
     def nonce(self, addr: bytes) -> int:
         acct = self.account(addr)

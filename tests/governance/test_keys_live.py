@@ -46,4 +46,4 @@ def test_rotation_by_sdk_then_recovery_by_cli(live: InProcessNode) -> None:
     assert shown["status"] == "executed"
     assert shown["payload_decoded"]["reason"] == "token lost"
     account = run(live, "query", "account", alice_hex)
-    assert account["keys"] == [new_key]
+    assert account["keys"] == [{**new_key, "weight": 1}] and account["threshold"] == 1

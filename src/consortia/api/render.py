@@ -142,13 +142,16 @@ def account_json(record: AccountRecord, recent: list[bytes]) -> s.AccountJson:
         keys=[]
         if account is None
         else [
-            s.AccountKeyJson(key_type=k.key_type, public_key=to_hex(k.public_key))
-            for k in account.keys
+            s.AccountKeyJson(
+                key_type=k.key_type, public_key=to_hex(k.public_key), weight=account.weight_of(i)
+            )
+            for i, k in enumerate(account.keys)
         ],
         frozen=False if account is None else account.frozen,
         balances=[s.BalanceJson(symbol=sym, amount=amount) for sym, amount in record.balances],
         height=record.height,
         recent_transactions=[to_hex(i) for i in recent],
+        threshold=1 if account is None else account.threshold,
     )
 
 

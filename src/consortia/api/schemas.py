@@ -223,6 +223,8 @@ class AccountKeyJson(Document, frozen=True):
 
     key_type: str
     public_key: Hex
+    weight: int = 1
+    """What its signature counts toward the account's threshold (docs/multisig.md)."""
 
 
 class BalanceJson(Document, frozen=True):
@@ -243,6 +245,8 @@ class AccountJson(Document, frozen=True):
     balances: list[BalanceJson]
     height: int
     recent_transactions: list[Hex]
+    threshold: int = 1
+    """Least total weight of the keys that sign one transaction (1: any one key)."""
 
 
 class AssetJson(Document, frozen=True):

@@ -9,6 +9,7 @@ from consortia.cli.asset_cmd import asset_app
 from consortia.cli.contract_cmd import contract_app
 from consortia.cli.gov_cmd import gov_app, org_app, role_app
 from consortia.cli.keys_cmd import keys_app
+from consortia.cli.multisig_cmd import multisig_app
 
 app = typer.Typer(
     name="consortia",
@@ -22,6 +23,7 @@ app.command("init")(network_cmd.init_command)
 app.add_typer(network_cmd.node_app, name="node")
 app.add_typer(network_cmd.devnet_app, name="devnet")
 app.add_typer(keys_app, name="keys")
+app.add_typer(multisig_app, name="multisig")
 app.add_typer(asset_app, name="asset")
 app.add_typer(gov_app, name="gov")
 app.add_typer(org_app, name="org")

@@ -42,19 +42,21 @@ from consortia.execution.module import BlockContext, BlockEnd, Method, Module, T
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import UpgradeRequired, run_migrations, versions_at
-from consortia.ledger.types import STATUS_OK, Receipt, Transaction, TxBody, signer_key_type
+from consortia.ledger.types import STATUS_OK, Receipt, Transaction, TxBody, tx_signer_keys
+
+SignerKey = tuple[str, bytes]
+"""``(key_type, public_key)`` of one signer of a transaction (an account key type)."""
 
 
 class SenderAuthority(Protocol):
     """Checks who may sign for an account and tracks nonces (the accounts module)."""
 
-    def next_nonce(self, state: StateView, sender: bytes, key_type: str, public_key: bytes) -> int:
-        """Next nonce, after checking the key may sign for ``sender``."""
+    def next_nonce(self, state: StateView, sender: bytes, signers: Sequence[SignerKey]) -> int:
+        """Next nonce, after checking the ``(key_type, public_key)`` signers may sign for
+        ``sender`` (one key, or a multisig meeting the account's threshold)."""
         ...
 
-    def consume_nonce(
-        self, state: StateView, sender: bytes, key_type: str, public_key: bytes
-    ) -> None:
+    def consume_nonce(self, state: StateView, sender: bytes, signers: Sequence[SignerKey]) -> None:
         """Advance the nonce."""
         ...
 
@@ -145,7 +147,7 @@ def execute_transaction(
             events=tuple(ctx.events) if ctx else (),
         )
 
-    signer = signer_key_type(tx.key_type)
+    signers = tx_signer_keys(tx)
     try:
         # The mempool enforces these caps too, but a faulty proposer's block
         # may carry anything; the proposal check does not look at them.
@@ -155,14 +157,14 @@ def execute_transaction(
             raise TxTooLarge(f"transaction is {encoded_size} bytes, limit {policy.max_tx_bytes}")
         if block.height > body.expiry_height:
             raise Expired(f"expired at height {body.expiry_height}, block is {block.height}")
-        expected = runtime.authority.next_nonce(state, body.sender, signer, tx.public_key)
+        expected = runtime.authority.next_nonce(state, body.sender, signers)
         if body.nonce < expected:
             raise StaleNonce(f"nonce {body.nonce} already used; next is {expected}")
         if body.nonce > expected:
             raise FutureNonce(f"nonce {body.nonce} is ahead of next nonce {expected}")
     except ExecutionError as exc:
         return TxOutcome(receipt(exc.code, exc.message, 0, None), ())
-    runtime.authority.consume_nonce(state, body.sender, signer, tx.public_key)
+    runtime.authority.consume_nonce(state, body.sender, signers)
     if runtime.permissions is not None and runtime.has_method(body.module, body.method):
         try:
             runtime.permissions.check(state, body.sender, body.module, body.method)

@@ -25,10 +25,10 @@ from consortia.ledger.types import (
     Receipt,
     Transaction,
     ValidatorSet,
-    signer_key_type,
+    tx_signer_keys,
 )
 from consortia.modules.accounts import AUTHORITY
-from consortia.modules.accounts.types import Account, account_key
+from consortia.modules.accounts.types import account_key, decode_account
 from consortia.modules.assets.types import (
     BAL_PREFIX,
     DEF_PREFIX,
@@ -94,7 +94,7 @@ class LedgerReader:
             nonce = known.get(address)
             if nonce is None:
                 raw = self._tree.get(txn, account_key(address))
-                nonce = known[address] = 0 if raw is None else decode(raw, Account).nonce
+                nonce = known[address] = 0 if raw is None else decode_account(raw).nonce
             return nonce
 
         return lookup
@@ -112,8 +112,7 @@ class LedgerReader:
         view = self.view(txn)
 
         def lookup(tx: Transaction) -> int:
-            signer = signer_key_type(tx.key_type)
-            return authority.next_nonce(view, tx.body.sender, signer, tx.public_key)
+            return authority.next_nonce(view, tx.body.sender, tx_signer_keys(tx))
 
         return lookup
 
@@ -219,7 +218,7 @@ class LedgerReader:
             )
             return AccountRecord(
                 address=address,
-                account=None if raw is None else decode(raw, Account),
+                account=None if raw is None else decode_account(raw),
                 balances=balances,
                 height=height,
             )

@@ -30,6 +30,7 @@ from consortia.sdk.errors import (
     TransactionFailed,
     TransactionTimeout,
 )
+from consortia.sdk.multisig import PendingMultisig
 from consortia.sdk.signer import Signer
 from consortia.sdk.verify import explain_state_record, header_from_json, verify_state_record
 
@@ -45,6 +46,7 @@ __all__ = [
     "ClientState",
     "HeaderJson",
     "NodeUnreachable",
+    "PendingMultisig",
     "Signer",
     "StateJson",
     "StatusJson",

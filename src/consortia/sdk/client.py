@@ -20,6 +20,7 @@ from consortia.ledger.types import Transaction
 from consortia.modules.accounts.types import AccountKey, AddKey, RemoveKey, SetKeys
 from consortia.modules.assets.types import Burn, Create, Issue, SupplyRule, Transfer
 from consortia.sdk import _calls as calls
+from consortia.sdk import multisig
 from consortia.sdk._calls import Bytesish, Call, Flow, NonceBook, as_bytes
 from consortia.sdk.errors import ClientError, NodeUnreachable
 from consortia.sdk.signer import Signer
@@ -127,6 +128,53 @@ class _Actions(abc.ABC, Generic[R]):
         args = SetKeys(tuple(AccountKey(key_type=t, public_key=as_bytes(k)) for t, k in keys))
         return self.send(signer, "accounts", "set_keys", args, **options)
 
+    def send_multisig(
+        self,
+        signers: Sequence[Signer],
+        sender: Bytesish,
+        module: str,
+        method: str,
+        args: Canonical,
+        *,
+        wait: float | None = 10.0,
+        gas_limit: int = calls.DEFAULT_GAS_LIMIT,
+        expiry_blocks: int = calls.DEFAULT_EXPIRY_BLOCKS,
+        check: bool = True,
+    ) -> R:
+        """``module.method(args)`` from the multisig account ``sender``, signed by every one
+        of ``signers`` (their weights must meet its threshold; docs/multisig.md).
+
+        Signers that are not together use :meth:`Client.prepare` and
+        :class:`~consortia.sdk.multisig.PendingMultisig` instead. Raises as :meth:`send`.
+        """
+        account = as_bytes(sender)
+        self._nonces.forget(account)  # the nonce is read afresh, not tracked
+        flow = multisig.send_flow(
+            signers,
+            account,
+            module,
+            method,
+            args,
+            wait=wait,
+            gas_limit=gas_limit,
+            expiry_blocks=expiry_blocks,
+            check=check,
+        )
+        return self._drive(flow)
+
+    def set_multisig(
+        self,
+        signers: Sequence[Signer],
+        sender: Bytesish,
+        keys: Sequence[tuple[str, Bytesish, int]],
+        threshold: int,
+        **options: Any,
+    ) -> R:
+        """``accounts.set_multisig``: give ``sender`` the ``(key_type, key, weight)`` set and
+        ``threshold``, signed by ``signers`` meeting its *current* threshold (key rotation)."""
+        args = multisig.set_multisig_args([(t, as_bytes(k), w) for t, k, w in keys], threshold)
+        return self.send_multisig(signers, sender, "accounts", "set_multisig", args, **options)
+
     # implemented by each client
     _nonces: NonceBook
 
@@ -182,6 +230,23 @@ class Client(_Actions[s.TransactionJson]):
                     call = flow.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+    def prepare(
+        self,
+        sender: Bytesish,
+        module: str,
+        method: str,
+        args: Canonical,
+        *,
+        gas_limit: int = calls.DEFAULT_GAS_LIMIT,
+        expiry_blocks: int = calls.DEFAULT_EXPIRY_BLOCKS,
+    ) -> multisig.PendingMultisig:
+        """The unsigned ``module.method(args)`` of ``sender`` at its next nonce, for signers
+        to sign offline (:class:`~consortia.sdk.multisig.PendingMultisig`)."""
+        flow = multisig.prepare_flow(
+            as_bytes(sender), module, method, args, gas_limit=gas_limit, expiry_blocks=expiry_blocks
+        )
+        return self._drive(flow)
 
     def status(self) -> s.StatusJson:
         """The node's status."""
@@ -279,6 +344,22 @@ class AsyncClient(_Actions[Coroutine[Any, Any, s.TransactionJson]]):
                     call = flow.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+    async def prepare(
+        self,
+        sender: Bytesish,
+        module: str,
+        method: str,
+        args: Canonical,
+        *,
+        gas_limit: int = calls.DEFAULT_GAS_LIMIT,
+        expiry_blocks: int = calls.DEFAULT_EXPIRY_BLOCKS,
+    ) -> multisig.PendingMultisig:
+        """The unsigned ``module.method(args)`` of ``sender`` (see :meth:`Client.prepare`)."""
+        flow = multisig.prepare_flow(
+            as_bytes(sender), module, method, args, gas_limit=gas_limit, expiry_blocks=expiry_blocks
+        )
+        return await self._drive(flow)
 
     async def status(self) -> s.StatusJson:
         """The node's status."""

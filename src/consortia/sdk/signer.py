@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from consortia.crypto import KeyType, PrivateKey
-from consortia.ledger.types import Transaction, TxBody, tx_signing_bytes
+from consortia.ledger.types import Transaction, TxBody, TxSignature, tx_signing_bytes
 
 
 class Signer:
@@ -46,6 +46,14 @@ class Signer:
         """The signed transaction of ``body``."""
         return Transaction(
             body=body,
+            key_type=self.key_type.value,
+            public_key=self.public_key,
+            signature=self._key.sign(tx_signing_bytes(body)),
+        )
+
+    def sign_part(self, body: TxBody) -> TxSignature:
+        """This key's signature of ``body`` as one entry of a multisig transaction."""
+        return TxSignature(
             key_type=self.key_type.value,
             public_key=self.public_key,
             signature=self._key.sign(tx_signing_bytes(body)),

@@ -5,8 +5,11 @@ from consortia.modules.accounts.handlers import (
     MODULE,
     AccountsModule,
     authorize_sender,
+    check_signers,
     checked_keys,
+    checked_policy,
     load_account,
+    store_account,
 )
 
 __all__ = [
@@ -14,6 +17,9 @@ __all__ = [
     "MODULE",
     "AccountsModule",
     "authorize_sender",
+    "check_signers",
     "checked_keys",
+    "checked_policy",
     "load_account",
+    "store_account",
 ]

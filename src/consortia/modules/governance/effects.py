@@ -26,8 +26,13 @@ from consortia.execution.state_view import StateView
 from consortia.execution.text import validate_label
 from consortia.execution.upgrades import ModuleVersion, schedule
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
-from consortia.modules.accounts.handlers import checked_keys, key_address, load_account
-from consortia.modules.accounts.types import Account, account_key
+from consortia.modules.accounts.handlers import (
+    checked_keys,
+    key_address,
+    load_account,
+    store_account,
+)
+from consortia.modules.accounts.types import Account
 from consortia.modules.governance.errors import (
     BadPayload,
     BadRoleName,
@@ -220,8 +225,7 @@ def _set_frozen(ctx: TxContext, address: bytes, frozen: bool) -> None:
     account = load_account(ctx.state, address)
     if account is None:
         raise BadPayload(f"no account {address.hex()}")
-    updated = Account(nonce=account.nonce, keys=account.keys, frozen=frozen)
-    ctx.state.put_struct(account_key(address), updated)
+    store_account(ctx.state, address, msgspec.structs.replace(account, frozen=frozen))
     ctx.touched.add(address)
 
 
@@ -246,8 +250,10 @@ def _recover_account(ctx: TxContext, args: RecoverAccount, proposal_id: int) -> 
         if address_in_use(ctx.state, args.address) is None:
             raise BadPayload(f"address {args.address.hex()} has no state: nothing to recover")
         account = Account(nonce=0, keys=())
+    # The recovered keys form a plain set (any one signs): the owners set weights again
+    # with accounts.set_multisig ([ACCT-MULTISIG.2]).
     updated = Account(nonce=account.nonce, keys=keys, frozen=account.frozen)
-    ctx.state.put_struct(account_key(args.address), updated)
+    store_account(ctx.state, args.address, updated)
     ctx.touched.add(args.address)
     ctx.emit("account_recovered", id=proposal_id, account=args.address, keys=len(keys))
 

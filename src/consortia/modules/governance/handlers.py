@@ -15,8 +15,15 @@ from typing import Any
 from consortia.execution.errors import ExecutionError, OutOfGas, PermissionDenied
 from consortia.execution.module import Method, TxContext
 from consortia.execution.state_view import StateView
-from consortia.modules.accounts.handlers import checked_keys, is_key, key_address, load_account
-from consortia.modules.accounts.types import Account, account_key
+from consortia.modules.accounts.handlers import (
+    checked_keys,
+    is_key,
+    key_address,
+    keys_kept,
+    load_account,
+    store_account,
+)
+from consortia.modules.accounts.types import Account
 from consortia.modules.governance import effects
 from consortia.modules.governance.charter import write_charter
 from consortia.modules.governance.errors import (
@@ -230,7 +237,7 @@ def _register_account(ctx: TxContext, args: RegisterAccount) -> None:
         )
     keys = checked_keys(args.keys)
     _check_owned(org, args)
-    ctx.state.put_struct(account_key(args.address), Account(nonce=0, keys=keys))
+    store_account(ctx.state, args.address, Account(nonce=0, keys=keys))
     if Role.MEMBER not in member.roles or member.organisation != org:
         store_member(ctx.state, args.address, with_role(member, Role.MEMBER, org))
     ctx.touched.add(args.address)
@@ -261,10 +268,7 @@ def _revoke_key(ctx: TxContext, args: RevokeKey) -> None:
             f"the key is the last of account {args.address.hex()}; an admin never revokes the "
             "last key (freeze_account and recover_account are proposals)"
         )
-    ctx.state.put_struct(
-        account_key(args.address),
-        Account(nonce=account.nonce, keys=remaining, frozen=account.frozen),
-    )
+    store_account(ctx.state, args.address, keys_kept(account, remaining))
     ctx.touched.add(args.address)
     ctx.emit("key_revoked", account=args.address, organisation=org, remaining=len(remaining))
 
