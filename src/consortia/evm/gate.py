@@ -22,6 +22,7 @@ from typing import Final
 
 from consortia.evm.audit.report import AuditReport, Severity
 from consortia.evm.errors import ApprovalRequired, AuditRefused, AuditRequired
+from consortia.evm.events import AuditRecorded
 from consortia.execution.module import TxContext
 from consortia.execution.state_view import StateView
 from consortia.modules.governance.types import ContractApproval, Waiver, contract_key, waiver_key
@@ -73,10 +74,11 @@ def submit_audit(ctx: TxContext, report: AuditReport) -> None:
     ctx.state.put_struct(audit_key(report.runtime_code_hash), report)
     counts = report.counts()
     ctx.emit(
-        "audit_recorded",
-        code_hash=report.runtime_code_hash,
-        contract=report.contract,
-        high=counts[Severity.HIGH],
-        medium=counts[Severity.MEDIUM],
-        auditor=ctx.sender,
+        AuditRecorded(
+            code_hash=report.runtime_code_hash,
+            contract=report.contract,
+            high=counts[Severity.HIGH],
+            medium=counts[Severity.MEDIUM],
+            auditor=ctx.sender,
+        )
     )

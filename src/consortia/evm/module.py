@@ -40,12 +40,13 @@ from consortia.evm.audit.report import AuditReport
 from consortia.evm.context import VM, gas_used, open_world
 from consortia.evm.errors import EvmFailed, EvmReverted
 from consortia.evm.ethtx import ETH_METHOD, decode_raw
+from consortia.evm.events import EVENTS, ContractCreated, Log, Returned
 from consortia.evm.gate import check_deployment, submit_audit
 from consortia.evm.types import Call, ContractRecord, Deploy, contract_record_key
 from consortia.evm.world import WORLD_ROOT_KEY, node_cache, world_db, world_root
 from consortia.execution.errors import ModuleError
-from consortia.execution.module import BlockContext, Method, TxContext
-from consortia.execution.policy import ChainPolicy
+from consortia.execution.events import EventStruct
+from consortia.execution.module import BlockEndContext, Method, TxContext
 from consortia.execution.state_view import StateView
 
 _SCRATCH: Final = "evm"
@@ -133,10 +134,11 @@ def _run(ctx: TxContext, to: bytes, data: bytes) -> Any:
         raise EvmFailed(f"EVM execution failed: {type(error).__name__}: {error}")
     for address, topics, log_data in computation.get_log_entries():
         ctx.emit(
-            "log",
-            address=address,
-            topics=" ".join(t.to_bytes(32, "big").hex() for t in topics),
-            data=log_data,
+            Log(
+                address=address,
+                topics=" ".join(t.to_bytes(32, "big").hex() for t in topics),
+                data=log_data,
+            )
         )
     return computation
 
@@ -162,7 +164,7 @@ def _create(ctx: TxContext, code: bytes) -> None:
         tx_id=ctx.tx_id,
     )
     ctx.state.put_struct(contract_record_key(address), record)
-    ctx.emit("contract_created", address=address, code_hash=code_hash)
+    ctx.emit(ContractCreated(address=address, code_hash=code_hash))
 
 
 def _deploy(ctx: TxContext, args: Deploy) -> None:
@@ -171,7 +173,7 @@ def _deploy(ctx: TxContext, args: Deploy) -> None:
 
 def _call(ctx: TxContext, args: Call) -> None:
     computation = _run(ctx, args.to, args.data)
-    ctx.emit("returned", output=computation.output)
+    ctx.emit(Returned(output=computation.output))
 
 
 def _eth_transaction(ctx: TxContext, raw: bytes) -> None:
@@ -181,7 +183,7 @@ def _eth_transaction(ctx: TxContext, raw: bytes) -> None:
         _create(ctx, tx.data)
         return
     computation = _run(ctx, tx.to, tx.data)
-    ctx.emit("returned", output=computation.output)
+    ctx.emit(Returned(output=computation.output))
 
 
 class EvmModule:
@@ -194,12 +196,14 @@ class EvmModule:
         ETH_METHOD: Method(bytes, _eth_transaction, gas=0),
         "submit_audit": Method(AuditReport, submit_audit, gas=5_000),
     }
+    events: tuple[type[EventStruct], ...] = EVENTS
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
         """The EVM starts with an empty world (no key: the empty trie's root)."""
 
-    def end_block(self, state: StateView, block: BlockContext, policy: ChainPolicy) -> None:
+    def end_block(self, ctx: BlockEndContext) -> None:
         """Compute the block's EVM trie root once and keep it in chain state."""
+        state = ctx.state
         world = state.block_scratch.pop(_SCRATCH, None)
         if world is None:
             return

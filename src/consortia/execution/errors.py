@@ -20,6 +20,7 @@ Tree::
      ├── BadArguments              TX_BAD_ARGS
      │    └── InvalidName          TX_BAD_NAME         text rule [EXEC-TEXT.1] (execution/text.py)
      ├── OutOfGas                  TX_OUT_OF_GAS
+     │    └── EndBlockOutOfGas     END_BLOCK_OUT_OF_GAS a hook past policy.end_block_gas
      └── ModuleError               MODULE_ERROR        (each module's own subclasses)
 """
 
@@ -132,6 +133,12 @@ class OutOfGas(ExecutionError):
     """The transaction used more gas than its limit."""
 
     code = "TX_OUT_OF_GAS"
+
+
+class EndBlockOutOfGas(OutOfGas):
+    """A module's end-of-block hook used more than the policy's ``end_block_gas``."""
+
+    code = "END_BLOCK_OUT_OF_GAS"
 
 
 class ModuleError(ExecutionError):

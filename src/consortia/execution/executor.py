@@ -12,6 +12,10 @@ For each transaction ([EXEC-TX.1] in docs/spec/execution.md):
 3. inside a checkpoint, meter gas and call the module method; on failure
    roll back the method's writes, keep the nonce, record the error code.
 
+After the last transaction, each module that is a :class:`BlockEnd` runs its
+end-of-block hook, in module-name order, inside its own checkpoint and with
+its own gas budget ([EXEC-BLOCK-END.1]); see :func:`run_block_end`.
+
 Signatures were checked before the block reached execution (mempool admission
 or proposal validation); execution never re-verifies them.
 """
@@ -25,20 +29,31 @@ from typing import Any, Protocol
 
 from consortia.codec import CodecError, decode
 from consortia.execution import gas
+from consortia.execution.block_end import BlockEndReceipt
 from consortia.execution.errors import (
     AlreadyCommitted,
     BadArguments,
+    EndBlockOutOfGas,
     ExecutionError,
     Expired,
     FutureNonce,
     GasLimitTooHigh,
+    OutOfGas,
     StaleNonce,
     TxTooLarge,
     UnknownMethod,
 )
+from consortia.execution.events import validate_declarations
 from consortia.execution.extensions import check_direct_call
 from consortia.execution.gas import GasMeter
-from consortia.execution.module import BlockContext, BlockEnd, Method, Module, TxContext
+from consortia.execution.module import (
+    BlockContext,
+    BlockEnd,
+    BlockEndContext,
+    Method,
+    Module,
+    TxContext,
+)
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
 from consortia.execution.upgrades import UpgradeRequired, run_migrations, versions_at
@@ -79,6 +94,20 @@ class Runtime:
     """None: every account may call every method."""
     upgrades: Mapping[tuple[str, str], Module] = field(default_factory=dict)
     """Later versions this software carries, by (module, version)."""
+    declared_events: Mapping[str, frozenset[type]] = field(init=False, default_factory=dict)
+    """Each module's declared event classes, checked when the runtime is built."""
+
+    def __post_init__(self) -> None:
+        """Check every module's (and carried upgrade's) event table ([EXEC-EVENT.1]).
+
+        Raises:
+            InvalidEventDeclaration: a module declares a non-event or two events
+                with one name; the runtime is never built.
+        """
+        for (name, version), module in sorted(self.upgrades.items()):
+            validate_declarations(f"{name} v{version}", module.events)
+        declared = {name: validate_declarations(name, m.events) for name, m in self.modules.items()}
+        object.__setattr__(self, "declared_events", declared)
 
     def at_versions(self, versions: Mapping[str, str], height: int) -> Runtime:
         """This runtime with the given module versions in force.
@@ -181,6 +210,7 @@ def execute_transaction(
         module=body.module,
         nonce=body.nonce,
         modules=runtime.modules,
+        declared_events=runtime.declared_events,
     )
     state.meter = meter
     try:
@@ -213,6 +243,16 @@ def _call_method(
     method.handler(ctx, args)
 
 
+@dataclass(frozen=True, slots=True)
+class BlockOutcome:
+    """Everything a block's execution reports."""
+
+    transactions: list[TxOutcome]
+    """One outcome per transaction, in block order."""
+    block_end: tuple[BlockEndReceipt, ...]
+    """One receipt per end-of-block hook that emitted events or was stopped."""
+
+
 def execute_block(
     runtime: Runtime,
     state: StateView,
@@ -221,7 +261,19 @@ def execute_block(
     transactions: Sequence[tuple[Transaction, bytes, int]],
     repeats: Collection[int] = (),
 ) -> list[TxOutcome]:
-    """Apply ``(tx, tx_id, encoded_size)`` in order; returns one outcome per transaction.
+    """:func:`execute_block_outcome` for callers that keep only the transactions' outcomes."""
+    return execute_block_outcome(runtime, state, policy, block, transactions, repeats).transactions
+
+
+def execute_block_outcome(
+    runtime: Runtime,
+    state: StateView,
+    policy: ChainPolicy,
+    block: BlockContext,
+    transactions: Sequence[tuple[Transaction, bytes, int]],
+    repeats: Collection[int] = (),
+) -> BlockOutcome:
+    """Apply ``(tx, tx_id, encoded_size)`` in order, then the end-of-block hooks.
 
     Positions in ``repeats`` hold a transaction committed before ([EXEC-REPEAT.1]):
     it has no effect and its receipt says ``TX_ALREADY_COMMITTED``. Honest
@@ -251,8 +303,61 @@ def execute_block(
             outcomes.append(TxOutcome(receipt, ()))
             continue
         outcomes.append(execute_transaction(runtime, state, policy, block, tx, tx_id, i, size))
+    return BlockOutcome(outcomes, run_block_end(runtime, state, policy, block, len(outcomes)))
+
+
+def run_block_end(
+    runtime: Runtime,
+    state: StateView,
+    policy: ChainPolicy,
+    block: BlockContext,
+    first_index: int,
+) -> tuple[BlockEndReceipt, ...]:
+    """Run each :class:`BlockEnd` hook in module-name order ([EXEC-BLOCK-END.1]).
+
+    Each hook gets a fresh :class:`GasMeter` of ``policy.end_block_gas`` and
+    runs inside a checkpoint. A hook that runs out of gas, or raises an
+    :class:`ExecutionError`, is stopped: its writes and events are rolled
+    back and its receipt carries the code (``END_BLOCK_OUT_OF_GAS`` for the
+    budget); the other hooks and the block go on. A hook that emitted events
+    or was stopped leaves a receipt, indexed from ``first_index`` on.
+    """
+    receipts: list[BlockEndReceipt] = []
     for name in sorted(runtime.modules):
         module = runtime.modules[name]
-        if isinstance(module, BlockEnd):
-            module.end_block(state, block, policy)
-    return outcomes
+        if not isinstance(module, BlockEnd):
+            continue
+        meter = GasMeter(limit=policy.end_block_gas)
+        ctx = BlockEndContext(
+            block=block,
+            state=state,
+            policy=policy,
+            module=name,
+            declared_events=runtime.declared_events,
+        )
+        status, message = STATUS_OK, ""
+        state.meter = meter
+        try:
+            with state.transaction():
+                module.end_block(ctx)
+        except OutOfGas as exc:
+            stopped = EndBlockOutOfGas(f"end_block of {name}: {exc.message}")
+            status, message = stopped.code, stopped.message
+        except ExecutionError as exc:
+            status, message = exc.code, f"end_block of {name}: {exc.message}"
+        finally:
+            state.meter = None
+        if status == STATUS_OK and not ctx.events:
+            continue
+        receipts.append(
+            BlockEndReceipt(
+                module=name,
+                height=block.height,
+                index=first_index + len(receipts),
+                status=status,
+                message=message,
+                gas_used=min(meter.used, meter.limit),
+                events=tuple(ctx.events) if status == STATUS_OK else (),
+            )
+        )
+    return tuple(receipts)

@@ -11,6 +11,8 @@ from consortia.codec import U64, Canonical
 POLICY_KEY: Final = b"chain/policy"
 """State key of the policy in force."""
 DEPLOYMENT_POLICIES: Final = ("open", "audited", "audited_and_approved")
+MIN_END_BLOCK_GAS: Final = 100_000
+"""Smallest end-of-block budget: the EVM's closing write must always fit in it."""
 MIN_RETENTION_BLOCKS: Final = 1_000
 """Fewest state versions a pruning node keeps: sync, proofs and recovery read recent ones."""
 
@@ -39,6 +41,9 @@ class ChainPolicy(Canonical, frozen=True):
     """0 keeps every state version; otherwise nodes prune state versions older than
     this many blocks (at least MIN_RETENTION_BLOCKS). Blocks, receipts and
     certificates are always kept, so the chain stays verifiable and auditable."""
+    end_block_gas: U64 = 10_000_000
+    """Gas each module's end-of-block hook may use per block (at least
+    MIN_END_BLOCK_GAS); a hook past it is stopped and rolled back ([EXEC-BLOCK-END.1])."""
 
 
 def policy_problem(policy: ChainPolicy) -> str | None:
@@ -50,6 +55,8 @@ def policy_problem(policy: ChainPolicy) -> str | None:
         return f"allowed_key_types: unknown key types {sorted(unknown)}"
     if 0 < policy.retention_blocks < MIN_RETENTION_BLOCKS:
         return f"retention_blocks must be 0 or at least {MIN_RETENTION_BLOCKS}"
+    if policy.end_block_gas < MIN_END_BLOCK_GAS:
+        return f"end_block_gas must be at least {MIN_END_BLOCK_GAS}"
     if policy.max_tx_bytes > policy.max_block_bytes or policy.max_tx_gas > policy.block_gas_limit:
         return "a transaction limit exceeds the block limit"
     return None

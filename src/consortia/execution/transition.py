@@ -22,8 +22,13 @@ import lmdb
 
 from consortia.codec import U64, Canonical, Hash32, decode, encode
 from consortia.consensus.blocktree import CommittedBlock
+from consortia.execution.block_end import (
+    BlockEndReceipt,
+    block_end_leaf,
+    put_block_end_receipts,
+)
 from consortia.execution.epochs import enter_epoch
-from consortia.execution.executor import Runtime, execute_block
+from consortia.execution.executor import Runtime, execute_block_outcome
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import POLICY_KEY, ChainPolicy
 from consortia.execution.state_view import StateView
@@ -49,7 +54,8 @@ class ExecutionRoots(Canonical, frozen=True):
     state_root: Hash32
     """Root of the state version written by this height."""
     receipts_root: Hash32
-    """MTH of the ``receipt_leaf`` of every receipt of this height."""
+    """MTH of the ``receipt_leaf`` of every receipt of this height, followed by the
+    ``block_end_leaf`` of each block-end receipt ([EXEC-BLOCK-END.1])."""
 
 
 class CertifiedBy(Canonical, frozen=True):
@@ -178,6 +184,8 @@ class Executed:
     """One receipt per transaction, in block order."""
     state_root: bytes
     """Root of the state version this block wrote (version = its height)."""
+    block_end: tuple[BlockEndReceipt, ...] = ()
+    """Receipts of the end-of-block hooks that emitted events or were stopped."""
 
 
 def apply_block(
@@ -193,7 +201,8 @@ def apply_block(
     Appends the block and its certificate (and the epoch it opens), executes
     its transactions over version ``height - 1`` ([EXEC-CTX.1]), applies the
     changes as version ``height``, prunes by the retention policy, stores the
-    receipts and the execution roots ([EXEC-TRANSITION.1]). If it raises,
+    receipts (and the block-end receipts of its hooks, [EXEC-BLOCK-END.1]) and
+    the execution roots ([EXEC-TRANSITION.1]). If it raises,
     the write transaction is aborted and the store is as before.
     """
     block = committed.block
@@ -222,7 +231,7 @@ def apply_block(
             timestamp_ms=header.timestamp_ms,
             proposer=header.proposer,
         )
-        outcomes = execute_block(
+        outcome = execute_block_outcome(
             runtime,
             view,
             policy,
@@ -239,9 +248,15 @@ def apply_block(
             oldest = tree.oldest_version(txn)
             if oldest is not None and keep_from > oldest:
                 tree.prune(txn, keep_from)
+        outcomes = outcome.transactions
         receipts = tuple(o.receipt for o in outcomes)
         store.put_receipts(txn, height, receipts, [o.touched for o in outcomes])
-        receipts_root = merkle_root(hash_fn, [receipt_leaf(hash_fn, r) for r in receipts])
+        put_block_end_receipts(store, txn, height, outcome.block_end)
+        receipts_root = merkle_root(
+            hash_fn,
+            [receipt_leaf(hash_fn, r) for r in receipts]
+            + [block_end_leaf(hash_fn, r) for r in outcome.block_end],
+        )
         record_roots(
             store,
             txn,
@@ -249,7 +264,12 @@ def apply_block(
             ExecutionRoots(state_root=state_root, receipts_root=receipts_root),
             header.state_height,
         )
-    return Executed(committed=committed, receipts=receipts, state_root=state_root)
+    return Executed(
+        committed=committed,
+        receipts=receipts,
+        state_root=state_root,
+        block_end=outcome.block_end,
+    )
 
 
 __all__ = [

@@ -9,6 +9,9 @@ page that stops early hands back a cursor to continue from.
 
 Only successful transactions carry events (a failed one's changes and events
 are rolled back, docs/spec/execution.md), and the genesis block has none.
+Events of modules' end-of-block hooks ([EXEC-BLOCK-END.1]) follow a block's
+transactions: their block-end receipt's index continues the transaction
+indexes, and their ``tx_id`` is empty.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Final
 
 import lmdb
 
+from consortia.execution.block_end import read_block_end_receipts
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Event
 
@@ -69,6 +73,7 @@ class LoggedEvent:
 
     position: EventPosition
     tx_id: bytes
+    """The emitting transaction; empty for an end-of-block hook's event."""
     event: Event
 
 
@@ -125,16 +130,20 @@ def read_event_log(
     found: list[LoggedEvent] = []
     height = top
     while True:
-        for receipt in reversed(store.receipts(txn, height) or []):
-            for number in range(len(receipt.events) - 1, -1, -1):
-                position = EventPosition(height, receipt.index, number)
+        sources = [
+            *((r.index, b"", r.events) for r in read_block_end_receipts(store, txn, height)),
+            *((r.index, r.tx_id, r.events) for r in store.receipts(txn, height) or []),
+        ]
+        for index, tx_id, events in sorted(sources, key=lambda s: s[0], reverse=True):
+            for number in range(len(events) - 1, -1, -1):
+                position = EventPosition(height, index, number)
                 if before is not None and position >= before:
                     continue
-                event = receipt.events[number]
+                event = events[number]
                 if (module is None or event.module == module) and (
                     name is None or event.name == name
                 ):
-                    found.append(LoggedEvent(position, receipt.tx_id, event))
+                    found.append(LoggedEvent(position, tx_id, event))
                     if len(found) == limit:
                         return EventPage(tip, tuple(found), height, top, position)
         if height == 0:

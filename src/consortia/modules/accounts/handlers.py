@@ -20,6 +20,7 @@ from consortia.codec import U64_MAX
 from consortia.crypto import KeyType, PublicKey
 from consortia.crypto.errors import CryptoError
 from consortia.execution.errors import AccountFrozen, BadArguments, Unauthorized
+from consortia.execution.events import EventStruct
 from consortia.execution.module import Method, TxContext
 from consortia.execution.state_view import StateView
 from consortia.ledger.types import MAX_SIGNATURES
@@ -37,6 +38,7 @@ from consortia.modules.accounts.errors import (
     WeightOverflow,
     WeightZero,
 )
+from consortia.modules.accounts.events import EVENTS, KeyAdded, KeyRemoved, KeysSet, MultisigSet
 from consortia.modules.accounts.types import (
     MAX_KEYS,
     Account,
@@ -264,7 +266,7 @@ def _add_key(ctx: TxContext, args: AddKey) -> None:
         ctx.sender,
         msgspec.structs.replace(account, keys=(*account.keys, args.key), weights=weights),
     )
-    ctx.emit("key_added", account=ctx.sender, key_type=args.key.key_type)
+    ctx.emit(KeyAdded(account=ctx.sender, key_type=args.key.key_type))
 
 
 def _remove_key(ctx: TxContext, args: RemoveKey) -> None:
@@ -280,7 +282,7 @@ def _remove_key(ctx: TxContext, args: RemoveKey) -> None:
     if not kept:
         raise LastKey("cannot remove the account's last key")
     store_account(ctx.state, ctx.sender, keys_kept(account, [account.keys[i] for i in kept]))
-    ctx.emit("key_removed", account=ctx.sender)
+    ctx.emit(KeyRemoved(account=ctx.sender))
 
 
 def _set_keys(ctx: TxContext, args: SetKeys) -> None:
@@ -293,7 +295,7 @@ def _set_keys(ctx: TxContext, args: SetKeys) -> None:
         ctx.sender,
         Account(nonce=account.nonce, keys=keys, frozen=account.frozen),
     )
-    ctx.emit("keys_set", account=ctx.sender, keys=len(keys))
+    ctx.emit(KeysSet(account=ctx.sender, keys=len(keys)))
 
 
 def _set_multisig(ctx: TxContext, args: SetMultisig) -> None:
@@ -314,11 +316,12 @@ def _set_multisig(ctx: TxContext, args: SetMultisig) -> None:
         ),
     )
     ctx.emit(
-        "multisig_set",
-        account=ctx.sender,
-        keys=len(policy.keys),
-        total_weight=sum(policy.weights),
-        threshold=policy.threshold,
+        MultisigSet(
+            account=ctx.sender,
+            keys=len(policy.keys),
+            total_weight=sum(policy.weights),
+            threshold=policy.threshold,
+        )
     )
 
 
@@ -332,6 +335,7 @@ class AccountsModule:
         "set_keys": Method(SetKeys, _set_keys, gas=4_000),
         "set_multisig": Method(SetMultisig, _set_multisig, gas=6_000),
     }
+    events: tuple[type[EventStruct], ...] = EVENTS
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
         """Create the genesis accounts."""

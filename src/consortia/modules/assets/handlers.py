@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from consortia.codec import U64_MAX
+from consortia.execution.events import EventStruct
 from consortia.execution.module import Method, TxContext
 from consortia.execution.state_view import StateView
 from consortia.modules.assets.errors import (
@@ -24,6 +25,7 @@ from consortia.modules.assets.errors import (
     NotIssuer,
     SupplyExceeded,
 )
+from consortia.modules.assets.events import EVENTS, Burned, Created, Issued, Transferred
 from consortia.modules.assets.types import (
     Asset,
     Balance,
@@ -127,7 +129,7 @@ def _create(ctx: TxContext, args: Create) -> None:
     ctx.state.put_struct(definition_key(args.symbol), asset)
     if args.supply_rule is SupplyRule.FIXED:
         mint(ctx.state, asset, ctx.sender, args.max_supply)
-    ctx.emit("created", symbol=args.symbol, issuer=ctx.sender, rule=args.supply_rule.value)
+    ctx.emit(Created(symbol=args.symbol, issuer=ctx.sender, rule=args.supply_rule.value))
 
 
 def _issue(ctx: TxContext, args: Issue) -> None:
@@ -138,14 +140,14 @@ def _issue(ctx: TxContext, args: Issue) -> None:
         raise SupplyExceeded(f"{args.symbol} has a fixed supply")
     mint(ctx.state, asset, args.to, args.amount)
     ctx.touched.add(args.to)
-    ctx.emit("issued", symbol=args.symbol, to=args.to, amount=args.amount)
+    ctx.emit(Issued(symbol=args.symbol, to=args.to, amount=args.amount))
 
 
 def _transfer(ctx: TxContext, args: Transfer) -> None:
     load_asset(ctx.state, args.symbol)
     move(ctx.state, args.symbol, ctx.sender, args.to, args.amount)
     ctx.touched.add(args.to)
-    ctx.emit("transferred", symbol=args.symbol, sender=ctx.sender, to=args.to, amount=args.amount)
+    ctx.emit(Transferred(symbol=args.symbol, sender=ctx.sender, to=args.to, amount=args.amount))
 
 
 def _burn(ctx: TxContext, args: Burn) -> None:
@@ -153,7 +155,7 @@ def _burn(ctx: TxContext, args: Burn) -> None:
     if not asset.burnable:
         raise NotBurnable(f"{args.symbol} cannot be burned")
     destroy(ctx.state, asset, ctx.sender, args.amount)
-    ctx.emit("burned", symbol=args.symbol, holder=ctx.sender, amount=args.amount)
+    ctx.emit(Burned(symbol=args.symbol, holder=ctx.sender, amount=args.amount))
 
 
 class AssetsModule:
@@ -166,6 +168,7 @@ class AssetsModule:
         "transfer": Method(Transfer, _transfer, gas=2_000),
         "burn": Method(Burn, _burn, gas=2_000),
     }
+    events: tuple[type[EventStruct], ...] = EVENTS
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
         """Assets start empty; issuers create them by transaction."""

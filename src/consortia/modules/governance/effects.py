@@ -40,6 +40,7 @@ from consortia.modules.governance.errors import (
     RoleExists,
     ValidatorConflict,
 )
+from consortia.modules.governance.events import AccountRecovered, ModuleCalled
 from consortia.modules.governance.state import (
     address_in_use,
     check_role,
@@ -255,7 +256,7 @@ def _recover_account(ctx: TxContext, args: RecoverAccount, proposal_id: int) -> 
     updated = Account(nonce=account.nonce, keys=keys, frozen=account.frozen)
     store_account(ctx.state, args.address, updated)
     ctx.touched.add(args.address)
-    ctx.emit("account_recovered", id=proposal_id, account=args.address, keys=len(keys))
+    ctx.emit(AccountRecovered(id=proposal_id, account=args.address, keys=len(keys)))
 
 
 def _approve_contract(ctx: TxContext, args: ApproveContract, proposal_id: int) -> None:
@@ -441,7 +442,7 @@ def _call_module(ctx: TxContext, args: CallModule, proposal_id: int) -> None:
     may have removed it since the proposal), its arguments decoded again.
     """
     call_as_governance(ctx, args.module, args.method, args.args)
-    ctx.emit("module_called", id=proposal_id, module=args.module, method=args.method)
+    ctx.emit(ModuleCalled(id=proposal_id, module=args.module, method=args.method))
 
 
 _SIMPLE: Final[dict[ProposalKind, Callable[[TxContext, Any], None]]] = {

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from consortia.execution.errors import ExecutionError, OutOfGas, PermissionDenied
+from consortia.execution.events import EventStruct
 from consortia.execution.module import Method, TxContext
 from consortia.execution.state_view import StateView
 from consortia.modules.accounts.handlers import (
@@ -36,6 +37,15 @@ from consortia.modules.governance.errors import (
     NotOrgAdmin,
     ProposalClosed,
     ProposalExpired,
+)
+from consortia.modules.governance.events import (
+    EVENTS,
+    AccountRegistered,
+    KeyRevoked,
+    ProposalCreated,
+    ProposalExecuted,
+    ProposalFailed,
+    VoteCast,
 )
 from consortia.modules.governance.state import (
     address_in_use,
@@ -122,11 +132,12 @@ def _propose(ctx: TxContext, args: Propose) -> None:
     )
     ctx.state.put_struct(proposal_key(proposal.id), proposal)
     ctx.emit(
-        "proposal_created",
-        id=proposal.id,
-        kind=args.kind.value,
-        proposer=ctx.sender,
-        deadline=args.deadline_height,
+        ProposalCreated(
+            id=proposal.id,
+            kind=args.kind.value,
+            proposer=ctx.sender,
+            deadline=args.deadline_height,
+        )
     )
 
 
@@ -152,7 +163,7 @@ def _vote(ctx: TxContext, args: CastVote) -> None:
     )
     entry = HistoryEntry(height=height, action="voted", actor=ctx.sender, detail=args.choice.value)
     history = (*proposal.history, entry)
-    ctx.emit("vote_cast", id=proposal.id, voter=ctx.sender, choice=args.choice.value, weight=weight)
+    ctx.emit(VoteCast(id=proposal.id, voter=ctx.sender, choice=args.choice.value, weight=weight))
     status, outcome = Status.OPEN, ""
     threshold = load_thresholds(ctx.state).for_proposal(proposal.kind, proposal.payload)
     if passes(committee, votes, threshold):
@@ -185,9 +196,9 @@ def _execute(ctx: TxContext, proposal: Proposal) -> tuple[Status, str]:
     except OutOfGas:
         raise
     except ExecutionError as exc:
-        ctx.emit("proposal_failed", id=proposal.id, code=exc.code, message=exc.message)
+        ctx.emit(ProposalFailed(id=proposal.id, code=exc.code, message=exc.message))
         return Status.FAILED, f"{exc.code}: {exc.message}"
-    ctx.emit("proposal_executed", id=proposal.id, kind=proposal.kind.value)
+    ctx.emit(ProposalExecuted(id=proposal.id, kind=proposal.kind.value))
     return Status.EXECUTED, ""
 
 
@@ -241,7 +252,7 @@ def _register_account(ctx: TxContext, args: RegisterAccount) -> None:
     if Role.MEMBER not in member.roles or member.organisation != org:
         store_member(ctx.state, args.address, with_role(member, Role.MEMBER, org))
     ctx.touched.add(args.address)
-    ctx.emit("account_registered", account=args.address, organisation=org, keys=len(keys))
+    ctx.emit(AccountRegistered(account=args.address, organisation=org, keys=len(keys)))
 
 
 def _revoke_key(ctx: TxContext, args: RevokeKey) -> None:
@@ -270,7 +281,7 @@ def _revoke_key(ctx: TxContext, args: RevokeKey) -> None:
         )
     store_account(ctx.state, args.address, keys_kept(account, remaining))
     ctx.touched.add(args.address)
-    ctx.emit("key_revoked", account=args.address, organisation=org, remaining=len(remaining))
+    ctx.emit(KeyRevoked(account=args.address, organisation=org, remaining=len(remaining)))
 
 
 class GovernanceModule:
@@ -283,6 +294,7 @@ class GovernanceModule:
         "register_account": Method(RegisterAccount, _register_account, gas=3_000),
         "revoke_key": Method(RevokeKey, _revoke_key, gas=3_000),
     }
+    events: tuple[type[EventStruct], ...] = EVENTS
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
         """Write the charter's organisations, roles, committee, thresholds and permissions."""
