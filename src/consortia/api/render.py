@@ -184,6 +184,20 @@ def holders_json(page: HolderPage) -> s.HoldersJson:
     )
 
 
+def event_types_json() -> list[s.EventTypeJson]:
+    """Every event type of the chain's modules, by module then name ([EXEC-EVENT.1])."""
+    modules = _runtime().modules
+    return [
+        s.EventTypeJson(
+            module=name,
+            name=event.event_name,
+            fields=[s.EventFieldJson(name=f, type=t) for f, t in event.schema()],
+        )
+        for name in sorted(modules)
+        for event in sorted(modules[name].events, key=lambda e: e.event_name)
+    ]
+
+
 def event_log_json(page: EventPage) -> s.EventLogJson:
     return s.EventLogJson(
         height=page.height,
@@ -194,7 +208,7 @@ def event_log_json(page: EventPage) -> s.EventLogJson:
                 height=item.position.height,
                 index=item.position.index,
                 event=item.position.event,
-                tx_id=to_hex(item.tx_id),
+                tx_id=to_hex(item.tx_id) if item.tx_id else None,
                 module=item.event.module,
                 name=item.event.name,
                 attributes=dict(item.event.attributes),

@@ -71,4 +71,20 @@ def router(service: NodeService) -> APIRouter:
         )
         return json_response(render.event_log_json(page))
 
+    @api.get(
+        "/event-types",
+        summary="Every module's event types and their fields",
+        description=(
+            "What each module declares it may emit ([EXEC-EVENT.1]): the event name and its "
+            "fields in attribute order, each `uint` (decimal text), `bytes` (hex text) or "
+            "`string`. Clients read an event's `attributes` with these types."
+        ),
+        responses={
+            **documented_ok(s.EventTypeJson, "A JSON array of event types.", many=True),
+            **documented(),
+        },
+    )
+    async def event_types() -> Response:
+        return json_response(render.event_types_json())
+
     return api

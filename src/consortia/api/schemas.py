@@ -293,15 +293,34 @@ class HoldersJson(Document, frozen=True):
 
 class LoggedEventJson(Document, frozen=True):
     """A module event with where it was emitted: block ``height``, transaction ``index``
-    in the block and ``event`` index in the transaction's receipt."""
+    in the block and ``event`` index in the transaction's receipt.
+
+    An end-of-block hook's event ([EXEC-BLOCK-END.1]) has ``tx_id`` null and an
+    ``index`` after the block's last transaction."""
 
     height: int
     index: int
     event: int
-    tx_id: Hex
+    tx_id: Hex | None
     module: str
     name: str
     attributes: dict[str, str]
+
+
+class EventFieldJson(Document, frozen=True):
+    """One field of an event type: its attribute key and how its text reads."""
+
+    name: str
+    type: str
+    """``uint`` (decimal text), ``bytes`` (lowercase hex text, no 0x) or ``string``."""
+
+
+class EventTypeJson(Document, frozen=True):
+    """An event a module declares ([EXEC-EVENT.1]); attributes follow ``fields`` in order."""
+
+    module: str
+    name: str
+    fields: list[EventFieldJson]
 
 
 class EventLogJson(Document, frozen=True):

@@ -15,7 +15,7 @@ import { T, useT } from "../i18n.js";
 import { getJson } from "../api.js";
 import { Fields, FullHex, Hex, Phase, explorerHref, formatTime, isMissing, none, useLoad } from "./explorer/common.js";
 import { AssetView, AssetsView, SYMBOL, SymbolLink } from "./explorer/assets.js";
-import { EventAttributes, EventsView } from "./explorer/events.js";
+import { EventAttributes, EventsView, useEventTypes } from "./explorer/events.js";
 
 // Contracts and governance build their views from these.
 export { Fields, FullHex, Hex, Phase, explorerHref, formatTime, isMissing, none, useLoad };
@@ -442,6 +442,7 @@ function TxView({ id }) {
 
 function Events({ events }) {
   const t = useT();
+  const types = useEventTypes();
   if (events.length === 0) return html`<${T} as="p" class="empty" k="explorer.events.none" />`;
   return html`
     <div class="table-wrap" role="region" aria-labelledby="events-caption" tabindex="0">
@@ -460,7 +461,7 @@ function Events({ events }) {
               <tr key=${i}>
                 <td data-value="module">${event.module}</td>
                 <td data-value="name">${event.name}</td>
-                <td class="wrap"><${EventAttributes} attributes=${event.attributes} /></td>
+                <td class="wrap"><${EventAttributes} attributes=${event.attributes} fields=${types[`${event.module}/${event.name}`]} /></td>
               </tr>
             `,
           )}

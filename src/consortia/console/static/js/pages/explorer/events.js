@@ -1,11 +1,13 @@
-// Events: what modules emitted while executing committed transactions, newest
-// first (GET /v1/event-log), optionally of one module; and the attributes of
-// an event with links to the accounts and assets they name.
+// Events: what modules emitted while executing committed transactions and at
+// the end of blocks, newest first (GET /v1/event-log), optionally of one
+// module; and the attributes of an event, each labelled with the field type
+// its module declares (GET /v1/event-types), with links to the accounts and
+// assets they name.
 //
 // Routes (after #/explorer): /events, /events/{module}. The newest page is
 // re-read every few seconds until older pages are loaded (after that the
 // list stays put, so the pages fit together).
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../../html.js";
 import { T, useT } from "../../i18n.js";
 import { getJson } from "../../api.js";
@@ -24,22 +26,57 @@ function logPath(module, before) {
   return `v1/event-log?${params}`;
 }
 
+let eventTypes = null; // Promise of {"module/name": {field: type}}, fetched once per page load
+
+/** The declared field types of every module's events; a failed fetch is retried next time. */
+export function loadEventTypes() {
+  if (eventTypes === null) {
+    eventTypes = getJson("v1/event-types").then(
+      (list) =>
+        Object.fromEntries(
+          list.map((e) => [`${e.module}/${e.name}`, Object.fromEntries(e.fields.map((f) => [f.name, f.type]))]),
+        ),
+      () => {
+        eventTypes = null;
+        return {};
+      },
+    );
+  }
+  return eventTypes;
+}
+
+/** `{"module/name": {field: "uint" | "bytes" | "string"}}` once loaded, `{}` before. */
+export function useEventTypes() {
+  const [types, setTypes] = useState({});
+  useEffect(() => {
+    let live = true;
+    loadEventTypes().then((loaded) => live && setTypes(loaded));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return types;
+}
+
 /**
- * An event's attributes, `key=value` each. Addresses (40 hex digits; modules
- * write them without 0x) link to their accounts, shortened, and `symbol` to its asset.
+ * An event's attributes, `key=value` each, in the order the module declares
+ * its fields; each carries its declared type (`data-type`, and in its title).
+ * Addresses (40 hex digits; modules write them without 0x) link to their
+ * accounts, shortened, and `symbol` to its asset.
  */
-export function EventAttributes({ attributes }) {
+export function EventAttributes({ attributes, fields = {} }) {
   const entries = Object.entries(attributes);
   return html`
     <span data-value="attributes" class="attributes">
       ${entries.map(([key, value], i) => {
+        const type = fields[key] ?? "unknown";
         let shown = value;
         if (key === "symbol") shown = html`<a href=${explorerHref.asset(value)}>${value}</a>`;
         else if (ADDRESS.test(value)) {
           const address = value.startsWith("0x") ? value : `0x${value}`;
           shown = html`<a href=${explorerHref.account(address)} title=${address}>${shortHex(address, 8)}</a>`;
         }
-        return html`${i > 0 ? ", " : ""}<code>${key}=${shown}</code>`;
+        return html`${i > 0 ? ", " : ""}<code data-field=${key} data-type=${type} title=${`${key}: ${type}`}>${key}=${shown}</code>`;
       })}
     </span>
   `;
@@ -47,6 +84,7 @@ export function EventAttributes({ attributes }) {
 
 export function EventsView({ module }) {
   const t = useT();
+  const types = useEventTypes();
   const paged = useRef(false);
   const [older, setOlder] = useState([]); // pages loaded with "load older"
   const valid = module === undefined || MODULE_NAME.test(module);
@@ -93,10 +131,14 @@ export function EventsView({ module }) {
                 (event) => html`
                   <tr key=${`${event.height}-${event.index}-${event.event}`} data-tx=${event.tx_id} data-event=${event.name}>
                     <td><a href=${explorerHref.block(event.height)} data-value="height">${event.height}</a></td>
-                    <td><${Hex} value=${event.tx_id} name="tx_id" href=${explorerHref.tx(event.tx_id)} /></td>
+                    <td>
+                      ${event.tx_id === null
+                        ? html`<${T} k="explorer.events.end_block" />`
+                        : html`<${Hex} value=${event.tx_id} name="tx_id" href=${explorerHref.tx(event.tx_id)} />`}
+                    </td>
                     <td><a href=${explorerHref.events(event.module)} data-value="module">${event.module}</a></td>
                     <td data-value="name">${event.name}</td>
-                    <td class="wrap"><${EventAttributes} attributes=${event.attributes} /></td>
+                    <td class="wrap"><${EventAttributes} attributes=${event.attributes} fields=${types[`${event.module}/${event.name}`]} /></td>
                   </tr>
                 `,
               )}
