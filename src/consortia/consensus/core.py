@@ -14,6 +14,7 @@ progress times out; timeouts of quorum weight form a TC that opens r + 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -168,6 +169,7 @@ class ConsensusCore:
         validator: ProposalValidator,
         store: PendingStore,
         pacemaker: PacemakerConfig | None = None,
+        evidence: Sequence[Equivocation] = (),
     ) -> None:
         self.committee = committee
         self.tree = tree
@@ -187,7 +189,8 @@ class ConsensusCore:
         """Verified proposals that arrived before their round or parent, by round."""
         self.refused_early = 0
         """Early proposals refused when their turn came (their check failed then)."""
-        self.evidence: list[Equivocation] = []
+        self.evidence: list[Equivocation] = list(evidence)
+        """Equivocations seen (a new epoch's core starts with the previous core's)."""
         self.last_proposal_round = 0
 
     # ------------------------------------------------------------------ rounds

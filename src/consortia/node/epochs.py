@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import lmdb
 
 from consortia.consensus.blocktree import BlockTree, CommittedBlock
-from consortia.consensus.core import BlockBuilder, Commit, ConsensusCore, ProposalValidator
+from consortia.consensus.core import (
+    BlockBuilder,
+    Commit,
+    ConsensusCore,
+    Equivocation,
+    ProposalValidator,
+)
 from consortia.consensus.pacemaker import PacemakerConfig
 from consortia.consensus.safety import SafetyRules
 from consortia.consensus.storage import ConsensusStorage
@@ -96,8 +102,9 @@ class CoreFactory:
     """(epoch, validator index, tree) -> the block builder for our proposals."""
     pacemaker: PacemakerConfig
 
-    def core_for_tip(self) -> ConsensusCore:
-        """A fresh core for the current epoch, rooted at the latest executed block."""
+    def core_for_tip(self, evidence: Sequence[Equivocation] = ()) -> ConsensusCore:
+        """A fresh core for the current epoch, rooted at the latest executed block,
+        holding ``evidence`` (the equivocations the previous epoch's core saw)."""
         with self.env.begin() as txn:
             height = self.store.latest_height(txn)
             assert height is not None
@@ -131,4 +138,5 @@ class CoreFactory:
             validator=self.checker,
             store=self.storage,
             pacemaker=self.pacemaker,
+            evidence=evidence,
         )

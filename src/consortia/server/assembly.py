@@ -362,10 +362,9 @@ class Node:
 
     def _enter_next_epoch(self) -> None:
         """The epoch-ending block is executed: hand consensus to the next validator set."""
-        old = self.driver.core
+        evidence = self.driver.core.evidence
         self.consensus_storage.reset()
-        core = self.cores.core_for_tip()
-        core.evidence = old.evidence
+        core = self.cores.core_for_tip(evidence)
         log.info(
             "entering epoch %d with %d validators (this node: %s)",
             core.committee.epoch,
