@@ -34,6 +34,7 @@ from consortia.execution.block_end import (
     block_end_leaf,
     read_block_end_receipts,
 )
+from consortia.execution.errors import ModuleError
 from consortia.execution.events import EventStruct, InvalidEventDeclaration, UndeclaredEvent
 from consortia.execution.executor import Runtime
 from consortia.execution.module import BlockEndContext, Method, TxContext
@@ -310,3 +311,30 @@ def test_a_module_declaring_a_non_event_is_refused_at_registration() -> None:
 
     with pytest.raises(InvalidEventDeclaration, match="module bad declares"):
         _runtime(Bad())
+
+
+class Refusing(ModuleError):
+    """A hook's own refusal."""
+
+    code = "REFUSING_HOOK"
+
+
+class RefusingModule(MaturityModule):
+    """Writes, emits, then refuses: rolled back with its own code."""
+
+    name = "refusing"
+
+    def end_block(self, ctx: BlockEndContext) -> None:
+        ctx.state.set(b"refusing/marker", b"\x01")
+        ctx.emit(Scheduled(item="x", height=ctx.block.height))
+        raise Refusing("nothing to net this cycle")
+
+
+def test_a_hook_that_raises_a_module_error_is_rolled_back_with_its_code(tmp_path: Path) -> None:
+    ledger = _ledger(tmp_path / "db", _runtime(RefusingModule()))
+    (b1,) = _run(ledger, [()])
+    (receipt,) = b1.block_end
+    assert (receipt.module, receipt.status, receipt.events) == ("refusing", "REFUSING_HOOK", ())
+    assert receipt.message == "end_block of refusing: nothing to net this cycle"
+    with ledger.env.begin() as txn:
+        assert StateView(ledger.tree, txn, 1).get(b"refusing/marker") is None
