@@ -5,6 +5,10 @@ starts, so the ``api`` task (uvicorn) cannot bind and dies while consensus
 and execution run on. Before the supervisor, that task's end escaped as a
 bare ``SystemExit(1)`` with no line naming it; a task that raised instead
 would have left the node running without it.
+
+The last tests cover the small objects that carry between parts built
+before each other: the execution results handed from its thread to the
+loop, and the executed heights the router waits on.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +29,7 @@ import pytest
 from tests.support.ports import free_block
 
 from consortia.node.config import NodeHome
+from consortia.node.execution_service import ExecutedHeights, ResultsToLoop
 from consortia.node.init import init_network
 from consortia.server.supervisor import BackgroundTaskFailed, Supervisor
 
@@ -135,3 +141,44 @@ def test_a_task_that_returns_counts_as_dead_and_cancel_is_clean() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(cancelled())
+
+
+def test_execution_results_reach_the_loop_in_order_then_the_failure() -> None:
+    """The execution thread's results arrive on the loop in order, even those sent before
+    the loop's reader started; the failure is raised after them, never before."""
+    results = ResultsToLoop()
+    sent = [object() for _ in range(200)]
+    failure = RuntimeError("block 201 cannot be executed")
+    results.executed(sent[0])  # type: ignore[arg-type]  # before any reader exists
+
+    def produce() -> None:
+        for item in sent[1:]:
+            results.executed(item)  # type: ignore[arg-type]
+        results.failed(failure)
+
+    async def consume() -> list[object]:
+        received: list[object] = []
+        producer = threading.Thread(target=produce)
+        producer.start()
+        try:
+            while True:
+                received.append(await results.next())
+        except RuntimeError as exc:
+            assert exc is failure
+        finally:
+            producer.join()
+        return received
+
+    assert asyncio.run(consume()) == sent
+
+
+def test_a_height_waiter_wakes_when_its_height_is_reached_or_times_out() -> None:
+    async def main() -> tuple[bool, bool, bool]:
+        heights = ExecutedHeights(3)
+        at_once = await heights.wait(3, 0.01)
+        later = asyncio.ensure_future(heights.wait(5, 5.0))
+        await asyncio.sleep(0)
+        heights.reached(5)
+        return at_once, await later, await heights.wait(9, 0.01)
+
+    assert asyncio.run(main()) == (True, True, False)
