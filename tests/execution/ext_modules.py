@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from consortia.codec import U64, Address, Canonical, Name
 from consortia.execution.errors import ModuleError
+from consortia.execution.events import EventStruct
 from consortia.execution.extensions import GenesisSectionError
 from consortia.execution.module import BlockContext, Method, TxContext
 from consortia.execution.state_view import StateView
@@ -31,6 +32,19 @@ class SetLimit(Canonical, frozen=True):
 
 class Spend(Canonical, frozen=True):
     amount: U64
+
+
+class LimitSet(EventStruct, frozen=True):
+    event_name = "limit_set"
+    account: bytes
+    amount: int
+    by: bytes
+
+
+class Spent(EventStruct, frozen=True):
+    event_name = "spent"
+    account: bytes
+    amount: int
 
 
 class LimitExceeded(ModuleError):
@@ -54,7 +68,7 @@ def _set_limit(ctx: TxContext, args: SetLimit) -> None:
         raise LimitTooHigh(f"limit {args.amount} above the cap {LIMIT_CAP}")
     ctx.state.put_struct(limit_key(args.account), LimitValue(amount=args.amount))
     ctx.touched.add(args.account)
-    ctx.emit("limit_set", account=args.account, amount=args.amount, by=ctx.sender)
+    ctx.emit(LimitSet(account=args.account, amount=args.amount, by=ctx.sender))
 
 
 def _spend(ctx: TxContext, args: Spend) -> None:
@@ -62,13 +76,14 @@ def _spend(ctx: TxContext, args: Spend) -> None:
     limit = 0 if found is None else found.amount
     if args.amount > limit:
         raise LimitExceeded(f"spend {args.amount} above the limit {limit}")
-    ctx.emit("spent", account=ctx.sender, amount=args.amount)
+    ctx.emit(Spent(account=ctx.sender, amount=args.amount))
 
 
 class LimitsModule:
     """Per-account wallet limits; only the committee sets them."""
 
     name = "limits"
+    events: tuple[type[EventStruct], ...] = (LimitSet, Spent)
     governance_methods: Collection[str] = ("set_limit",)
     methods: Mapping[str, Method[Any]] = {
         "set_limit": Method(SetLimit, _set_limit, gas=2_000),
@@ -99,6 +114,7 @@ class MaturityModule:
     """Items that mature at heights, installed from its genesis section."""
 
     name = "maturity"
+    events: tuple[type[EventStruct], ...] = ()
     methods: Mapping[str, Method[Any]] = {}
     genesis_type = MaturityGenesis
 
@@ -153,6 +169,7 @@ class CounterV1:
     """Counts as decimal text."""
 
     name = "counter"
+    events: tuple[type[EventStruct], ...] = ()
     methods: Mapping[str, Method[Any]] = {"bump": Method(Bump, _bump_v1)}
 
     def init_genesis(self, state: StateView, genesis: Any) -> None:
@@ -163,6 +180,7 @@ class CounterV2:
     """Counts as canonical structs; migrates v1's text records when it activates."""
 
     name = "counter"
+    events: tuple[type[EventStruct], ...] = ()
     methods: Mapping[str, Method[Any]] = {"bump": Method(Bump, _bump_v2)}
 
     def __init__(self, migration_gas: int = 1_000_000) -> None:
