@@ -132,7 +132,7 @@ def test_counter_includes_blocks_committed_while_the_stream_was_cut(
             socket.connect_to_server()  # a straight relay to the node
         # while cut: the page's socket stays open and hears nothing
 
-    page.route_web_socket("**/v1/events", relay)
+    page.route_web_socket("**/v1/events**", relay)  # with its ?after= cursor
     open_console(page, node)
     counter = '#committed-since-open [data-value="txs"]'
     before = number(page, counter)

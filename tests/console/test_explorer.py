@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 from tests.console.conftest import (
     TABLET,
     Tab,
@@ -230,3 +230,76 @@ def test_explorer_views_in_chinese_at_tablet_width(
     expect(page.locator('[data-i18n="explorer.search.notfound"]')).to_contain_text("未找到")
     assert audit(page, "zh") == []
     assert script_errors(tab) == []
+
+
+def shown_heights(page: Page) -> list[int]:
+    """Heights of every block the console's feed holds, in order (what the tables show)."""
+    heights = page.evaluate("window.consortiaConsole.feed.state.blocks.map((b) => b.height)")
+    assert isinstance(heights, list)
+    return [int(h) for h in heights]
+
+
+def assert_consecutive(heights: list[int]) -> None:
+    assert heights == list(range(heights[0], heights[0] + len(heights))), heights
+
+
+def test_a_late_status_answer_does_not_drop_the_live_blocks(tab: Tab, node: ThreadNode) -> None:
+    """A status poll answered after a newer block event (an old height) keeps the table.
+
+    The feed used to take a poll below its last block for a reset chain and wipe
+    its blocks, so a block shown a moment before vanished from the table.
+    """
+    page = tab.page
+    open_page(page, node, "/explorer")
+    expect(page.locator("#latest-blocks tbody tr").first).to_be_visible(timeout=10_000)
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold(route: Route) -> None:
+        held.append((route, route.fetch()))  # read now, answer later
+
+    page.route("**/v1/status", hold)
+    deadline = time.monotonic() + 10
+    while not held:  # the sync driver runs the handler only inside its calls
+        assert time.monotonic() < deadline, "no status poll within 10 s"
+        page.wait_for_timeout(50)
+    route, response = held[0]
+    stale = int(response.json()["height"])
+    deadline = time.monotonic() + 1.5  # the poll gives up after 2 s
+    while shown_heights(page)[-1] <= stale:  # a newer block (empty blocks: 1 a second)
+        assert time.monotonic() < deadline, f"no block above {stale} within 1.5 s"
+        page.wait_for_timeout(50)
+    route.fulfill(response=response)
+    page.unroute("**/v1/status")
+    for later, answer in held[1:]:
+        later.fulfill(response=answer)
+    page.wait_for_timeout(300)
+    expect(page.locator(f'#latest-blocks tr[data-height="{stale + 1}"]')).to_be_visible()
+    heights = shown_heights(page)
+    assert_consecutive(heights)
+    assert heights[-1] > stale
+
+
+def test_the_block_list_resumes_across_a_node_restart(
+    tab: Tab, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Stop and start the node under an open explorer: every height shows once, none lost."""
+    page = tab.page
+    with running_node(tmp_path_factory.mktemp("restart") / "net") as restarting:
+        open_page(page, restarting, "/explorer")
+        expect(page.locator("#latest-blocks tbody tr").first).to_be_visible(timeout=10_000)
+        before = restarting.status()["height"]
+        restarting.stop()
+        expect(page.locator(".live-down")).to_be_visible(timeout=10_000)
+        restarting.start()
+        after = restarting.status()["height"]
+        key = PrivateKey.generate(KeyType.SM2)
+        create = Create(f"X{next(_symbols)}", "restart", 0, SupplyRule.UNLIMITED, 0)
+        height = submit(restarting, signed_tx(key, 0, "assets", "create", create))["height"]
+        row = page.locator(f'#latest-blocks tr[data-height="{height}"]')
+        expect(row).to_be_visible(timeout=15_000)
+        expect(row.locator('[data-value="txs"]')).to_have_text("1")
+        heights = shown_heights(page)
+        assert_consecutive(heights)
+        assert heights[0] <= before <= after < height <= heights[-1]
+        down = ("WebSocket", "ERR_CONNECTION_REFUSED")  # the browser's log while the node is down
+        assert [e for e in script_errors(tab) if not any(d in e for d in down)] == []

@@ -15,7 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from consortia.execution.transition import Executed
+import lmdb
+
+from consortia.execution.transition import Executed, read_roots
+from consortia.ledger.errors import BlockNotFound
+from consortia.ledger.store import BlockStore
+from consortia.ledger.types import Block, Receipt
 
 Event = dict[str, Any]
 """A JSON-ready event: ``{"type": "block" | "tx" | "lagged", ...}``."""
@@ -31,23 +36,51 @@ DEFAULT_MAX_PENDING = 65_536
 
 def block_events(executed: Executed) -> list[Event]:
     """A committed block's events: the block, then each transaction's receipt."""
-    block = executed.committed.block
+    committed = executed.committed
+    return _events(committed.block, committed.block_id, executed.state_root, executed.receipts)
+
+
+def stored_block_events(store: BlockStore, txn: lmdb.Transaction, height: int) -> list[Event]:
+    """The events of executed block ``height`` read back from the ledger.
+
+    They equal what :func:`block_events` published when the block committed,
+    so a subscriber resuming from a cursor ([API-EVENTS.2]) cannot tell a
+    replayed block from a live one.
+
+    Raises:
+        BlockNotFound: block ``height``, its roots or its receipts are not stored
+            (above the tip, or at or below the base of a node started from a snapshot).
+    """
+    block = store.block_by_height(txn, height)
+    roots = read_roots(store, txn, height)
+    if roots is None:
+        raise BlockNotFound(f"block {height} is not executed")
+    receipts = store.receipts(txn, height)
+    if receipts is None and block.transactions:
+        raise BlockNotFound(f"receipts of block {height} are not stored (a snapshot's base)")
+    return _events(block, store.block_id_at(txn, height), roots.state_root, receipts or [])
+
+
+def _events(
+    block: Block, block_id: bytes, state_root: bytes, receipts: Sequence[Receipt]
+) -> list[Event]:
     height = block.header.height
     events: list[Event] = [
         {
             "type": "block",
             "height": height,
-            "id": executed.committed.block_id.hex(),
+            "id": block_id.hex(),
             "round": block.header.round,
             "tx_count": len(block.transactions),
             "timestamp_ms": block.header.timestamp_ms,
-            "state_root": executed.state_root.hex(),
+            "state_root": state_root.hex(),
         }
     ]
     events.extend(
         {
             "type": "tx",
             "height": height,
+            "index": receipt.index,
             "tx_id": receipt.tx_id.hex(),
             "status": receipt.status,
             "events": [
@@ -55,7 +88,7 @@ def block_events(executed: Executed) -> list[Event]:
                 for e in receipt.events
             ],
         }
-        for receipt in executed.receipts
+        for receipt in receipts
     )
     return events
 

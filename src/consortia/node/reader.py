@@ -38,6 +38,7 @@ from consortia.modules.assets.types import (
     definition_key,
 )
 from consortia.node.event_log import EventPage, EventPosition, read_event_log
+from consortia.node.events import Event, stored_block_events
 from consortia.node.views import (
     AccountRecord,
     AssetPage,
@@ -305,6 +306,18 @@ class LedgerReader:
                 module=module,
                 name=name,
             )
+        )
+
+    def block_events(self, first: int, last: int) -> list[list[Event]]:
+        """The stream events of executed blocks ``first``..``last``, one list per block.
+
+        Raises:
+            BlockNotFound: a height in the range is not stored (see :func:`stored_block_events`).
+        """
+        return self._read(
+            lambda txn: [
+                stored_block_events(self._store, txn, height) for height in range(first, last + 1)
+            ]
         )
 
     def structs(self, prefix: bytes, type_: type[T]) -> tuple[int, list[tuple[bytes, T]]]:

@@ -7,12 +7,12 @@ their lifetimes are explicit (context managers, idempotent ``close()``).
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, Generic, TypeVar
 
 import httpx
-import msgspec
 
 from consortia.api import schemas as s
 from consortia.codec import Canonical
@@ -22,6 +22,7 @@ from consortia.modules.assets.types import Burn, Create, Issue, SupplyRule, Tran
 from consortia.sdk import _calls as calls
 from consortia.sdk import multisig
 from consortia.sdk._calls import Bytesish, Call, Flow, NonceBook, as_bytes
+from consortia.sdk._stream import stream_events
 from consortia.sdk.errors import ClientError, NodeUnreachable
 from consortia.sdk.signer import Signer
 
@@ -413,20 +414,32 @@ class AsyncClient(_Actions[Coroutine[Any, Any, s.TransactionJson]]):
         """An account's roles, organisation and committee weight."""
         return await self._call(calls.roles(address))
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """The node's event stream (``block``, ``tx``, ``lagged``) until the socket closes."""
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import ConnectionClosed, WebSocketException
+    async def events(
+        self, after: int | None = None, *, resume: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The node's event stream (``block``, ``tx``, ``lagged`` frames, docs/api.md).
 
+        Parameters:
+            after: a height this reader already has (e.g. the height of a snapshot
+                it read): the node first replays every block above it, then
+                streams live, each block exactly once. None: live frames only.
+            resume: reconnect after a dropped socket, a ``lagged`` close or a node
+                restart, resuming from the last frame delivered (no gap, no
+                duplicate); ``lagged`` frames are then not yielded. With ``after``
+                None it starts from the node's current height.
+
+        Raises:
+            ApiError: the node refused the cursor (``EVENTS_BAD_CURSOR``,
+                ``EVENTS_CURSOR_AHEAD``, ``EVENTS_CURSOR_TOO_OLD``) or the socket.
+            NodeUnreachable: no connection (only without ``resume``).
+        """
+        if resume and after is None:
+            after = (await self.status()).height  # "from now", without a gap
         ws_url = self.url.replace("https://", "wss://").replace("http://", "ws://")
-        try:
-            async with connect(ws_url + "/v1/events", max_size=2**24) as ws:
-                async for frame in ws:
-                    yield msgspec.json.decode(frame)
-        except ConnectionClosed:
-            return
-        except (OSError, WebSocketException) as exc:
-            raise NodeUnreachable(self.url, f"{type(exc).__name__}: {exc}") from None
+        frames = stream_events(ws_url + "/v1/events", self.url, after, resume=resume)
+        async with contextlib.aclosing(frames):  # the socket closes when the caller stops
+            async for frame in frames:
+                yield frame
 
     async def close(self) -> None:
         """Close the connection pool (idempotent)."""

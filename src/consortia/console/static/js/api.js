@@ -7,9 +7,11 @@ export function apiUrl(path) {
   return new URL(`../${path}`, consoleBase());
 }
 
-export function eventsUrl() {
+/** The event stream's URL; `after`: resume after this height (docs/api.md), null for live only. */
+export function eventsUrl(after = null) {
   const url = apiUrl("v1/events");
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (after !== null) url.searchParams.set("after", String(after));
   return url;
 }
 

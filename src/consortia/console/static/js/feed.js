@@ -2,10 +2,19 @@
 //
 // Sources: the /v1/events WebSocket (a "block" frame per committed block) and a
 // poll of GET /v1/status (and each validator's link, /v1/validators/links) every second; on every (re)connection it also reloads
-// the current epoch, the evidence and the last blocks. The node is "reachable"
+// the current epoch and the evidence. The node is "reachable"
 // while the socket is open and the last poll answered; when either fails the
 // feed says so at once and keeps retrying (back-off 0.5 s doubling to 3 s), so a
 // restarted node is picked up within a few seconds without a page reload.
+//
+// No block is missed or shown twice (docs/api.md, "Resuming from a cursor"): the
+// feed first loads a snapshot (the status and the last blocks up to its height),
+// then subscribes with ?after=<that height>, so the node replays what committed
+// in between before streaming live. `cursor` is then the last height shown, and
+// every reconnection (a dropped socket, a lagging subscriber closed with 1013, a
+// restarted node) subscribes after it. If the node refuses the cursor (it is
+// ahead of the node's chain, which was reset; or too far back to replay) the
+// feed loads a fresh snapshot and subscribes after that.
 //
 // Pages read the feed's immutable state snapshots through useFeed().
 import { useEffect, useState } from "preact/hooks";
@@ -15,6 +24,8 @@ const POLL_MS = 1000;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 3000;
 const TRY_AGAIN_LATER = 1013; // the server closes a lagging subscriber with this code
+const POLICY_VIOLATION = 1008; // the server refuses a subscription with this code and "CODE: message"
+const CURSOR_AHEAD = "EVENTS_CURSOR_AHEAD"; // the node's chain is shorter than what the feed showed
 const HISTORY_BLOCKS = 240;
 const SEED_BLOCKS = 30;
 
@@ -43,6 +54,7 @@ export class ChainFeed {
     this.timers = new Set();
     this.running = false;
     this.counted = new Set(); // heights already in committedTxs (a block may arrive twice)
+    this.cursor = null; // the last height whose block the feed holds; null until a snapshot
   }
 
   start() {
@@ -50,6 +62,20 @@ export class ChainFeed {
     this.running = true;
     this.connect();
     this.poll();
+  }
+
+  /** Load the snapshot the stream resumes from: the status and the blocks up to its height. */
+  async snapshot() {
+    const status = await getJson("v1/status");
+    this.pollOk = true;
+    this.onStatus(status);
+    await this.seedBlocks(status.height);
+    this.cursor = Math.max(this.cursor ?? 0, status.height);
+  }
+
+  reconnectLater(delay) {
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    this.later(delay, () => this.connect());
   }
 
   stop() {
@@ -85,8 +111,19 @@ export class ChainFeed {
     if (reachable !== this.state.reachable) this.update({ reachable });
   }
 
-  connect() {
-    const socket = new WebSocket(eventsUrl());
+  async connect() {
+    if (this.cursor === null) {
+      try {
+        await this.snapshot();
+      } catch {
+        this.socketClosed = true; // not reachable: say so and retry
+        this.updateReachable();
+        this.reconnectLater(this.retryMs);
+        return;
+      }
+      if (!this.running) return;
+    }
+    const socket = new WebSocket(eventsUrl(this.cursor));
     this.socket = socket;
     socket.onopen = () => {
       this.socketOpen = true;
@@ -100,14 +137,25 @@ export class ChainFeed {
       this.socketOpen = false;
       this.socket = null;
       const lagged = event.code === TRY_AGAIN_LATER;
-      if (!lagged) {
+      const refused = event.code === POLICY_VIOLATION && event.reason.startsWith("EVENTS_CURSOR_");
+      if (refused) {
+        // Behind a chain that was reset, or too far back to replay: start from a new snapshot.
+        if (event.reason.startsWith(CURSOR_AHEAD)) this.reset();
+        this.cursor = null;
+      }
+      if (!lagged && !refused) {
         this.socketClosed = true;
         this.updateReachable();
       }
-      const delay = lagged ? 0 : this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-      this.later(delay, () => this.connect());
+      this.reconnectLater(lagged || refused ? 0 : this.retryMs);
     };
+  }
+
+  /** Forget everything shown: the node now serves another chain, or a reset one. */
+  reset() {
+    this.counted.clear();
+    this.cursor = null;
+    this.update({ ...INITIAL, reachable: this.state.reachable });
   }
 
   async poll() {
@@ -133,11 +181,14 @@ export class ChainFeed {
 
   onStatus(status) {
     const previous = this.state.status;
-    const lastBlock = this.state.blocks.at(-1);
-    if (previous && (previous.chain_id !== status.chain_id || (lastBlock && status.height < lastBlock.height))) {
-      this.counted.clear();
-      this.update({ ...INITIAL, reachable: this.state.reachable }); // another chain, or reset
+    if (previous && previous.chain_id !== status.chain_id) {
+      this.reset(); // another chain
+      this.socket?.close(); // its stream resumes from a new snapshot
     }
+    // A poll answered before the last block event arrived is older than the feed: it
+    // does not move the height back (a reset chain is detected by the stream's cursor).
+    const shown = this.state.status?.height ?? 0;
+    if (status.height < shown) status = { ...status, height: shown };
     const openedHeight = this.state.openedHeight ?? status.height;
     this.update({ status, openedHeight });
     if (!previous || previous.epoch !== status.epoch) this.loadEpoch();
@@ -149,7 +200,7 @@ export class ChainFeed {
       const status = await getJson("v1/status");
       this.pollOk = true;
       this.onStatus(status);
-      await Promise.all([this.loadEpoch(), this.loadEvidence(), this.seedBlocks(status.height)]);
+      await Promise.all([this.loadEpoch(), this.loadEvidence()]);
     } catch {
       // the poll and the socket report unreachability; the next connection retries
     }
@@ -218,6 +269,8 @@ export class ChainFeed {
 
   onEvent(event) {
     if (event.type !== "block") return;
+    if (this.cursor !== null && event.height <= this.cursor) return; // already shown
+    this.cursor = event.height;
     const delay = Date.now() - event.timestamp_ms;
     const offset = this.state.clockOffsetMs;
     const status = this.state.status;
