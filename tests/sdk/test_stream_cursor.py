@@ -40,3 +40,18 @@ def test_frames_without_a_position_pass() -> None:
     cursor = StreamCursor(after=None)
     assert cursor.accept({"type": "lagged", "message": "subscriber fell behind; reconnect"})
     assert cursor.subscribe_after() is None
+
+
+def test_block_end_frames_complete_a_block_after_its_transactions() -> None:
+    """A block's frames end with its block-end receipts ([EXEC-BLOCK-END.1]), indexed on
+    from its transactions; the block is whole only after the last of them."""
+    cursor = StreamCursor(after=6)
+    first = {**block(7, 1), "block_end_count": 2}
+    assert cursor.accept(first) and cursor.accept(tx(7, 0))
+    assert cursor.subscribe_after() == 6
+    end = {"type": "block_end", "height": 7, "module": "maturity", "events": []}
+    assert cursor.accept({**end, "index": 1})
+    assert cursor.subscribe_after() == 6
+    assert not cursor.accept({**end, "index": 1})  # a replay's overlap
+    assert cursor.accept({**end, "index": 2})
+    assert cursor.subscribe_after() == 7

@@ -1,6 +1,7 @@
 """In-process publish/subscribe of node events for the WebSocket streams.
 
-A block's events (the block, then one per transaction) are published as one
+A block's events (the block, then one per transaction, then one per
+block-end receipt of a module's end-of-block hook) are published as one
 batch, so a subscriber sees a block whole or not at all. Each subscriber has
 a backlog bounded in events; one whose backlog would pass the bound is told
 it lagged and is dropped rather than slowing the node ([API-EVENTS.1]). A
@@ -17,13 +18,15 @@ from typing import Any
 
 import lmdb
 
+from consortia.execution.block_end import BlockEndReceipt, read_block_end_receipts
 from consortia.execution.transition import Executed, read_roots
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, Receipt
+from consortia.ledger.types import Event as LedgerEvent
 
 Event = dict[str, Any]
-"""A JSON-ready event: ``{"type": "block" | "tx" | "lagged", ...}``."""
+"""A JSON-ready event: ``{"type": "block" | "tx" | "block_end" | "lagged", ...}``."""
 
 Batch = tuple[Event, ...]
 """One block's events, in order; empty when a reader is only being woken."""
@@ -35,9 +38,16 @@ DEFAULT_MAX_PENDING = 65_536
 
 
 def block_events(executed: Executed) -> list[Event]:
-    """A committed block's events: the block, then each transaction's receipt."""
+    """A committed block's events: the block, each transaction's receipt, then each
+    block-end receipt ([EXEC-BLOCK-END.1])."""
     committed = executed.committed
-    return _events(committed.block, committed.block_id, executed.state_root, executed.receipts)
+    return _events(
+        committed.block,
+        committed.block_id,
+        executed.state_root,
+        executed.receipts,
+        executed.block_end,
+    )
 
 
 def stored_block_events(store: BlockStore, txn: lmdb.Transaction, height: int) -> list[Event]:
@@ -58,11 +68,25 @@ def stored_block_events(store: BlockStore, txn: lmdb.Transaction, height: int) -
     receipts = store.receipts(txn, height)
     if receipts is None and block.transactions:
         raise BlockNotFound(f"receipts of block {height} are not stored (a snapshot's base)")
-    return _events(block, store.block_id_at(txn, height), roots.state_root, receipts or [])
+    return _events(
+        block,
+        store.block_id_at(txn, height),
+        roots.state_root,
+        receipts or [],
+        read_block_end_receipts(store, txn, height),
+    )
+
+
+def _rendered(events: Sequence[LedgerEvent]) -> list[Event]:
+    return [{"module": e.module, "name": e.name, "attributes": dict(e.attributes)} for e in events]
 
 
 def _events(
-    block: Block, block_id: bytes, state_root: bytes, receipts: Sequence[Receipt]
+    block: Block,
+    block_id: bytes,
+    state_root: bytes,
+    receipts: Sequence[Receipt],
+    block_end: Sequence[BlockEndReceipt],
 ) -> list[Event]:
     height = block.header.height
     events: list[Event] = [
@@ -72,6 +96,7 @@ def _events(
             "id": block_id.hex(),
             "round": block.header.round,
             "tx_count": len(block.transactions),
+            "block_end_count": len(block_end),
             "timestamp_ms": block.header.timestamp_ms,
             "state_root": state_root.hex(),
         }
@@ -83,12 +108,21 @@ def _events(
             "index": receipt.index,
             "tx_id": receipt.tx_id.hex(),
             "status": receipt.status,
-            "events": [
-                {"module": e.module, "name": e.name, "attributes": dict(e.attributes)}
-                for e in receipt.events
-            ],
+            "events": _rendered(receipt.events),
         }
         for receipt in receipts
+    )
+    events.extend(
+        {
+            "type": "block_end",
+            "height": height,
+            "index": receipt.index,
+            "module": receipt.module,
+            "status": receipt.status,
+            "gas_used": receipt.gas_used,
+            "events": _rendered(receipt.events),
+        }
+        for receipt in block_end
     )
     return events
 

@@ -32,10 +32,10 @@ Position = tuple[int, int]
 
 
 def position(frame: dict[str, Any]) -> Position | None:
-    """A block or tx frame's position in the stream (None for other frames)."""
+    """A block, tx or block-end frame's position in the stream (None for other frames)."""
     if frame.get("type") == "block":
         return (int(frame["height"]), -1)
-    if frame.get("type") == "tx":
+    if frame.get("type") in ("tx", "block_end"):
         return (int(frame["height"]), int(frame["index"]))
     return None
 
@@ -48,8 +48,9 @@ class StreamCursor:
     """Every block up to this height was delivered in full (None: nothing yet, live only)."""
     last: Position | None = None
     """Position of the last frame delivered."""
-    tx_count: int = 0
-    """Transactions of the block at ``last``'s height."""
+    frame_count: int = 0
+    """Frames after the ``block`` frame of the block at ``last``'s height (its
+    transactions and block-end receipts)."""
 
     def subscribe_after(self) -> int | None:
         """The ``after`` to subscribe with: the last block whose frames all arrived."""
@@ -63,10 +64,10 @@ class StreamCursor:
         if self.last is not None and at <= self.last:
             return False
         if at[1] == -1:
-            self.tx_count = int(frame["tx_count"])
+            self.frame_count = int(frame["tx_count"]) + int(frame.get("block_end_count", 0))
         self.last = at
         height, index = at
-        if index == self.tx_count - 1:
+        if index == self.frame_count - 1:
             self.after = height  # the block is complete (or has no transactions)
         elif self.after is None or self.after < height - 1:
             self.after = height - 1
