@@ -6,6 +6,7 @@ file every node of a network shares; its hash is part of the genesis block.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Final
 
@@ -15,6 +16,12 @@ from consortia.codec import U64, Canonical, CodecError, Name, decode, encode
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution import transition
+from consortia.execution.applications import (
+    ENTRY_POINT_GROUP,
+    ApplicationNotFound,
+    BadApplication,
+    installed_application,
+)
 from consortia.execution.epochs import VALIDATORS_KEY
 from consortia.execution.errors import ExecutionError
 from consortia.execution.executor import Runtime
@@ -71,6 +78,13 @@ class Genesis(Canonical, frozen=True):
     """The charter: organisations, committee, thresholds, roles, permissions."""
     modules: tuple[ModuleGenesis, ...] = ()
     """Sections of modules that take one (``GenesisSection``), sorted by module name."""
+    applications: tuple[str, ...] = ()
+    """Applications whose modules the chain runs besides the built-ins, sorted and unique;
+    each resolves through the ``consortia.applications`` entry points ([GENESIS-APPS.1])."""
+
+
+APP_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+"""An application's name in the genesis: 1-32 of ``a-z 0-9 _ -``, starting with a letter."""
 
 
 class InvalidGenesis(NodeError):
@@ -84,6 +98,24 @@ class InvalidModuleSection(InvalidGenesis):
     (``genesis.modules.<module>.<path>: ...``)."""
 
     code = "GENESIS_MODULE_INVALID"
+
+
+class ApplicationNotInstalled(InvalidGenesis):
+    """The genesis names an application this node's software does not carry."""
+
+    code = "GENESIS_APP_NOT_INSTALLED"
+
+
+class ApplicationConflict(InvalidGenesis):
+    """Two applications, or an application and a built-in, define one module."""
+
+    code = "GENESIS_APP_CONFLICT"
+
+
+class ApplicationBroken(InvalidGenesis):
+    """An installed application's entry point does not load to an ``Application``."""
+
+    code = "GENESIS_APP_INVALID"
 
 
 def module_sections(genesis: Genesis, runtime: Runtime) -> list[tuple[GenesisSection, object]]:
@@ -169,10 +201,87 @@ def validate_genesis(genesis: Genesis) -> None:
         validate_charter(genesis.governance)
     except InvalidCharter as exc:
         raise InvalidGenesis(exc.message) from None
+    validate_application_names(genesis.applications)
+
+
+def validate_application_names(names: tuple[str, ...]) -> None:
+    """Each name well formed, the tuple sorted and without repeats ([GENESIS-APPS.1]).
+
+    Raises:
+        InvalidGenesis: naming ``applications[i]``.
+    """
+    for i, name in enumerate(names):
+        if APP_NAME.fullmatch(name) is None:
+            raise InvalidGenesis(
+                f"applications[{i}]: {name!r} is not an application name "
+                "(1-32 of a-z 0-9 _ -, starting with a letter)"
+            )
+        if i and name <= names[i - 1]:
+            raise InvalidGenesis(
+                f"applications[{i}]: {name!r} is out of order or repeated; "
+                "name each application once, sorted"
+            )
+
+
+def runtime_for(genesis: Genesis) -> Runtime:
+    """The runtime of the chain ``genesis`` defines: the built-ins and its applications.
+
+    Every node and the verifier build their runtime here, so a chain's modules follow
+    from its genesis alone ([GENESIS-APPS.1]).
+
+    Raises:
+        InvalidGenesis: a malformed ``applications`` list.
+        ApplicationNotInstalled: a named application is not installed here.
+        ApplicationBroken: its entry point does not load to an ``Application``.
+        ApplicationConflict: a module name is taken by a built-in or another application.
+    """
+    base = default_runtime()
+    if not genesis.applications:
+        return base
+    validate_application_names(genesis.applications)
+    modules = dict(base.modules)
+    owner = dict.fromkeys(base.modules, "the built-in modules")
+    upgrades = dict(base.upgrades)
+    for name in genesis.applications:
+        try:
+            app = installed_application(name)
+        except ApplicationNotFound:
+            raise ApplicationNotInstalled(
+                f"genesis application {name!r} is not installed: no entry point {name!r} in "
+                f"group {ENTRY_POINT_GROUP!r}; install the distribution that provides it"
+            ) from None
+        except BadApplication as exc:
+            raise ApplicationBroken(f"genesis application {name!r}: {exc}") from None
+        own = {m.name for m in app.modules}
+        for module in app.modules:
+            taken = owner.get(module.name)
+            if taken is not None:
+                raise ApplicationConflict(
+                    f"genesis application {name!r}: module {module.name!r} is already "
+                    f"defined by {taken if taken.startswith('the ') else repr(taken)}"
+                )
+            owner[module.name] = name
+            modules[module.name] = module
+        for key, module in app.upgrades.items():
+            if key[0] not in own:
+                raise ApplicationConflict(
+                    f"genesis application {name!r}: carries version {key[1]} of module "
+                    f"{key[0]!r}, which it does not define"
+                )
+            upgrades[key] = module
+    return Runtime(
+        modules=modules,
+        authority=base.authority,
+        permissions=base.permissions,
+        upgrades=upgrades,
+    )
 
 
 def default_runtime() -> Runtime:
     """The native modules every chain runs, the accounts authority, governance permissions.
+
+    A chain's own runtime is :func:`runtime_for` its genesis; this one is for what
+    needs the built-ins alone (the CLI's argument types when it has no genesis).
 
     The EVM module is imported here, not at the top: it loads py-evm (about a second), and
     the CLI imports this module for the :class:`Genesis` type alone.

@@ -34,16 +34,19 @@ from consortia.node.views import (
 
 
 @cache
-def _runtime() -> Runtime:
+def _builtins() -> Runtime:
     from consortia.genesis import default_runtime
 
     return default_runtime()
 
 
-def decoded_args(module: str, method: str, args: bytes) -> Any:
-    """The method's argument struct as JSON, or None if unknown or undecodable."""
+def decoded_args(module: str, method: str, args: bytes, runtime: Runtime | None = None) -> Any:
+    """The method's argument struct as JSON, or None if unknown or undecodable.
+
+    ``runtime`` is the chain's (its genesis's applications included); None: the built-ins.
+    """
     try:
-        args_type = _runtime().method(module, method).args_type
+        args_type = (runtime or _builtins()).method(module, method).args_type
         if args_type is bytes:  # an Ethereum-signed transaction's raw RLP
             return to_plain(args)
         return to_plain(decode(args, args_type))
@@ -51,7 +54,7 @@ def decoded_args(module: str, method: str, args: bytes) -> Any:
         return None
 
 
-def tx_json(tx: Transaction) -> s.TxJson:
+def tx_json(tx: Transaction, runtime: Runtime | None = None) -> s.TxJson:
     body = tx.body
     return s.TxJson(
         chain_id=body.chain_id,
@@ -60,7 +63,7 @@ def tx_json(tx: Transaction) -> s.TxJson:
         module=body.module,
         method=body.method,
         args=to_hex(body.args),
-        args_decoded=decoded_args(body.module, body.method, body.args),
+        args_decoded=decoded_args(body.module, body.method, body.args, runtime),
         gas_limit=body.gas_limit,
         expiry_height=body.expiry_height,
         key_type=tx.key_type,
@@ -81,13 +84,13 @@ def receipt_json(receipt: Receipt) -> s.ReceiptJson:
     )
 
 
-def committed_json(record: TxRecord) -> s.TransactionJson:
+def committed_json(record: TxRecord, runtime: Runtime | None = None) -> s.TransactionJson:
     return s.TransactionJson(
         tx_id=to_hex(record.tx_id),
         status="committed",
         height=record.height,
         index=record.index,
-        tx=tx_json(record.tx),
+        tx=tx_json(record.tx, runtime),
         receipt=None if record.receipt is None else receipt_json(record.receipt),
     )
 
@@ -184,9 +187,12 @@ def holders_json(page: HolderPage) -> s.HoldersJson:
     )
 
 
-def event_types_json() -> list[s.EventTypeJson]:
-    """Every event type of the chain's modules, by module then name ([EXEC-EVENT.1])."""
-    modules = _runtime().modules
+def event_types_json(runtime: Runtime | None = None) -> list[s.EventTypeJson]:
+    """Every event type of the chain's modules, by module then name ([EXEC-EVENT.1]).
+
+    ``runtime`` is the chain's (its genesis's applications included); None: the built-ins.
+    """
+    modules = (runtime or _builtins()).modules
     return [
         s.EventTypeJson(
             module=name,

@@ -85,6 +85,6 @@ def router(service: NodeService) -> APIRouter:
         },
     )
     async def event_types() -> Response:
-        return json_response(render.event_types_json())
+        return json_response(render.event_types_json(service.runtime))
 
     return api

@@ -75,7 +75,7 @@ def router(service: NodeService) -> APIRouter:
         if wait:
             record = await service.wait_committed(identifier, wait)
             if record is not None:
-                return json_response(render.committed_json(record))
+                return json_response(render.committed_json(record, service.runtime))
         return json_response(s.Submitted(tx_id=s.to_hex(identifier)), 202)
 
     @api.post(
@@ -132,7 +132,9 @@ def router(service: NodeService) -> APIRouter:
     ) -> Response:
         identifier = hex_bytes(tx_id, "tx_id", length=32)
         try:
-            return json_response(render.committed_json(service.transaction(identifier)))
+            return json_response(
+                render.committed_json(service.transaction(identifier), service.runtime)
+            )
         except TransactionNotFound:
             if identifier in service.mempool:
                 return json_response(

@@ -17,7 +17,7 @@ import lmdb
 from consortia.consensus.blocktree import CommittedBlock
 from consortia.crypto import get_suite
 from consortia.execution.transition import apply_block, read_roots
-from consortia.genesis import Genesis, default_runtime, install_genesis
+from consortia.genesis import Genesis, install_genesis, runtime_for
 from consortia.ledger.store import BlockStore
 from consortia.state import StateTree
 
@@ -36,7 +36,7 @@ class ReplayReport:
 def replay_chain(source: Path, target: Path, genesis: Genesis) -> ReplayReport:
     """Re-execute the chain stored at ``source`` (a ledger dir) into a fresh ``target`` dir."""
     hash_fn = get_suite(genesis.suite).hash
-    runtime = default_runtime()
+    runtime = runtime_for(genesis)
     target.mkdir(parents=True, exist_ok=False)
     src_env = lmdb.open(str(source), max_dbs=32, readonly=True)
     dst_env = lmdb.open(str(target), max_dbs=32, map_size=1 << 36)

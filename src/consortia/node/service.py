@@ -301,6 +301,11 @@ class NodeService:
                     future.set_result(None)
 
     @property
+    def runtime(self) -> Runtime | None:
+        """The chain's modules, built-ins and the genesis's applications (None: not known)."""
+        return self._runtime
+
+    @property
     def core(self) -> ConsensusCore:
         """The consensus core of the epoch in force."""
         return self._driver.core

@@ -25,7 +25,7 @@ from consortia.consensus.errors import ConsensusError, InvalidProposal
 from consortia.consensus.validators import Committee
 from consortia.crypto import PrivateKey, get_suite
 from consortia.execution.transition import ExecutionRoots, genesis_epoch, record_roots
-from consortia.genesis import Genesis, default_runtime, genesis_qc, install_genesis
+from consortia.genesis import Genesis, genesis_qc, install_genesis, runtime_for
 from consortia.ledger.errors import BlockNotFound
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Block, Hasher, block_id
@@ -55,7 +55,7 @@ def genesis_block(genesis: Genesis) -> tuple[Block, bytes]:
         env = lmdb.open(tmp, max_dbs=32, map_size=LEDGER_MAP_SIZE)
         try:
             tree = StateTree(env, get_suite(genesis.suite).hash)
-            return install_genesis(env, BlockStore(env), tree, genesis, default_runtime())
+            return install_genesis(env, BlockStore(env), tree, genesis, runtime_for(genesis))
         finally:
             env.close()
 

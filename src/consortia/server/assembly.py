@@ -34,7 +34,7 @@ from consortia.crypto import PrivateKey, get_suite
 from consortia.errors import NodeError
 from consortia.execution.executor import Runtime
 from consortia.execution.transition import Executed
-from consortia.genesis import Genesis, default_runtime, install_genesis
+from consortia.genesis import Genesis, install_genesis, runtime_for
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import Hasher, block_id
 from consortia.mempool import Mempool, MempoolConfig
@@ -178,7 +178,7 @@ class Node:
             )
         suite = get_suite(genesis.suite)
         hash_fn = suite.hash
-        runtime = default_runtime()
+        runtime = runtime_for(genesis)
         _install_genesis_once(home, genesis, runtime, hash_fn)
         # Only the genesis block's fields are needed from here on: drop the accounts,
         # which a large genesis (a million of them) would otherwise keep in memory.

@@ -87,7 +87,15 @@ class GenesisMismatch(VerifyError):
     code = "VERIFY_GENESIS_MISMATCH"
 
 
+class ApplicationUnavailable(VerifyError):
+    """The genesis names an application this software lacks (or that clashes):
+    its blocks cannot be re-executed. The message carries the genesis error's code."""
+
+    code = "VERIFY_APP_UNAVAILABLE"
+
+
 __all__ = [
+    "ApplicationUnavailable",
     "ChainIncomplete",
     "ChainInvalid",
     "ExportError",

@@ -49,8 +49,9 @@ from consortia.consensus.validators import Committee
 from consortia.crypto import get_suite
 from consortia.errors import NodeError
 from consortia.execution.epochs import VALIDATORS_NEXT_KEY
+from consortia.execution.executor import Runtime
 from consortia.execution.transition import ExecutionRoots, apply_block, read_roots
-from consortia.genesis import Genesis, default_runtime, install_genesis
+from consortia.genesis import Genesis, InvalidGenesis, install_genesis, runtime_for
 from consortia.ledger.merkle import merkle_root
 from consortia.ledger.store import BlockStore
 from consortia.ledger.types import (
@@ -66,7 +67,13 @@ from consortia.ledger.types import (
 )
 from consortia.mempool.pool import verify_signatures
 from consortia.state import StateTree
-from consortia.verify.errors import ChainIncomplete, ChainInvalid, GenesisMismatch, VerifyError
+from consortia.verify.errors import (
+    ApplicationUnavailable,
+    ChainIncomplete,
+    ChainInvalid,
+    GenesisMismatch,
+    VerifyError,
+)
 from consortia.verify.export import read_export
 
 
@@ -177,7 +184,12 @@ def _verify_records(
     up_to = report.up_to
     execute = report.executed
     store, tree = BlockStore(env), StateTree(env, hash_fn)
-    runtime = default_runtime()
+    try:
+        runtime = runtime_for(genesis)
+    except InvalidGenesis as exc:  # an application missing here, or clashing
+        raise ApplicationUnavailable(
+            f"the chain's runtime cannot be built: {exc.message} [{exc.code}]", 0
+        ) from None
     try:
         _, genesis_id = install_genesis(env, store, tree, genesis, runtime)
     except NodeError as exc:
@@ -209,7 +221,7 @@ def _verify_records(
                 with env.begin() as txn:
                     _check_roots(block, read_roots(store, txn, block.header.state_height))
                     _check_next_set(block, tree, txn)
-                _execute(env, store, tree, hash_fn, block, bid, certificate, starts)
+                _execute(env, store, tree, runtime, hash_fn, block, bid, certificate, starts)
         if certificate is not None:
             _check_certificate(committee, certificate, block, bid, height)
         report.blocks += 1
@@ -368,6 +380,7 @@ def _execute(
     env: lmdb.Environment,
     store: BlockStore,
     tree: StateTree,
+    runtime: Runtime,
     hash_fn: Hasher,
     block: Block,
     bid: bytes,
@@ -387,7 +400,7 @@ def _execute(
             env,
             store,
             tree,
-            default_runtime(),
+            runtime,
             hash_fn,
             CommittedBlock(block, bid, certificate, commit_proof=proof),
         )
