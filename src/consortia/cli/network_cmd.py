@@ -49,6 +49,14 @@ def init_command(
         Path | None,
         typer.Option(help="Charter TOML (docs/governance.md); default: one admin per org."),
     ] = None,
+    app: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--app",
+            help="An application the chain runs (an installed consortia.applications "
+            "entry point); repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Create a new network: genesis, keys and one home per node."""
     from consortia.node.init import init_network
@@ -63,6 +71,7 @@ def init_command(
             base_api_port=base_port,
             overwrite=reset,
             charter=charter,
+            applications=app or (),
         )
     except NodeError as exc:
         raise _fail(exc) from None

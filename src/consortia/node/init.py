@@ -30,7 +30,7 @@ import msgspec
 from consortia.codec import encode
 from consortia.crypto import KeyType, PrivateKey, get_suite
 from consortia.execution.policy import ChainPolicy
-from consortia.genesis import Genesis
+from consortia.genesis import Genesis, runtime_for
 from consortia.ledger.types import ValidatorInfo, ValidatorSet
 from consortia.modules.accounts.types import AccountKey, GenesisAccount
 from consortia.network.certs import Credential, TlsFiles, create_ca, issue_node_cert
@@ -68,6 +68,7 @@ def init_network(
     charter: Path | None = None,
     policy: ChainPolicy | None = None,
     accounts: Sequence[GenesisAccount] = (),
+    applications: Sequence[str] = (),
 ) -> list[NodeEntry]:
     """Write a new network of ``validators`` nodes spread over ``orgs`` organisations.
 
@@ -78,10 +79,16 @@ def init_network(
         policy: the chain policy, replacing the charter's (or the default).
         accounts: more genesis accounts, after the users' (``consortia bench run
             --state-accounts`` puts its filler accounts here).
+        applications: applications the chain runs besides the built-in modules
+            (``consortia init --app``), written sorted into ``Genesis.applications``;
+            each must be installed here and clash with nothing.
 
     Raises:
         ConfigError: bad counts, unknown suite, or ``root`` already holds a network.
         CharterError: the charter file is invalid (``CONFIG_CHARTER_INVALID``).
+        InvalidGenesis: a malformed application name; ApplicationNotInstalled
+            (``GENESIS_APP_NOT_INSTALLED``) or ApplicationConflict
+            (``GENESIS_APP_CONFLICT``): nodes could not start from this genesis.
     """
     if validators < 1 or orgs < 1 or orgs > validators:
         raise ConfigError(
@@ -165,7 +172,10 @@ def init_network(
         )
         + tuple(accounts),
         governance=governance,
+        applications=tuple(sorted(set(applications))),
     )
+    if genesis.applications:  # refuse here what every node would refuse at start
+        runtime_for(genesis)
     genesis_bytes = encode(genesis)
     if (root / NETWORK_FILE).exists():  # only now: a bad charter leaves the old network
         shutil.rmtree(root)
