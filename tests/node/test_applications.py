@@ -10,6 +10,7 @@ A second, clashing application is published the way any distribution is: a
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import msgspec
 import pytest
 from tests.support.node import signed_tx
 from tests.support.ports import free_block
+from typer.testing import CliRunner
 
 from consortia.apps.example.maturity import Schedule
+from consortia.cli.main import app as cli_app
 from consortia.codec import decode, encode
 from consortia.crypto import PrivateKey
 from consortia.execution.applications import ENTRY_POINT_GROUP, installed_names
@@ -139,7 +142,7 @@ def test_a_node_runs_the_example_application_and_its_block_end_events(tmp_path: 
     with processes:  # starts the node and waits for its API
         with httpx.Client(base_url=entry.api, timeout=30.0) as http:
             height = http.get("/v1/status").json()["height"]
-            due = height + 3
+            due = height + 10  # far enough ahead that the block is not past when it commits
             raw = signed_tx(alice, 0, "maturity", "schedule", Schedule(item="bond-7", height=due))
             sent = http.post("/v1/transactions", params={"wait": 20}, json={"tx": raw.hex()})
             assert sent.status_code == 200, sent.text
@@ -147,21 +150,34 @@ def test_a_node_runs_the_example_application_and_its_block_end_events(tmp_path: 
             assert committed["receipt"]["status"] == "OK", committed
             # the API decodes the application's arguments with the chain's runtime
             assert committed["tx"]["args_decoded"] == {"item": "bond-7", "height": due}
+            # the CLI finds the application's argument type through the chain's genesis
+            due_8 = http.get("/v1/status").json()["height"] + 10
+            cli = CliRunner().invoke(
+                cli_app,
+                ["tx", "send", "--module", "maturity", "--method", "schedule",
+                 "--args-json", json.dumps({"item": "bond-8", "height": due_8}),
+                 "--from", "alice", "--home", str(root), "--json"],
+            )  # fmt: skip
+            assert cli.exit_code == 0, (cli.stdout, cli.stderr)
+            assert json.loads(cli.stdout)["receipt"]["status"] == "OK"
 
             def matured() -> list[dict[str, object]]:
                 page = http.get("/v1/event-log", params={"module": "maturity", "limit": 50})
-                return [e for e in page.json()["events"] if e["name"] == "matured"]
+                events = [e for e in page.json()["events"] if e["name"] == "matured"]
+                return events if len(events) >= 2 else []
 
             events = _wait(matured)
-            assert isinstance(events, list) and len(events) == 1
-            event = events[0]
-            assert event["height"] == due and event["tx_id"] is None
-            assert event["attributes"]["item"] == "bond-7"
-            assert event["attributes"]["owner"] == alice.public_key().address().hex()
+            assert isinstance(events, list)
+            found = {e["attributes"]["item"]: e for e in events}
+            assert sorted(found) == ["bond-7", "bond-8"]
+            assert (found["bond-7"]["height"], found["bond-8"]["height"]) == (due, due_8)
+            for event in events:
+                assert event["tx_id"] is None
+                assert event["attributes"]["owner"] == alice.public_key().address().hex()
 
             def covered() -> bool:  # a certified header commits to the roots of ``due``
                 block = http.get("/v1/blocks/latest").json()
-                return bool(block["header"]["state_height"] >= due)
+                return bool(block["header"]["state_height"] >= due_8)
 
             _wait(covered)
             types = http.get("/v1/event-types").json()
@@ -174,10 +190,10 @@ def test_a_node_runs_the_example_application_and_its_block_end_events(tmp_path: 
     # the verifier re-executes every block, hook included, to the same roots
     export = tmp_path / "chain.export"
     genesis = _genesis(root)
-    assert write_export(NodeHome(entry.home).ledger_dir, genesis, export) > due
+    assert write_export(NodeHome(entry.home).ledger_dir, genesis, export) > due_8
     report = verify_export(export, execute=True)
     assert report.ok, (report.code, report.problem)
-    assert report.blocks > due
+    assert report.blocks > due_8
 
 
 def test_a_genesis_naming_an_uninstalled_application_is_refused_at_start(tmp_path: Path) -> None:
@@ -254,3 +270,39 @@ def test_the_verifier_refuses_a_chain_whose_application_is_missing(tmp_path: Pat
     assert report.code == "VERIFY_APP_UNAVAILABLE"
     assert "genesis application 'absent' is not installed" in report.problem
     assert "[GENESIS_APP_NOT_INSTALLED]" in report.problem
+
+
+def test_init_app_writes_the_applications_into_the_genesis(tmp_path: Path) -> None:
+    made = CliRunner().invoke(
+        cli_app,
+        [
+            "init",
+            "--validators",
+            "1",
+            "--orgs",
+            "1",
+            "--app",
+            "example",
+            "--home",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert made.exit_code == 0, (made.stdout, made.stderr)
+    assert _genesis(tmp_path / "a").applications == ("example",)
+    refused = CliRunner().invoke(
+        cli_app,
+        [
+            "init",
+            "--validators",
+            "1",
+            "--orgs",
+            "1",
+            "--app",
+            "absent",
+            "--home",
+            str(tmp_path / "b"),
+        ],
+    )
+    assert refused.exit_code == 2
+    assert "[GENESIS_APP_NOT_INSTALLED]" in refused.stderr
+    assert not (tmp_path / "b").exists()

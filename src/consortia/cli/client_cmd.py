@@ -153,6 +153,55 @@ class Context:
             human()
 
 
+def args_type_of(ctx: Context, module: str, method: str) -> Any:
+    """The argument type of ``module.method`` on the chain ``ctx`` talks to.
+
+    A built-in module's is known here; an application's module comes from the
+    chain's genesis (``GET /v1/genesis/raw``) and the applications installed with
+    this CLI. Exits 2 with a message saying which is missing.
+    """
+    from consortia.genesis import default_runtime  # loads the EVM: only for these commands
+
+    runtime = default_runtime()
+    if module not in runtime.modules:
+        runtime = _chain_runtime(ctx, module)
+    try:
+        return runtime.method(module, method).args_type
+    except NodeError as exc:
+        usage(
+            f"{module}.{method}: {exc.message} on this chain (its modules: "
+            f"{', '.join(sorted(runtime.modules))})",
+            exc.code,
+        )
+
+
+def _chain_runtime(ctx: Context, module: str) -> Any:
+    """The runtime of the chain's genesis, read from the node; exits 2 when it cannot."""
+    import httpx
+
+    from consortia.codec import CodecError, decode
+    from consortia.genesis import Genesis, runtime_for
+
+    try:
+        reply = httpx.get(f"{ctx.url}/v1/genesis/raw", timeout=30.0)
+        reply.raise_for_status()
+        genesis = decode(parse_hex(reply.json()["genesis"]), Genesis)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, CodecError) as exc:
+        usage(
+            f"{module!r} is not a built-in module, and the chain's genesis (to find its "
+            f"applications) could not be read from {ctx.url}: {exc}",
+            "CLI_NO_GENESIS",
+        )
+    try:
+        return runtime_for(genesis)
+    except NodeError as exc:
+        usage(
+            f"{module!r} is not a built-in module, and this CLI cannot load the chain's "
+            f"applications: {exc.message}",
+            exc.code,
+        )
+
+
 def hex_arg(value: str, what: str) -> bytes:
     """Bytes of a hex argument; exit 2 if it is not hex."""
     try:
@@ -398,12 +447,8 @@ def tx_send(
     as_json: JsonOpt = False,
 ) -> None:
     """Build MODULE.METHOD's argument struct from JSON (bytes as hex), sign, send, wait."""
-    from consortia.genesis import default_runtime
-
-    try:
-        args_type = default_runtime().method(module, method).args_type
-    except NodeError as exc:
-        usage(exc.message, exc.code)
+    ctx = Context(home, node, as_json, keyring)
+    args_type = args_type_of(ctx, module, method)
     if args_type is bytes:
         usage(
             f"{module}.{method} carries a raw signed Ethereum transaction: send it with "
@@ -415,7 +460,6 @@ def tx_send(
     except ValueError as exc:
         usage(f"--args-json is not JSON: {exc}", "CLI_BAD_ARGS")
     args = from_plain(data, args_type)
-    ctx = Context(home, node, as_json, keyring)
     signer = ctx.signer(from_)
     with ctx.client() as client:
         record = client.send(

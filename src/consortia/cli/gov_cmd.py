@@ -26,6 +26,7 @@ from consortia.cli.client_cmd import (
     KeyringOpt,
     NodeOpt,
     WaitOpt,
+    args_type_of,
     cell,
     handles_errors,
     out,
@@ -93,11 +94,14 @@ def gov_propose(
     report_transaction(ctx, record)
 
 
-def _call_args(module: str, method: str, args_hex: str | None, args_json: str | None) -> bytes:
+def _call_args(
+    ctx: Context, module: str, method: str, args_hex: str | None, args_json: str | None
+) -> bytes:
     """The canonical argument bytes of ``module.method`` from exactly one of the two options.
 
-    ``--args-json`` needs the method's argument type, which this CLI knows for
-    the built-in modules only (an application's module: pass ``--args-hex``).
+    ``--args-json`` needs the method's argument type: a built-in module's, or an
+    application's named in the chain's genesis and installed with this CLI
+    (:func:`args_type_of`); otherwise pass ``--args-hex``.
     """
     if (args_hex is None) == (args_json is None):
         usage("give exactly one of --args-hex and --args-json", "CLI_BAD_ARGS")
@@ -108,16 +112,7 @@ def _call_args(module: str, method: str, args_hex: str | None, args_json: str | 
         data = json.loads(args_json)
     except ValueError as exc:
         usage(f"--args-json is not JSON: {exc}", "CLI_BAD_ARGS")
-    from consortia.genesis import default_runtime  # loads the EVM: only for this option
-
-    found = default_runtime().modules.get(module)
-    if found is None or method not in found.methods:
-        usage(
-            f"{module}.{method} is not a method of a built-in module; encode its arguments "
-            "and pass --args-hex",
-            "CLI_BAD_ARGS",
-        )
-    return encode(from_plain(data, found.methods[method].args_type))
+    return encode(from_plain(data, args_type_of(ctx, module, method)))
 
 
 @gov_app.command("call")
@@ -132,7 +127,10 @@ def gov_call(
     ] = None,
     args_json: Annotated[
         str | None,
-        typer.Option("--args-json", help="The arguments as JSON (built-in modules only)."),
+        typer.Option(
+            "--args-json",
+            help="The arguments as JSON (a built-in or the chain's application module).",
+        ),
     ] = None,
     deadline: Annotated[
         int | None, typer.Option("--deadline", help="Last height votes are accepted.")
@@ -151,10 +149,10 @@ def gov_call(
     The chain checks the method and decodes the arguments when the proposal is
     made; once the vote passes, the method runs as the governance authority.
     """
-    payload = CallModule(
-        module=module, method=method, args=_call_args(module, method, args_hex, args_json)
-    )
     ctx = Context(home, node, as_json, keyring)
+    payload = CallModule(
+        module=module, method=method, args=_call_args(ctx, module, method, args_hex, args_json)
+    )
     signer = ctx.signer(from_)
     with ctx.client() as client:
         until = deadline if deadline is not None else client.status().height + blocks

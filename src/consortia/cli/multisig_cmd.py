@@ -24,6 +24,7 @@ from consortia.cli.client_cmd import (
     KeyringOpt,
     NodeOpt,
     WaitOpt,
+    args_type_of,
     handles_errors,
     hex_arg,
     report_transaction,
@@ -67,15 +68,10 @@ def _weighted_key(ctx: Context, spec: str) -> tuple[str, bytes, int]:
     return key_type, public_key, int(weight_text)
 
 
-def _args(module: str, method: str, args_json: str) -> Canonical:
-    """MODULE.METHOD's argument struct from JSON (bytes as hex)."""
-    from consortia.errors import NodeError
-    from consortia.genesis import default_runtime
-
-    try:
-        args_type = default_runtime().method(module, method).args_type
-    except NodeError as exc:
-        usage(exc.message, exc.code)
+def _args(ctx: Context, module: str, method: str, args_json: str) -> Canonical:
+    """MODULE.METHOD's argument struct from JSON (bytes as hex); an application's
+    module is resolved from the chain's genesis (:func:`args_type_of`)."""
+    args_type = args_type_of(ctx, module, method)
     if args_type is bytes:
         usage(f"{module}.{method} takes a raw Ethereum transaction", "CLI_BAD_ARGS")
     try:
@@ -168,7 +164,7 @@ def multisig_send(
 ) -> None:
     """Send MODULE.METHOD from ACCOUNT signed by every --sign key at once."""
     ctx = Context(home, node, as_json, keyring)
-    args = _args(module, method, args_json)
+    args = _args(ctx, module, method, args_json)
     with ctx.client() as client:
         record = client.send_multisig(
             _signers(ctx, sign),
@@ -200,7 +196,7 @@ def multisig_prepare(
 ) -> None:
     """Write ACCOUNT's unsigned MODULE.METHOD at its next nonce to --out, for signers."""
     ctx = Context(home, node, as_json, keyring)
-    args = _args(module, method, args_json)
+    args = _args(ctx, module, method, args_json)
     with ctx.client() as client:
         pending = client.prepare(
             ctx.address(account),

@@ -47,7 +47,8 @@ def test_gov_call_reaches_the_chains_check(live: InProcessNode) -> None:
     assert both["error"]["code"] == "CLI_BAD_ARGS"
     unknown = run(live, "gov", "call", "limits", "set_limit", "--args-json", "{}",
                   "--from", "org1-admin", code=2)  # fmt: skip
+    assert unknown["error"]["code"] == "TX_UNKNOWN_METHOD"
     assert unknown["error"]["message"] == (
-        "limits.set_limit is not a method of a built-in module; encode its arguments and pass "
-        "--args-hex"
+        "limits.set_limit: no module 'limits' on this chain "
+        "(its modules: accounts, assets, evm, governance)"
     )
