@@ -39,7 +39,7 @@ from consortia.execution.executor import execute_block
 from consortia.execution.module import BlockContext
 from consortia.execution.policy import ChainPolicy
 from consortia.execution.state_view import StateView
-from consortia.genesis import Genesis, build_genesis, default_runtime
+from consortia.genesis import Genesis, build_genesis, runtime_for
 from consortia.ledger.types import (
     STATUS_OK,
     Transaction,
@@ -117,7 +117,7 @@ class Bench:
         self.hash = get_suite("sm").hash
         self.env = lmdb.open(str(root), max_dbs=32, map_size=1 << 36, sync=False)
         self.tree = StateTree(self.env, self.hash)
-        self.runtime = default_runtime()
+        self.runtime = runtime_for(genesis)
         self.policy = genesis.policy
         with self.env.begin(write=True) as txn:
             build_genesis(genesis, self.runtime, self.tree, txn)
