@@ -27,6 +27,7 @@ from consortia.codec import decode, encode
 from consortia.crypto import PrivateKey
 from consortia.execution.applications import ENTRY_POINT_GROUP, installed_names
 from consortia.genesis import (
+    ApplicationBroken,
     ApplicationConflict,
     ApplicationNotInstalled,
     Genesis,
@@ -306,3 +307,22 @@ def test_init_app_writes_the_applications_into_the_genesis(tmp_path: Path) -> No
     assert refused.exit_code == 2
     assert "[GENESIS_APP_NOT_INSTALLED]" in refused.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_an_entry_point_that_is_not_an_application_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugins = tmp_path / "plugins"
+    info = plugins / "broken_app-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken_app\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nbroken = json:dumps\n")
+    monkeypatch.syspath_prepend(str(plugins))
+    _network(tmp_path / "net")
+    genesis = _with_apps(_genesis(tmp_path / "net"), ("broken",))
+    with pytest.raises(ApplicationBroken) as caught:
+        runtime_for(genesis)
+    assert caught.value.code == "GENESIS_APP_INVALID"
+    assert caught.value.message == (
+        "genesis application 'broken': entry point 'json:dumps' is not an Application"
+    )
