@@ -38,7 +38,10 @@ const FIELDS = {
   Block: ["header", "transactions", "signature"],
   CommitProof: ["headers", "qc"],
   EpochStart: ["epoch", "validators", "root_height", "root_id", "proof"],
-  Genesis: ["chain_id", "suite", "timestamp_ms", "policy", "validators", "accounts", "governance"],
+  Genesis: [
+    "chain_id", "suite", "timestamp_ms", "policy", "validators", "accounts", "governance", "modules",
+    "applications",
+  ],
   StateProof: ["depth", "bitmap", "siblings", "leaf_key_hash", "leaf_value_hash"],
 };
 
