@@ -93,7 +93,7 @@ async def check_fillers(client: httpx.AsyncClient, apis: list[str], config: Load
     key_type = KeyType(config.key_type)
     for index in sorted({0, count // 2, count - 1}):
         public = filler_key(key_type, index).public_key()
-        want = [{"key_type": key_type.value, "public_key": "0x" + public.to_bytes().hex()}]
+        want = [(key_type.value, "0x" + public.to_bytes().hex())]
         for api in apis:
             url = f"{api}/v1/accounts/{public.address().hex()}"
             try:
@@ -102,7 +102,8 @@ async def check_fillers(client: httpx.AsyncClient, apis: list[str], config: Load
             except httpx.HTTPError as exc:
                 raise BenchSetupFailed(f"reading filler account {index}: {exc}") from exc
             account = response.json()
-            if not account["exists"] or account["keys"] != want:
+            keys = [(k["key_type"], k["public_key"]) for k in account["keys"]]
+            if not account["exists"] or keys != want:
                 raise BenchSetupFailed(f"{api} does not hold filler account {index}")
 
 
