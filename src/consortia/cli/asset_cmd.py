@@ -16,6 +16,7 @@ from consortia.api.jsonable import to_plain
 from consortia.cli.client_cmd import (
     DEFAULT_HOME,
     Context,
+    FromOpt,
     HomeOpt,
     JsonOpt,
     KeyringOpt,
@@ -35,7 +36,6 @@ from consortia.sdk import Client
 
 asset_app = typer.Typer(help="Create, move and inspect assets.", no_args_is_help=True)
 
-FromOpt = Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")]
 AmountOpt = Annotated[str, typer.Option("--amount", help="Amount in whole units, e.g. 12.50.")]
 ToOpt = Annotated[str, typer.Option("--to", help="Recipient: address, key name or PEM path.")]
 RawOpt = Annotated[bool, typer.Option("--raw", help="Amounts are base units.")]

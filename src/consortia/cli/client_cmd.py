@@ -76,6 +76,10 @@ KeyringOpt = Annotated[
     ),
 ]
 WaitOpt = Annotated[float, typer.Option("--wait", help="Seconds to wait for the commit (<= 60).")]
+FromOpt = Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")]
+ModuleOpt = Annotated[str, typer.Option("--module", help="Module, e.g. assets.")]
+MethodOpt = Annotated[str, typer.Option("--method", help="Method, e.g. transfer.")]
+ArgsJsonOpt = Annotated[str, typer.Option("--args-json", help="Arguments as a JSON object.")]
 DEFAULT_HOME = Path(".devnet")
 
 
@@ -435,9 +439,9 @@ tx_app = typer.Typer(help="Send any module method as a transaction.", no_args_is
 @tx_app.command("send")
 @handles_errors
 def tx_send(
-    module: Annotated[str, typer.Option("--module", help="Module, e.g. assets.")],
-    method: Annotated[str, typer.Option("--method", help="Method, e.g. transfer.")],
-    args_json: Annotated[str, typer.Option("--args-json", help="Arguments as a JSON object.")],
+    module: ModuleOpt,
+    method: MethodOpt,
+    args_json: ArgsJsonOpt,
     from_: Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")],
     gas_limit: Annotated[int, typer.Option(help="Gas limit.")] = 200_000,
     wait: WaitOpt = 10.0,

@@ -32,6 +32,7 @@ from consortia.api.jsonable import parse_hex, to_plain
 from consortia.cli.client_cmd import (
     DEFAULT_HOME,
     Context,
+    FromOpt,
     HomeOpt,
     KeyringOpt,
     NodeOpt,
@@ -210,7 +211,6 @@ def audit_command(
 
 # ----------------------------------------------------- on a node: audit, deploy
 
-FromOpt = Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")]
 ContractOpt = Annotated[
     str | None,
     typer.Option("--contract", help="Which contract of the file (needed when it defines several)."),

@@ -21,6 +21,7 @@ from consortia.api.jsonable import from_plain, parse_hex, to_plain
 from consortia.cli.client_cmd import (
     DEFAULT_HOME,
     Context,
+    FromOpt,
     HomeOpt,
     JsonOpt,
     KeyringOpt,
@@ -55,8 +56,6 @@ gov_app = typer.Typer(
 )
 org_app = typer.Typer(help="Member organisations and the committee.", no_args_is_help=True)
 role_app = typer.Typer(help="Roles of accounts and what each role may call.", no_args_is_help=True)
-
-FromOpt = Annotated[str, typer.Option("--from", help="Signing key (name or PEM path).")]
 
 
 @gov_app.command("propose")

@@ -18,10 +18,13 @@ import typer
 from consortia.api.jsonable import from_plain
 from consortia.cli.client_cmd import (
     DEFAULT_HOME,
+    ArgsJsonOpt,
     Context,
     HomeOpt,
     JsonOpt,
     KeyringOpt,
+    MethodOpt,
+    ModuleOpt,
     NodeOpt,
     WaitOpt,
     args_type_of,
@@ -151,9 +154,9 @@ def multisig_set(
 @handles_errors
 def multisig_send(
     account: AccountArg,
-    module: Annotated[str, typer.Option("--module", help="Module, e.g. assets.")],
-    method: Annotated[str, typer.Option("--method", help="Method, e.g. transfer.")],
-    args_json: Annotated[str, typer.Option("--args-json", help="Arguments as a JSON object.")],
+    module: ModuleOpt,
+    method: MethodOpt,
+    args_json: ArgsJsonOpt,
     sign: SignOpt,
     gas_limit: Annotated[int, typer.Option(help="Gas limit.")] = 200_000,
     wait: WaitOpt = 10.0,
@@ -183,9 +186,9 @@ def multisig_send(
 @handles_errors
 def multisig_prepare(
     account: AccountArg,
-    module: Annotated[str, typer.Option("--module", help="Module, e.g. assets.")],
-    method: Annotated[str, typer.Option("--method", help="Method, e.g. transfer.")],
-    args_json: Annotated[str, typer.Option("--args-json", help="Arguments as a JSON object.")],
+    module: ModuleOpt,
+    method: MethodOpt,
+    args_json: ArgsJsonOpt,
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the transaction.")],
     gas_limit: Annotated[int, typer.Option(help="Gas limit.")] = 200_000,
     expiry_blocks: Annotated[int, typer.Option(help="Blocks until it expires.")] = 1_000,
